@@ -1,0 +1,30 @@
+//! The AWS SDK configuration every client is built from.
+//!
+//! `aws-config` reads the usual chain (environment, profile, the Lambda role) and `AWS_ENDPOINT_URL`, so the
+//! same code talks to AWS or to the local endpoint. S3 then needs path-style addressing, because a local
+//! endpoint has no per-bucket host names.
+
+use aws_config::{BehaviorVersion, SdkConfig};
+
+/// Loads the shared SDK configuration. Cheap: credentials are resolved lazily on first use.
+pub async fn sdk_config() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest()).load().await
+}
+
+/// An S3 client; path-style addressing when an endpoint override (a local endpoint) is set.
+pub fn s3_client(sdk: &SdkConfig) -> aws_sdk_s3::Client {
+    let config = aws_sdk_s3::config::Builder::from(sdk).force_path_style(sdk.endpoint_url().is_some()).build();
+    aws_sdk_s3::Client::from_conf(config)
+}
+
+/// The message of an SDK error with its service error, rather than the bare "service error" the SDK prints.
+pub fn describe<E: std::error::Error>(e: &E) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}

@@ -1,0 +1,147 @@
+//! Cache: Redis through one multiplexed, reconnecting connection per instance.
+//!
+//! The cache may cost speed, never correctness. Every read that fails (Redis down, timed out, a value that no
+//! longer parses) is a miss, and every write that fails is logged and forgotten; [`Cache::get_or_load`] then
+//! answers from the loader, which reads PostgreSQL, the source of truth. After a failure the cache is skipped
+//! for a short cool-down, so an outage does not add a connect attempt to every request.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use redis::AsyncCommands;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::config::DEPENDENCY_TIMEOUT;
+use crate::telemetry;
+
+/// How long the cache is bypassed after Redis failed.
+const COOL_DOWN: Duration = Duration::from_secs(1);
+
+/// The instance's cache handle. Keys passed in are relative; the configured prefix is added here.
+pub struct Cache {
+    prefix: String,
+    manager: Option<ConnectionManager>,
+    /// Until when (ms since the epoch) Redis is skipped after a failure.
+    skip_until_ms: AtomicU64,
+}
+
+impl Cache {
+    /// Prepares the connection without opening it; an unusable URL leaves the cache disabled (with a warning),
+    /// not the function.
+    pub fn new(url: &str, prefix: &str) -> Self {
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(DEPENDENCY_TIMEOUT))
+            .set_response_timeout(Some(DEPENDENCY_TIMEOUT))
+            .set_number_of_retries(0);
+        let manager = redis::Client::open(url)
+            .and_then(|client| ConnectionManager::new_lazy_with_config(client, config))
+            .inspect_err(|e| tracing::warn!(error = %e, "cache disabled: REDIS_URL is unusable"))
+            .ok();
+        Self { prefix: prefix.to_string(), manager, skip_until_ms: AtomicU64::new(0) }
+    }
+
+    /// The full Redis key for a relative key.
+    pub fn key(&self, key: &str) -> String {
+        format!("{}{}", self.prefix, key)
+    }
+
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// The connection, unless Redis failed a moment ago.
+    fn connection(&self) -> Option<ConnectionManager> {
+        if now_ms() < self.skip_until_ms.load(Ordering::Relaxed) {
+            return None;
+        }
+        self.manager.clone()
+    }
+
+    fn failed(&self, op: &str, key: &str, e: &redis::RedisError) {
+        self.skip_until_ms.store(now_ms() + COOL_DOWN.as_millis() as u64, Ordering::Relaxed);
+        tracing::warn!(error = %e, op, key, "cache unavailable; answering without it");
+    }
+
+    /// Runs a raw command against Redis (for health checks and operations); `None` when Redis failed.
+    pub async fn run<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, redis::RedisError> {
+        let mut conn = self.manager.clone().ok_or_else(|| redis::RedisError::from((redis::ErrorKind::Client, "cache disabled")))?;
+        let result = tokio::time::timeout(DEPENDENCY_TIMEOUT, cmd.query_async(&mut conn))
+            .await
+            .unwrap_or_else(|_| Err(redis::RedisError::from((redis::ErrorKind::Io, "timed out"))));
+        if let Err(e) = &result {
+            self.failed("command", "-", e);
+        }
+        result
+    }
+
+    /// Reads a JSON value; a failure or an unreadable value is a miss.
+    pub async fn get<T: DeserializeOwned>(&self, key: &str) -> Option<T> {
+        let mut conn = self.connection()?;
+        let full = self.key(key);
+        match conn.get::<_, Option<Vec<u8>>>(&full).await {
+            Ok(Some(bytes)) => match serde_json::from_slice(&bytes) {
+                Ok(value) => Some(value),
+                Err(e) => {
+                    tracing::warn!(error = %e, key = full, "cached value no longer parses; treating as a miss");
+                    None
+                }
+            },
+            Ok(None) => None,
+            Err(e) => {
+                self.failed("get", &full, &e);
+                None
+            }
+        }
+    }
+
+    /// Writes a JSON value with a lifetime; failures are logged, never returned.
+    pub async fn set<T: Serialize + ?Sized>(&self, key: &str, value: &T, ttl: Duration) {
+        let Some(mut conn) = self.connection() else { return };
+        let full = self.key(key);
+        let Ok(bytes) = serde_json::to_vec(value) else { return };
+        if let Err(e) = conn.set_ex::<_, _, ()>(&full, bytes, ttl.as_secs().max(1)).await {
+            self.failed("set", &full, &e);
+        }
+    }
+
+    /// Deletes keys. Returns false when Redis could not be told, so a caller that must not leave a stale value
+    /// can say so.
+    pub async fn delete(&self, keys: &[&str]) -> bool {
+        if keys.is_empty() {
+            return true;
+        }
+        let Some(mut conn) = self.manager.clone() else { return false };
+        let full: Vec<String> = keys.iter().map(|k| self.key(k)).collect();
+        match conn.del::<_, ()>(&full).await {
+            Ok(()) => true,
+            Err(e) => {
+                self.failed("del", &full.join(","), &e);
+                false
+            }
+        }
+    }
+
+    /// Cache-aside: the cached value when there is one, else the loader's, which is then cached for `ttl`.
+    /// Loader errors are returned as they are and nothing is cached.
+    pub async fn get_or_load<T, E, F>(&self, key: &str, ttl: Duration, loader: impl FnOnce() -> F) -> Result<T, E>
+    where
+        T: Serialize + DeserializeOwned,
+        F: Future<Output = Result<T, E>>,
+    {
+        if let Some(hit) = self.get(key).await {
+            telemetry::count_cache_hit();
+            return Ok(hit);
+        }
+        telemetry::count_cache_miss();
+        let value = loader().await?;
+        self.set(key, &value, ttl).await;
+        Ok(value)
+    }
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}

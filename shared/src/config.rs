@@ -1,0 +1,204 @@
+//! Configuration: one typed struct, read from the environment once at start-up.
+//!
+//! Every variable is checked before the function starts serving, and a bad start names *every* missing or
+//! malformed variable at once, so a deploy with three mistakes costs one round trip, not three. Local defaults
+//! are not written here: they live in `infra/local.env`, the one documented file of local settings.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// Everything a function needs to know about its surroundings.
+#[derive(Clone)]
+pub struct Config {
+    /// PostgreSQL URL; `sslmode=require` (or `prefer`) turns on TLS with rustls.
+    pub database_url: String,
+    /// Extra PEM bundle of certificate authorities for PostgreSQL TLS (e.g. the RDS bundle); optional.
+    pub database_ca_file: Option<String>,
+    pub redis_url: String,
+    /// Prefix of every key this project writes to Redis, so it can share a server and clear only its own keys.
+    pub cache_key_prefix: String,
+    /// Origins allowed by CORS; empty means no cross-origin access.
+    pub cors_allowed_origins: Vec<String>,
+    /// Largest request body a route accepts (413 beyond it).
+    pub max_body_bytes: usize,
+    /// Queue URL of each job kind.
+    pub queues: QueueUrls,
+    /// The S3 bucket that holds media.
+    pub media_bucket: String,
+    /// Sender address of every mail.
+    pub mail_from: String,
+}
+
+/// Queue URL of each job kind. Adding a job kind adds a field here, so a missing URL stops the start.
+#[derive(Clone, Debug)]
+pub struct QueueUrls {
+    pub debug: String,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The database URL may hold a password: never print it.
+        f.debug_struct("Config")
+            .field("database_url", &"<redacted>")
+            .field("redis_url", &"<redacted>")
+            .field("cache_key_prefix", &self.cache_key_prefix)
+            .field("cors_allowed_origins", &self.cors_allowed_origins)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("queues", &self.queues)
+            .field("media_bucket", &self.media_bucket)
+            .field("mail_from", &self.mail_from)
+            .finish()
+    }
+}
+
+/// Why the configuration could not be read: one entry per bad variable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub problems: BTreeMap<String, String>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid configuration ({} variable(s)): ", self.problems.len())?;
+        let list: Vec<String> = self.problems.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        f.write_str(&list.join("; "))
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads from any lookup, so tests need not touch the process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let mut env = Reader { lookup: &lookup, problems: BTreeMap::new() };
+        let config = Config {
+            database_url: env.required("DATABASE_URL"),
+            database_ca_file: env.optional("DATABASE_CA_FILE"),
+            redis_url: env.required("REDIS_URL"),
+            cache_key_prefix: env.optional("CACHE_KEY_PREFIX").unwrap_or_else(|| "quiz:".into()),
+            cors_allowed_origins: env
+                .optional("CORS_ALLOWED_ORIGINS")
+                .map(|list| list.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect())
+                .unwrap_or_default(),
+            max_body_bytes: env.parsed_or("MAX_BODY_BYTES", 1024 * 1024),
+            queues: QueueUrls { debug: env.required("DEBUG_QUEUE_URL") },
+            media_bucket: env.required("MEDIA_BUCKET"),
+            mail_from: env.optional("MAIL_FROM").unwrap_or_else(|| "no-reply@quiz.local".into()),
+        };
+        env.check_url("DATABASE_URL", &config.database_url, &["postgres", "postgresql"]);
+        env.check_url("REDIS_URL", &config.redis_url, &["redis", "rediss"]);
+        env.check_url("DEBUG_QUEUE_URL", &config.queues.debug, &["http", "https"]);
+        if env.problems.is_empty() { Ok(config) } else { Err(ConfigError { problems: env.problems }) }
+    }
+}
+
+/// Timeouts shared by every client; the earlier system's 5 s, in one place.
+pub const DEPENDENCY_TIMEOUT: Duration = Duration::from_secs(5);
+
+struct Reader<'a> {
+    lookup: &'a dyn Fn(&str) -> Option<String>,
+    problems: BTreeMap<String, String>,
+}
+
+impl Reader<'_> {
+    fn optional(&mut self, name: &str) -> Option<String> {
+        (self.lookup)(name).filter(|v| !v.trim().is_empty())
+    }
+
+    fn required(&mut self, name: &str) -> String {
+        self.optional(name).unwrap_or_else(|| {
+            self.problems.insert(name.into(), "is missing".into());
+            String::new()
+        })
+    }
+
+    fn parsed_or<T: FromStr>(&mut self, name: &str, default: T) -> T {
+        match self.optional(name) {
+            None => default,
+            Some(raw) => raw.trim().parse().unwrap_or_else(|_| {
+                self.problems.insert(name.into(), format!("is malformed: {raw:?} is not a valid value"));
+                default
+            }),
+        }
+    }
+
+    fn check_url(&mut self, name: &str, value: &str, schemes: &[&str]) {
+        if value.is_empty() || self.problems.contains_key(name) {
+            return;
+        }
+        let scheme = value.split_once("://").map(|(s, _)| s);
+        if !scheme.is_some_and(|s| schemes.contains(&s)) {
+            self.problems.insert(name.into(), format!("is malformed: expected a {} URL", schemes.join("/")));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn complete() -> HashMap<&'static str, &'static str> {
+        HashMap::from([
+            ("DATABASE_URL", "postgres://quiz@127.0.0.1:5432/quiz"),
+            ("REDIS_URL", "redis://127.0.0.1:6379/0"),
+            ("DEBUG_QUEUE_URL", "http://127.0.0.1:5000/123456789012/quiz-debug"),
+            ("MEDIA_BUCKET", "quiz-media"),
+        ])
+    }
+
+    fn read(vars: &HashMap<&str, &str>) -> Result<Config, ConfigError> {
+        Config::from_lookup(|k| vars.get(k).map(|v| v.to_string()))
+    }
+
+    #[test]
+    fn a_complete_environment_gives_a_config_with_defaults_for_optional_variables() {
+        let config = read(&complete()).expect("valid");
+        assert_eq!(config.max_body_bytes, 1024 * 1024);
+        assert_eq!(config.cache_key_prefix, "quiz:");
+        assert!(config.cors_allowed_origins.is_empty());
+    }
+
+    #[test]
+    fn every_missing_and_malformed_variable_is_named_at_once() {
+        let mut vars = complete();
+        vars.remove("DATABASE_URL");
+        vars.remove("MEDIA_BUCKET");
+        vars.insert("MAX_BODY_BYTES", "lots");
+        vars.insert("REDIS_URL", "http://not-redis");
+        let err = read(&vars).unwrap_err();
+        let names: Vec<&str> = err.problems.keys().map(String::as_str).collect();
+        assert_eq!(names, ["DATABASE_URL", "MAX_BODY_BYTES", "MEDIA_BUCKET", "REDIS_URL"]);
+        let text = err.to_string();
+        assert!(text.contains("DATABASE_URL is missing"), "{text}");
+        assert!(text.contains("MAX_BODY_BYTES is malformed"), "{text}");
+    }
+
+    #[test]
+    fn blank_values_count_as_missing() {
+        let mut vars = complete();
+        vars.insert("DEBUG_QUEUE_URL", "  ");
+        let err = read(&vars).unwrap_err();
+        assert_eq!(err.problems.get("DEBUG_QUEUE_URL").map(String::as_str), Some("is missing"));
+    }
+
+    #[test]
+    fn cors_origins_are_split_and_trimmed() {
+        let mut vars = complete();
+        vars.insert("CORS_ALLOWED_ORIGINS", "https://a.example, https://b.example,");
+        assert_eq!(read(&vars).unwrap().cors_allowed_origins, ["https://a.example", "https://b.example"]);
+    }
+
+    #[test]
+    fn debug_output_never_shows_the_database_url() {
+        let config = read(&complete()).unwrap();
+        assert!(!format!("{config:?}").contains("127.0.0.1:5432"));
+    }
+}

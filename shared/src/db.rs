@@ -1,0 +1,186 @@
+//! PostgreSQL: one connection per function instance.
+//!
+//! A Lambda instance serves one invocation at a time, so a pool would only hold idle connections open against
+//! the database's limit. Instead each instance keeps a single connection: opened when first needed, kept across
+//! warm invocations, and replaced when it breaks (the earlier system's `CONN_MAX_AGE`, without the age).
+//! Every statement goes through [`Connection`] or [`Transaction`], which count it for the request's summary.
+
+use std::sync::Arc;
+
+use tokio::sync::{Mutex, MutexGuard};
+use tokio_postgres::config::SslMode;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{Client, NoTls, Row, ToStatement};
+
+use crate::config::DEPENDENCY_TIMEOUT;
+use crate::telemetry;
+
+/// Why a database call failed, split by what the caller should do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// The server cannot be reached or the connection broke: the caller answers 503 and tries later.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// The statement itself failed (constraint, syntax, …).
+    #[error("database error: {0}")]
+    Query(#[from] tokio_postgres::Error),
+    /// The URL or TLS settings are wrong: a deploy mistake, reported at start-up.
+    #[error("database configuration: {0}")]
+    Config(String),
+}
+
+impl DbError {
+    /// The SQLSTATE of a failed statement, e.g. `23505` for a unique violation.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            DbError::Query(e) => e.code().map(|c| c.code()),
+            _ => None,
+        }
+    }
+
+    fn from_connection(e: tokio_postgres::Error) -> Self {
+        if e.is_closed() || e.as_db_error().is_none() { DbError::Unavailable(e.to_string()) } else { DbError::Query(e) }
+    }
+}
+
+/// The instance's database handle: cheap to keep, connects lazily.
+pub struct Database {
+    config: tokio_postgres::Config,
+    tls: Option<tokio_postgres_rustls::MakeRustlsConnect>,
+    client: Mutex<Option<Client>>,
+}
+
+impl Database {
+    /// Parses the URL and prepares TLS; does not connect.
+    pub fn new(url: &str, extra_ca_file: Option<&str>) -> Result<Self, DbError> {
+        let mut config: tokio_postgres::Config = url.parse().map_err(|e| DbError::Config(format!("DATABASE_URL: {e}")))?;
+        config.connect_timeout(DEPENDENCY_TIMEOUT);
+        if config.get_application_name().is_none() {
+            config.application_name(telemetry::function_name());
+        }
+        let tls = match config.get_ssl_mode() {
+            SslMode::Disable => None,
+            _ => Some(rustls_connector(extra_ca_file)?),
+        };
+        Ok(Self { config, tls, client: Mutex::new(None) })
+    }
+
+    /// The instance's connection, opening (or re-opening) it when needed.
+    pub async fn connection(&self) -> Result<Connection<'_>, DbError> {
+        let mut guard = self.client.lock().await;
+        if guard.as_ref().is_none_or(Client::is_closed) {
+            *guard = Some(self.connect().await?);
+        }
+        Ok(Connection { guard })
+    }
+
+    async fn connect(&self) -> Result<Client, DbError> {
+        let connect = async {
+            match &self.tls {
+                None => {
+                    let (client, conn) = self.config.connect(NoTls).await?;
+                    tokio::spawn(drive(conn));
+                    Ok(client)
+                }
+                Some(tls) => {
+                    let (client, conn) = self.config.connect(tls.clone()).await?;
+                    tokio::spawn(drive(conn));
+                    Ok(client)
+                }
+            }
+        };
+        match tokio::time::timeout(DEPENDENCY_TIMEOUT, connect).await {
+            Ok(result) => result.map_err(DbError::from_connection),
+            Err(_) => Err(DbError::Unavailable(format!("no connection within {DEPENDENCY_TIMEOUT:?}"))),
+        }
+    }
+}
+
+async fn drive<F: std::future::Future<Output = Result<(), tokio_postgres::Error>>>(conn: F) {
+    if let Err(e) = conn.await {
+        tracing::warn!(error = %e, "database connection closed; the next request opens a new one");
+    }
+}
+
+fn rustls_connector(extra_ca_file: Option<&str>) -> Result<tokio_postgres_rustls::MakeRustlsConnect, DbError> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+    if let Some(path) = extra_ca_file {
+        for cert in CertificateDer::pem_file_iter(path).map_err(|e| DbError::Config(format!("DATABASE_CA_FILE: {e}")))? {
+            let cert = cert.map_err(|e| DbError::Config(format!("DATABASE_CA_FILE: {e}")))?;
+            roots.add(cert).map_err(|e| DbError::Config(format!("DATABASE_CA_FILE: {e}")))?;
+        }
+    }
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| DbError::Config(e.to_string()))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
+}
+
+/// The instance's connection, held for the length of one piece of work. Every statement is counted.
+pub struct Connection<'a> {
+    guard: MutexGuard<'a, Option<Client>>,
+}
+
+type Params<'p> = &'p [&'p (dyn ToSql + Sync)];
+
+macro_rules! counted_statements {
+    ($($target:tt)*) => {
+        pub async fn query<T: ?Sized + ToStatement>(&self, sql: &T, params: Params<'_>) -> Result<Vec<Row>, DbError> {
+            telemetry::count_sql_statement();
+            self.$($target)*.query(sql, params).await.map_err(DbError::from_connection)
+        }
+
+        pub async fn query_one<T: ?Sized + ToStatement>(&self, sql: &T, params: Params<'_>) -> Result<Row, DbError> {
+            telemetry::count_sql_statement();
+            self.$($target)*.query_one(sql, params).await.map_err(DbError::from_connection)
+        }
+
+        pub async fn query_opt<T: ?Sized + ToStatement>(&self, sql: &T, params: Params<'_>) -> Result<Option<Row>, DbError> {
+            telemetry::count_sql_statement();
+            self.$($target)*.query_opt(sql, params).await.map_err(DbError::from_connection)
+        }
+
+        pub async fn execute<T: ?Sized + ToStatement>(&self, sql: &T, params: Params<'_>) -> Result<u64, DbError> {
+            telemetry::count_sql_statement();
+            self.$($target)*.execute(sql, params).await.map_err(DbError::from_connection)
+        }
+    };
+}
+
+impl Connection<'_> {
+    fn client(&self) -> &Client {
+        self.guard.as_ref().expect("a Connection always holds an open client")
+    }
+
+    pub(crate) fn client_mut(&mut self) -> &mut Client {
+        self.guard.as_mut().expect("a Connection always holds an open client")
+    }
+
+    counted_statements!(client());
+
+    /// Starts a transaction; it rolls back unless [`Transaction::commit`] is called.
+    pub async fn transaction(&mut self) -> Result<Transaction<'_>, DbError> {
+        telemetry::count_sql_statement();
+        let tx = self.client_mut().transaction().await.map_err(DbError::from_connection)?;
+        Ok(Transaction { tx })
+    }
+}
+
+/// A transaction on the instance's connection. Every statement is counted.
+pub struct Transaction<'a> {
+    tx: tokio_postgres::Transaction<'a>,
+}
+
+impl Transaction<'_> {
+    counted_statements!(tx);
+
+    pub async fn commit(self) -> Result<(), DbError> {
+        telemetry::count_sql_statement();
+        self.tx.commit().await.map_err(DbError::from_connection)
+    }
+}

@@ -1,0 +1,30 @@
+//! The `debug` job: logs the envelope it received and records it in PostgreSQL, once per job id, so the wiring
+//! from a queue to a function can be checked end to end. A payload with `"fail": "<reason>"` makes it fail
+//! on purpose, to exercise retries and the dead-letter queue.
+
+use crate::db::Database;
+use crate::jobs::JobEnvelope;
+use crate::trigger::JobError;
+
+/// What one run did with its envelope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DebugOutcome {
+    Recorded,
+    /// The same job id was already recorded: a second delivery, with no second effect.
+    AlreadyRecorded,
+}
+
+pub async fn run(db: &Database, job: &JobEnvelope) -> Result<DebugOutcome, JobError> {
+    if let Some(reason) = job.payload.get("fail") {
+        return Err(JobError(format!("debug job asked to fail: {reason}")));
+    }
+    tracing::info!(job_id = %job.id, enqueued_at = %job.enqueued_at, payload = %job.payload, "debug job received");
+    let connection = db.connection().await?;
+    let inserted = connection
+        .execute(
+            "INSERT INTO debug_job_runs (job_id, payload, enqueued_at) VALUES ($1, $2, $3) ON CONFLICT (job_id) DO NOTHING",
+            &[&job.id, &job.payload, &job.enqueued_at],
+        )
+        .await?;
+    Ok(if inserted == 1 { DebugOutcome::Recorded } else { DebugOutcome::AlreadyRecorded })
+}

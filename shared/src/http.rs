@@ -1,0 +1,324 @@
+//! HTTP conventions: the request and response every route handler sees, and the one error type.
+//!
+//! Handlers take an [`ApiRequest`] and return `Result<ApiResponse, ApiError>`; they never see API Gateway.
+//! The trigger adapter (`trigger::http`) builds the request, enforces the body limit, and finishes every
+//! response the same way: `X-Request-ID`, security headers, CORS for configured origins. Errors always have the
+//! body `{"error": {"code", "message", "fields"?}}` and the status their kind calls for.
+
+use std::collections::{BTreeMap, HashMap};
+
+use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::db::DbError;
+
+/// An HTTP request as a route handler sees it.
+#[derive(Debug, Clone)]
+pub struct ApiRequest {
+    pub method: Method,
+    /// The raw path, e.g. `/api/v1/topics/7`.
+    pub path: String,
+    /// Values of the route's `{param}` segments.
+    pub path_params: HashMap<String, String>,
+    /// Query parameters; a repeated parameter keeps its first value.
+    pub query: HashMap<String, String>,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+    /// `X-Request-ID` of the caller when it sent a usable one, else the Lambda request id.
+    pub request_id: String,
+}
+
+impl ApiRequest {
+    /// A request with no parameters, headers or body: the start of a test or a benchmark.
+    pub fn new(method: Method, path: &str) -> Self {
+        Self {
+            method,
+            path: path.to_string(),
+            path_params: HashMap::new(),
+            query: HashMap::new(),
+            headers: HeaderMap::new(),
+            body: Vec::new(),
+            request_id: "local".to_string(),
+        }
+    }
+
+    /// The body as JSON of type `T`; 400 with serde's explanation when it is not.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
+        if self.body.is_empty() {
+            return Err(ApiError::bad_request("invalid_json", "the request body is empty; a JSON object was expected"));
+        }
+        serde_json::from_slice(&self.body)
+            .map_err(|e| ApiError::bad_request("invalid_json", format!("the request body is not valid JSON for this route: {e}")))
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// What a handler answers.
+#[derive(Debug, Clone)]
+pub struct ApiResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl ApiResponse {
+    /// A JSON response.
+    pub fn json<T: Serialize + ?Sized>(status: StatusCode, value: &T) -> Self {
+        // Serialising our own types cannot fail; should it ever, the client still gets valid JSON.
+        let body = serde_json::to_vec(value).unwrap_or_else(|_| b"null".to_vec());
+        let mut headers = HeaderMap::new();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        Self { status, headers, body }
+    }
+
+    pub fn ok<T: Serialize + ?Sized>(value: &T) -> Self {
+        Self::json(StatusCode::OK, value)
+    }
+
+    pub fn with_header(mut self, name: header::HeaderName, value: HeaderValue) -> Self {
+        self.headers.insert(name, value);
+        self
+    }
+}
+
+/// Every error a route can answer with.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{status} {code}: {message}")]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    /// Per-field problems of a validation failure.
+    pub fields: Option<BTreeMap<String, String>>,
+    /// Seconds, for 429 and 503.
+    pub retry_after: Option<u32>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self { status, code, message: message.into(), fields: None, retry_after: None }
+    }
+
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    /// 400 with the problem of each field.
+    pub fn validation(fields: BTreeMap<String, String>) -> Self {
+        let names: Vec<&str> = fields.keys().map(String::as_str).collect();
+        let message = format!("invalid value for: {}", names.join(", "));
+        Self { fields: Some(fields), ..Self::new(StatusCode::BAD_REQUEST, "validation_failed", message) }
+    }
+
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, "conflict", message)
+    }
+
+    pub fn payload_too_large(limit: usize) -> Self {
+        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", format!("the request body is over the limit of {limit} bytes"))
+    }
+
+    pub fn unprocessable(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+    }
+
+    pub fn rate_limited(retry_after: u32) -> Self {
+        Self { retry_after: Some(retry_after), ..Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many requests; try again later") }
+    }
+
+    /// 503: a dependency is down; the client may retry after a few seconds.
+    pub fn unavailable(dependency: &str) -> Self {
+        Self {
+            retry_after: Some(5),
+            ..Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", format!("{dependency} is unavailable; try again shortly"))
+        }
+    }
+
+    /// 500: a fault of ours. The detail is logged, never sent.
+    pub fn internal(detail: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %detail, "internal error");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "something went wrong on our side")
+    }
+
+    /// The response this error answers with.
+    pub fn to_response(&self) -> ApiResponse {
+        #[derive(Serialize)]
+        struct Body<'a> {
+            error: Inner<'a>,
+        }
+        #[derive(Serialize)]
+        struct Inner<'a> {
+            code: &'a str,
+            message: &'a str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            fields: Option<&'a BTreeMap<String, String>>,
+        }
+        let body = Body { error: Inner { code: self.code, message: &self.message, fields: self.fields.as_ref() } };
+        let mut response = ApiResponse::json(self.status, &body);
+        if let Some(seconds) = self.retry_after {
+            response.headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
+    }
+}
+
+impl From<DbError> for ApiError {
+    fn from(e: DbError) -> Self {
+        match e {
+            DbError::Unavailable(detail) => {
+                tracing::warn!(error = %detail, "database unavailable");
+                ApiError::unavailable("the database")
+            }
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+/// The headers every response carries, and CORS for configured origins.
+#[derive(Debug, Clone)]
+pub struct Conventions {
+    pub cors_allowed_origins: Vec<String>,
+    pub max_body_bytes: usize,
+}
+
+/// A caller's `X-Request-ID` is echoed only when it is short printable ASCII; otherwise ours is used.
+pub fn usable_request_id(candidate: Option<&str>) -> Option<&str> {
+    candidate.filter(|id| !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| b.is_ascii_graphic()))
+}
+
+impl Conventions {
+    /// Adds `X-Request-ID`, the security headers and, for an allowed `Origin`, the CORS headers.
+    pub fn finish(&self, response: &mut ApiResponse, request_id: &str, origin: Option<&str>) {
+        let h = &mut response.headers;
+        if let Ok(id) = HeaderValue::from_str(request_id) {
+            h.insert("x-request-id", id);
+        }
+        h.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=63072000; includeSubDomains"));
+        h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+        h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+        h.insert(header::REFERRER_POLICY, HeaderValue::from_static("strict-origin-when-cross-origin"));
+        let is_html = h.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|t| t.starts_with("text/html"));
+        if is_html && !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+            h.insert(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static("default-src 'self'; img-src 'self' data: https:; object-src 'none'; frame-ancestors 'none'; base-uri 'none'"),
+            );
+        }
+        if let Some(origin) = origin.filter(|o| self.cors_allowed_origins.iter().any(|allowed| allowed == o)) {
+            if let Ok(value) = HeaderValue::from_str(origin) {
+                h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, value);
+                h.insert(header::ACCESS_CONTROL_ALLOW_CREDENTIALS, HeaderValue::from_static("true"));
+                h.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static("x-request-id, retry-after"));
+            }
+        }
+        h.append(header::VARY, HeaderValue::from_static("Origin"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body_of(e: &ApiError) -> serde_json::Value {
+        serde_json::from_slice(&e.to_response().body).unwrap()
+    }
+
+    #[test]
+    fn each_error_kind_maps_to_its_status() {
+        let cases = [
+            (ApiError::bad_request("invalid_json", "x"), 400),
+            (ApiError::validation(BTreeMap::from([("name".into(), "too long".into())])), 400),
+            (ApiError::unauthorized("x"), 401),
+            (ApiError::forbidden("x"), 403),
+            (ApiError::not_found("x"), 404),
+            (ApiError::conflict("x"), 409),
+            (ApiError::payload_too_large(10), 413),
+            (ApiError::unprocessable("x", "x"), 422),
+            (ApiError::rate_limited(60), 429),
+            (ApiError::unavailable("the database"), 503),
+            (ApiError::internal("boom"), 500),
+        ];
+        for (error, status) in cases {
+            assert_eq!(error.to_response().status.as_u16(), status, "{error}");
+        }
+    }
+
+    #[test]
+    fn the_error_body_has_code_message_and_fields() {
+        let e = ApiError::validation(BTreeMap::from([("email".into(), "is not an address".into())]));
+        let body = body_of(&e);
+        assert_eq!(body["error"]["code"], "validation_failed");
+        assert_eq!(body["error"]["fields"]["email"], "is not an address");
+        assert!(body["error"]["message"].as_str().unwrap().contains("email"));
+    }
+
+    #[test]
+    fn an_internal_error_never_leaks_its_detail() {
+        let body = body_of(&ApiError::internal("password=hunter2 in connection string"));
+        assert!(!body.to_string().contains("hunter2"));
+    }
+
+    #[test]
+    fn unavailable_and_rate_limited_carry_retry_after() {
+        let r = ApiError::unavailable("the database").to_response();
+        assert_eq!(r.headers[header::RETRY_AFTER], "5");
+        assert_eq!(ApiError::rate_limited(60).to_response().headers[header::RETRY_AFTER], "60");
+    }
+
+    #[test]
+    fn a_database_outage_is_a_503_and_a_query_fault_a_500() {
+        assert_eq!(ApiError::from(DbError::Unavailable("refused".into())).status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(ApiError::from(DbError::Config("bad".into())).status, StatusCode::INTERNAL_SERVER_ERROR);
+    }
+
+    #[test]
+    fn malformed_json_is_a_400_that_says_why() {
+        let mut req = ApiRequest::new(Method::POST, "/x");
+        req.body = b"{\"a\": ".to_vec();
+        let err = req.json::<serde_json::Value>().unwrap_err();
+        assert_eq!(err.status, StatusCode::BAD_REQUEST);
+        assert!(err.message.contains("EOF"), "{}", err.message);
+        assert_eq!(ApiRequest::new(Method::POST, "/x").json::<serde_json::Value>().unwrap_err().status, 400);
+    }
+
+    #[test]
+    fn finishing_adds_request_id_security_headers_and_cors_only_for_allowed_origins() {
+        let conventions = Conventions { cors_allowed_origins: vec!["https://app.example".into()], max_body_bytes: 10 };
+        let mut allowed = ApiResponse::ok(&serde_json::json!({}));
+        conventions.finish(&mut allowed, "req-1", Some("https://app.example"));
+        assert_eq!(allowed.headers["x-request-id"], "req-1");
+        assert_eq!(allowed.headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+        assert_eq!(allowed.headers[header::X_FRAME_OPTIONS], "DENY");
+        assert!(allowed.headers.contains_key(header::STRICT_TRANSPORT_SECURITY));
+        assert_eq!(allowed.headers[header::ACCESS_CONTROL_ALLOW_ORIGIN], "https://app.example");
+        assert!(!allowed.headers.contains_key(header::CONTENT_SECURITY_POLICY), "CSP is for HTML");
+
+        let mut other = ApiResponse::ok(&serde_json::json!({}));
+        conventions.finish(&mut other, "req-2", Some("https://evil.example"));
+        assert!(!other.headers.contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN));
+    }
+
+    #[test]
+    fn only_printable_short_request_ids_are_echoed() {
+        assert_eq!(usable_request_id(Some("abc-123")), Some("abc-123"));
+        assert_eq!(usable_request_id(Some("")), None);
+        assert_eq!(usable_request_id(Some("has space")), None);
+        assert_eq!(usable_request_id(Some(&"x".repeat(200))), None);
+    }
+}

@@ -1,0 +1,24 @@
+//! The platform every quiz function is built on.
+//!
+//! One module per concern, each the only way the project does that thing. A function's `main` calls
+//! [`Platform::start`] and hands a handler to one of the [`trigger`] adapters; handlers are ordinary async
+//! functions that do not know which trigger called them.
+
+pub mod aws;
+pub mod cache;
+pub mod config;
+pub mod db;
+pub mod debug_job;
+pub mod health;
+pub mod http;
+pub mod jobs;
+pub mod mail;
+pub mod migrations;
+pub mod platform;
+pub mod sessions;
+pub mod storage;
+pub mod telemetry;
+pub mod trigger;
+
+pub use platform::Platform;
+pub use trigger::{BoxError, JobError};

@@ -1,0 +1,24 @@
+//! Migrations: the plain SQL files under `infra/migrations/`, compiled into the binary and applied in order by
+//! refinery, which records each in `refinery_schema_history`. Applying them again changes nothing.
+
+use crate::db::{Database, DbError};
+
+mod embedded {
+    refinery::embed_migrations!("../infra/migrations");
+}
+
+/// Applies the pending migrations; returns the names of those it applied (empty when up to date).
+pub async fn apply(db: &Database) -> Result<Vec<String>, DbError> {
+    let mut connection = db.connection().await?;
+    let report = embedded::migrations::runner()
+        .set_grouped(true)
+        .run_async(connection.client_mut())
+        .await
+        .map_err(|e| DbError::Unavailable(format!("migration failed: {e}")))?;
+    Ok(report.applied_migrations().iter().map(|m| m.to_string()).collect())
+}
+
+/// Every migration the binary carries, in order.
+pub fn known() -> Vec<String> {
+    embedded::migrations::runner().get_migrations().iter().map(|m| m.to_string()).collect()
+}

@@ -1,0 +1,72 @@
+//! The platform a function instance is built on: configuration and one client per dependency, created once in
+//! `main` and borrowed by every invocation, so connections live across warm invocations.
+
+use std::fmt;
+
+use crate::cache::Cache;
+use crate::config::{Config, ConfigError};
+use crate::db::{Database, DbError};
+use crate::http::Conventions;
+use crate::jobs::JobQueue;
+use crate::mail::Mailer;
+use crate::storage::MediaStore;
+use crate::{aws, telemetry};
+
+pub struct Platform {
+    pub config: Config,
+    pub db: Database,
+    pub cache: Cache,
+    pub jobs: JobQueue,
+    pub storage: MediaStore,
+    pub mail: Mailer,
+}
+
+/// Why a function could not start.
+pub enum StartupError {
+    Config(ConfigError),
+    Database(DbError),
+}
+
+impl fmt::Display for StartupError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StartupError::Config(e) => e.fmt(f),
+            StartupError::Database(e) => e.fmt(f),
+        }
+    }
+}
+
+// `main` returning an error prints its Debug form: make that the readable message.
+impl fmt::Debug for StartupError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl std::error::Error for StartupError {}
+
+impl Platform {
+    /// Builds every client from a configuration. Nothing connects yet: connections open on first use.
+    pub async fn new(config: Config) -> Result<Self, StartupError> {
+        let db = Database::new(&config.database_url, config.database_ca_file.as_deref()).map_err(StartupError::Database)?;
+        let cache = Cache::new(&config.redis_url, &config.cache_key_prefix);
+        let sdk = aws::sdk_config().await;
+        let jobs = JobQueue::new(aws_sdk_sqs::Client::new(&sdk), config.queues.clone());
+        let storage = MediaStore::new(aws::s3_client(&sdk), config.media_bucket.clone());
+        let mail = Mailer::new(aws_sdk_sesv2::Client::new(&sdk), config.mail_from.clone());
+        Ok(Self { config, db, cache, jobs, storage, mail })
+    }
+
+    /// What a function's `main` calls first: logging, configuration from the environment, clients. The platform
+    /// lives as long as the process, so handlers borrow it for `'static`.
+    pub async fn start(function_name: &str) -> Result<&'static Platform, StartupError> {
+        telemetry::init(function_name);
+        let config = Config::from_env().map_err(StartupError::Config).inspect_err(|e| tracing::error!(error = %e, "cannot start"))?;
+        let platform = Self::new(config).await.inspect_err(|e| tracing::error!(error = %e, "cannot start"))?;
+        Ok(Box::leak(Box::new(platform)))
+    }
+
+    pub fn conventions(&self) -> Conventions {
+        Conventions { cors_allowed_origins: self.config.cors_allowed_origins.clone(), max_body_bytes: self.config.max_body_bytes }
+    }
+}

@@ -1,0 +1,108 @@
+//! Storage: media objects in S3, under fixed key prefixes per purpose.
+//!
+//! Uploads never pass through a function: a client gets a pre-signed PUT URL and sends the bytes to S3 itself.
+//! The jobs that process, serve and clean up media use the other operations here.
+
+use std::time::Duration;
+
+use aws_sdk_s3::presigning::PresigningConfig;
+use aws_sdk_s3::primitives::ByteStream;
+use chrono::{DateTime, Utc};
+
+use crate::aws::describe;
+
+#[derive(Debug, thiserror::Error)]
+#[error("storage: {0}")]
+pub struct StorageError(pub String);
+
+/// One stored object, as a listing shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredObject {
+    pub key: String,
+    pub size: u64,
+    pub last_modified: Option<DateTime<Utc>>,
+}
+
+/// The media bucket.
+#[derive(Clone)]
+pub struct MediaStore {
+    s3: aws_sdk_s3::Client,
+    bucket: String,
+}
+
+impl MediaStore {
+    pub fn new(s3: aws_sdk_s3::Client, bucket: impl Into<String>) -> Self {
+        Self { s3, bucket: bucket.into() }
+    }
+
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+
+    pub async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), StorageError> {
+        self.s3
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .body(ByteStream::from(bytes))
+            .send()
+            .await
+            .map_err(|e| StorageError(describe(&e)))?;
+        Ok(())
+    }
+
+    /// The object's bytes, or `None` when there is no such key.
+    pub async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StorageError> {
+        let object = match self.s3.get_object().bucket(&self.bucket).key(key).send().await {
+            Ok(object) => object,
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Ok(None),
+            Err(e) => return Err(StorageError(describe(&e))),
+        };
+        let bytes = object.body.collect().await.map_err(|e| StorageError(e.to_string()))?;
+        Ok(Some(bytes.to_vec()))
+    }
+
+    /// Deletes the object; deleting a missing key is not an error (S3 semantics).
+    pub async fn delete(&self, key: &str) -> Result<(), StorageError> {
+        self.s3.delete_object().bucket(&self.bucket).key(key).send().await.map_err(|e| StorageError(describe(&e)))?;
+        Ok(())
+    }
+
+    /// Every object under a prefix, following continuation tokens.
+    pub async fn list(&self, prefix: &str) -> Result<Vec<StoredObject>, StorageError> {
+        let mut objects = Vec::new();
+        let mut pages = self.s3.list_objects_v2().bucket(&self.bucket).prefix(prefix).into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| StorageError(describe(&e)))?;
+            objects.extend(page.contents().iter().map(|o| StoredObject {
+                key: o.key().unwrap_or_default().to_string(),
+                size: o.size().unwrap_or(0).max(0) as u64,
+                last_modified: o.last_modified().and_then(|t| DateTime::from_timestamp(t.secs(), t.subsec_nanos())),
+            }));
+        }
+        Ok(objects)
+    }
+
+    /// A URL the client can PUT exactly this content type and length to, valid for `expires_in`.
+    pub async fn presign_put(
+        &self,
+        key: &str,
+        content_type: &str,
+        content_length: u64,
+        expires_in: Duration,
+    ) -> Result<String, StorageError> {
+        let presigning = PresigningConfig::expires_in(expires_in).map_err(|e| StorageError(e.to_string()))?;
+        let request = self
+            .s3
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .content_length(content_length as i64)
+            .presigned(presigning)
+            .await
+            .map_err(|e| StorageError(describe(&e)))?;
+        Ok(request.uri().to_string())
+    }
+}

@@ -1,0 +1,215 @@
+//! API Gateway HTTP API (payload format 2.0) to a route handler.
+
+use std::convert::Infallible;
+use std::future::Future;
+
+use http::{HeaderValue, StatusCode, header};
+use lambda_http::{Body, Request, RequestExt, Response, service_fn};
+
+use crate::http::{ApiError, ApiRequest, ApiResponse, Conventions, usable_request_id};
+use crate::platform::Platform;
+use crate::telemetry::{self, Outcome};
+
+use super::BoxError;
+
+/// Serves a route handler until the runtime stops. `route` names the route in log lines.
+pub async fn serve<H, Fut>(platform: &'static Platform, route: &'static str, handler: H) -> Result<(), BoxError>
+where
+    H: Fn(&'static Platform, ApiRequest) -> Fut + Copy + Send + Sync + 'static,
+    Fut: Future<Output = Result<ApiResponse, ApiError>> + Send,
+{
+    let conventions = platform.conventions();
+    let conventions = &*Box::leak(Box::new(conventions));
+    lambda_http::run(service_fn(move |request: Request| async move {
+        Ok::<_, Infallible>(handle(conventions, route, request, |r| handler(platform, r)).await)
+    }))
+    .await
+}
+
+/// One request through the conventions: request id, body limit, the handler in a telemetry scope, errors as
+/// JSON, and the headers every response carries.
+pub async fn handle<F, Fut>(conventions: &Conventions, route: &str, request: Request, handler: F) -> Response<Body>
+where
+    F: FnOnce(ApiRequest) -> Fut,
+    Fut: Future<Output = Result<ApiResponse, ApiError>>,
+{
+    let api_request = to_api_request(&request);
+    let origin = request.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok()).map(String::from);
+    let request_id = api_request.request_id.clone();
+    let (result, _) = telemetry::scope(route, &request_id, async {
+        if api_request.body.len() > conventions.max_body_bytes {
+            return Err(ApiError::payload_too_large(conventions.max_body_bytes));
+        }
+        handler(api_request).await
+    })
+    .await;
+    let mut response = result.unwrap_or_else(|e| e.to_response());
+    conventions.finish(&mut response, &request_id, origin.as_deref());
+    to_lambda_response(response)
+}
+
+impl Outcome for Result<ApiResponse, ApiError> {
+    fn status(&self) -> String {
+        self.as_ref().map_or_else(|e| e.status, |r| r.status).as_u16().to_string()
+    }
+    fn is_failure(&self) -> bool {
+        self.as_ref().map_or_else(|e| e.status, |r| r.status).is_server_error()
+    }
+}
+
+fn to_api_request(request: &Request) -> ApiRequest {
+    let caller_id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok());
+    let request_id = usable_request_id(caller_id)
+        .map(String::from)
+        .or_else(|| request.lambda_context_ref().map(|c| c.request_id.clone()).filter(|id| !id.is_empty()))
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let first_values = |map: lambda_http::aws_lambda_events::query_map::QueryMap| {
+        map.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    };
+    ApiRequest {
+        method: request.method().clone(),
+        path: request.uri().path().to_string(),
+        path_params: first_values(request.path_parameters()),
+        query: first_values(request.query_string_parameters()),
+        headers: request.headers().clone(),
+        body: match request.body() {
+            Body::Empty => Vec::new(),
+            Body::Text(text) => text.as_bytes().to_vec(),
+            Body::Binary(bytes) => bytes.clone(),
+            _ => Vec::new(),
+        },
+        request_id,
+    }
+}
+
+fn to_lambda_response(response: ApiResponse) -> Response<Body> {
+    // Text goes out as text; anything else as binary, which the runtime base64-encodes for API Gateway.
+    let is_text = response
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("text/") || t.contains("json") || t.contains("xml") || t.contains("javascript"));
+    let body = if response.body.is_empty() {
+        Body::Empty
+    } else if is_text {
+        match String::from_utf8(response.body) {
+            Ok(text) => Body::Text(text),
+            Err(e) => Body::Binary(e.into_bytes()),
+        }
+    } else {
+        Body::Binary(response.body)
+    };
+    let mut out = Response::new(body);
+    *out.status_mut() = response.status;
+    *out.headers_mut() = response.headers;
+    if out.status() == StatusCode::NO_CONTENT {
+        out.headers_mut().remove(header::CONTENT_TYPE);
+    }
+    out.headers_mut().entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static("no-store"));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::Method;
+
+    fn conventions() -> Conventions {
+        Conventions { cors_allowed_origins: vec!["https://app.example".into()], max_body_bytes: 64 }
+    }
+
+    fn event(body: &str, headers: serde_json::Value) -> Request {
+        let event = serde_json::json!({
+            "version": "2.0",
+            "routeKey": "POST /api/v1/echo/{name}",
+            "rawPath": "/api/v1/echo/ada",
+            "rawQueryString": "lang=ru&lang=en&x=1",
+            "cookies": ["session=abc"],
+            "headers": headers,
+            "queryStringParameters": {"lang": "ru,en", "x": "1"},
+            "pathParameters": {"name": "ada"},
+            "requestContext": {
+                "accountId": "123456789012", "apiId": "api", "domainName": "localhost", "domainPrefix": "localhost",
+                "http": {"method": "POST", "path": "/api/v1/echo/ada", "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "test"},
+                "requestId": "gw-request-1", "routeKey": "POST /api/v1/echo/{name}", "stage": "$default",
+                "time": "26/Nov/2026:01:00:00 +0000", "timeEpoch": 1795000000000i64
+            },
+            "body": body,
+            "isBase64Encoded": false
+        });
+        lambda_http::request::from_str(&event.to_string()).expect("a valid payload 2.0 event")
+    }
+
+    async fn echo(req: ApiRequest) -> Result<ApiResponse, ApiError> {
+        let body: serde_json::Value = req.json()?;
+        Ok(ApiResponse::ok(&serde_json::json!({
+            "name": req.path_params.get("name"),
+            "x": req.query.get("x"),
+            "cookie": req.header("cookie"),
+            "body": body,
+        })))
+    }
+
+    fn json_of(response: &Response<Body>) -> serde_json::Value {
+        serde_json::from_slice(response.body().as_ref()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_payload_2_event_reaches_the_handler_with_params_query_cookies_and_body() {
+        let request = event(r#"{"a":1}"#, serde_json::json!({"content-type": "application/json", "origin": "https://app.example"}));
+        let response = handle(&conventions(), "echo", request, echo).await;
+        assert_eq!(response.status(), 200);
+        let body = json_of(&response);
+        assert_eq!(body["name"], "ada");
+        assert_eq!(body["x"], "1");
+        assert_eq!(body["cookie"], "session=abc");
+        assert_eq!(body["body"]["a"], 1);
+        assert_eq!(response.headers()["access-control-allow-origin"], "https://app.example");
+        assert!(response.headers().contains_key("x-request-id"));
+    }
+
+    #[tokio::test]
+    async fn the_callers_request_id_is_echoed() {
+        let request = event("{}", serde_json::json!({"x-request-id": "trace-42"}));
+        let response = handle(&conventions(), "echo", request, echo).await;
+        assert_eq!(response.headers()["x-request-id"], "trace-42");
+    }
+
+    #[tokio::test]
+    async fn malformed_json_is_a_400_with_a_json_error() {
+        let response = handle(&conventions(), "echo", event("{nope", serde_json::json!({})), echo).await;
+        assert_eq!(response.status(), 400);
+        assert_eq!(json_of(&response)["error"]["code"], "invalid_json");
+    }
+
+    #[tokio::test]
+    async fn a_body_over_the_limit_is_a_413_and_the_handler_never_runs() {
+        let big = format!(r#"{{"a":"{}"}}"#, "x".repeat(100));
+        let ran = std::sync::atomic::AtomicBool::new(false);
+        let response = handle(&conventions(), "echo", event(&big, serde_json::json!({})), |req| {
+            ran.store(true, std::sync::atomic::Ordering::Relaxed);
+            echo(req)
+        })
+        .await;
+        assert_eq!(response.status(), 413);
+        assert!(!ran.load(std::sync::atomic::Ordering::Relaxed), "the handler must not run for an oversize body");
+        assert_eq!(json_of(&response)["error"]["code"], "payload_too_large");
+    }
+
+    #[tokio::test]
+    async fn a_handler_error_keeps_the_security_headers() {
+        let response = handle(&conventions(), "echo", event("{}", serde_json::json!({})), |_req| async {
+            Err(ApiError::not_found("no such thing"))
+        })
+        .await;
+        assert_eq!(response.status(), 404);
+        assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+        assert_eq!(response.headers()["content-type"], "application/json");
+    }
+
+    #[test]
+    fn a_request_built_for_a_test_has_the_method_and_path() {
+        let r = ApiRequest::new(Method::GET, "/api/v1/health");
+        assert_eq!(r.path, "/api/v1/health");
+    }
+}

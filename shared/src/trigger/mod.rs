@@ -1,0 +1,55 @@
+//! Trigger adapters: the only code that knows what API Gateway, SQS, EventBridge or a direct invocation look
+//! like. Each turns its envelope into the typed input of an ordinary async handler, runs the handler inside a
+//! telemetry scope, and turns the result back into what Lambda expects.
+
+pub mod http;
+pub mod invoke;
+pub mod schedule;
+pub mod sqs;
+
+/// A job or scheduled run that did not complete. The queue retries it (and dead-letters it after
+/// `maxReceiveCount`); a schedule reports it as the invocation's error.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct JobError(pub String);
+
+impl JobError {
+    pub fn new(message: impl Into<String>) -> Self {
+        Self(message.into())
+    }
+}
+
+macro_rules! job_error_from {
+    ($($t:ty),*) => {$(
+        impl From<$t> for JobError {
+            fn from(e: $t) -> Self {
+                JobError(e.to_string())
+            }
+        }
+    )*};
+}
+job_error_from!(crate::db::DbError, crate::jobs::EnqueueError, crate::storage::StorageError, crate::mail::MailError, serde_json::Error);
+
+/// The event handed to an adapter is not of the kind it serves: a wiring mistake, reported as the invocation's
+/// error rather than a panic.
+#[derive(Debug, thiserror::Error)]
+#[error("malformed {expected} event: {reason}")]
+pub struct MalformedEvent {
+    pub expected: &'static str,
+    pub reason: String,
+}
+
+impl<T> crate::telemetry::Outcome for Result<T, JobError> {
+    fn status(&self) -> String {
+        match self {
+            Ok(_) => "done".into(),
+            Err(_) => "failed".into(),
+        }
+    }
+    fn is_failure(&self) -> bool {
+        self.is_err()
+    }
+}
+
+/// The error type the Lambda runtime reports for a failed invocation.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;

@@ -1,0 +1,132 @@
+//! An SQS batch to a per-message job handler, with partial batch failures.
+//!
+//! Each message is parsed as a [`JobEnvelope`] and handled in its own telemetry scope. The batch response lists
+//! exactly the messages that failed (`ReportBatchItemFailures`), so the queue deletes the rest and only the
+//! failed ones come back, to reach the dead-letter queue after `maxReceiveCount`. A message that is not an
+//! envelope is a poison message: it fails every time and so ends in the dead-letter queue, where it can be read.
+
+use std::future::Future;
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use lambda_runtime::{LambdaEvent, service_fn};
+
+use crate::jobs::JobEnvelope;
+use crate::platform::Platform;
+use crate::telemetry;
+
+use super::{BoxError, JobError, MalformedEvent};
+
+/// Serves a job handler until the runtime stops.
+pub async fn serve<H, Fut>(platform: &'static Platform, handler: H) -> Result<(), BoxError>
+where
+    H: Fn(&'static Platform, JobEnvelope) -> Fut + Copy + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), JobError>> + Send,
+{
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| async move {
+        process_batch(event.payload, |job| handler(platform, job)).await
+    }))
+    .await
+}
+
+/// Handles every message of one batch and reports the failed ones.
+pub async fn process_batch<F, Fut>(event: serde_json::Value, handler: F) -> Result<SqsBatchResponse, MalformedEvent>
+where
+    F: Fn(JobEnvelope) -> Fut,
+    Fut: Future<Output = Result<(), JobError>>,
+{
+    let batch: SqsEvent =
+        serde_json::from_value(event).map_err(|e| MalformedEvent { expected: "SQS", reason: e.to_string() })?;
+    let mut response = SqsBatchResponse::default();
+    for message in batch.records {
+        let Some(message_id) = message.message_id.clone() else {
+            tracing::error!("an SQS record without a message id cannot be reported; skipping it");
+            continue;
+        };
+        let receive_count = message.attributes.get("ApproximateReceiveCount").map(String::as_str).unwrap_or("1");
+        let body = message.body.as_deref().unwrap_or_default();
+        let (result, _) = match JobEnvelope::parse(body) {
+            Ok(job) => {
+                let name = format!("job:{}", job.kind.as_str());
+                telemetry::scope(&name, &message_id, async {
+                    tracing::info!(job_id = %job.id, receive_count, "job received");
+                    handler(job).await
+                })
+                .await
+            }
+            Err(e) => {
+                telemetry::scope("job:poison", &message_id, async {
+                    tracing::error!(error = %e, receive_count, "poison message: not a job envelope");
+                    Err::<(), _>(JobError(e.to_string()))
+                })
+                .await
+            }
+        };
+        if let Err(e) = result {
+            tracing::warn!(message_id, error = %e, "job failed; the queue will deliver it again");
+            response.add_failure(message_id);
+        }
+    }
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::jobs::JobKind;
+
+    fn record(id: &str, body: &str) -> serde_json::Value {
+        serde_json::json!({
+            "messageId": id, "receiptHandle": format!("rh-{id}"), "body": body,
+            "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": {},
+            "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:quiz-debug", "awsRegion": "us-east-1"
+        })
+    }
+
+    fn job(payload: serde_json::Value) -> String {
+        serde_json::to_string(&JobEnvelope::new(JobKind::Debug, payload)).unwrap()
+    }
+
+    fn failed_ids(response: &SqsBatchResponse) -> Vec<&str> {
+        response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect()
+    }
+
+    #[tokio::test]
+    async fn a_batch_with_one_failing_message_reports_exactly_that_message() {
+        let event = serde_json::json!({"Records": [
+            record("m1", &job(serde_json::json!({"n": 1}))),
+            record("m2", &job(serde_json::json!({"n": 2, "fail": true}))),
+            record("m3", &job(serde_json::json!({"n": 3}))),
+        ]});
+        let handled = std::sync::Mutex::new(Vec::new());
+        let response = process_batch(event, |job| {
+            let n = job.payload["n"].as_i64().unwrap();
+            handled.lock().unwrap().push(n);
+            async move { if job.payload.get("fail").is_some() { Err(JobError::new("asked to fail")) } else { Ok(()) } }
+        })
+        .await
+        .unwrap();
+        assert_eq!(failed_ids(&response), ["m2"]);
+        assert_eq!(*handled.lock().unwrap(), [1, 2, 3], "a failure does not stop its neighbours");
+    }
+
+    #[tokio::test]
+    async fn a_message_that_is_not_an_envelope_is_reported_as_failed() {
+        let event = serde_json::json!({"Records": [record("ok", &job(serde_json::json!({}))), record("poison", "{not json")]});
+        let response = process_batch(event, |_| async { Ok(()) }).await.unwrap();
+        assert_eq!(failed_ids(&response), ["poison"]);
+    }
+
+    #[tokio::test]
+    async fn an_event_that_is_not_an_sqs_batch_is_an_error_not_a_panic() {
+        for bad in [serde_json::json!("hello"), serde_json::json!({"Records": "nope"}), serde_json::json!([1, 2])] {
+            let err = process_batch(bad, |_| async { Ok(()) }).await.unwrap_err();
+            assert_eq!(err.expected, "SQS");
+        }
+    }
+
+    #[tokio::test]
+    async fn an_empty_batch_reports_nothing() {
+        let response = process_batch(serde_json::json!({"Records": []}), |_| async { Ok(()) }).await.unwrap();
+        assert!(response.batch_item_failures.is_empty());
+    }
+}
