@@ -20,8 +20,9 @@ where
 {
     let conventions = platform.conventions();
     let conventions = &*Box::leak(Box::new(conventions));
-    lambda_http::run(service_fn(move |request: Request| async move {
-        Ok::<_, Infallible>(handle(conventions, route, request, |r| handler(platform, r)).await)
+    // Boxed: the nested future types are otherwise too deep for the compiler's layout computation.
+    lambda_http::run(service_fn(move |request: Request| {
+        Box::pin(async move { Ok::<_, Infallible>(handle(conventions, route, request, |r| handler(platform, r)).await) })
     }))
     .await
 }

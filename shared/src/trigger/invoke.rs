@@ -15,9 +15,12 @@ where
     H: Fn(&'static Platform, serde_json::Value) -> Fut + Copy + Send + Sync + 'static,
     Fut: Future<Output = Result<serde_json::Value, JobError>> + Send,
 {
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| async move {
-        let (result, _) = telemetry::scope(name, &event.context.request_id, handler(platform, event.payload)).await;
-        result.map_err(BoxError::from)
+    // Boxed: the nested future types are otherwise too deep for the compiler's layout computation.
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
+        Box::pin(async move {
+            let (result, _) = telemetry::scope(name, &event.context.request_id, handler(platform, event.payload)).await;
+            result.map_err(BoxError::from)
+        })
     }))
     .await
 }

@@ -30,9 +30,12 @@ where
     H: Fn(&'static Platform, ScheduledRun) -> Fut + Copy + Send + Sync + 'static,
     Fut: Future<Output = Result<serde_json::Value, JobError>> + Send,
 {
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| async move {
-        let request_id = event.context.request_id.clone();
-        run_once(job, &request_id, event.payload, |run| handler(platform, run)).await
+    // Boxed: the nested future types are otherwise too deep for the compiler's layout computation.
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
+        Box::pin(async move {
+            let request_id = event.context.request_id.clone();
+            run_once(job, &request_id, event.payload, |run| handler(platform, run)).await
+        })
     }))
     .await
 }

@@ -22,8 +22,9 @@ where
     H: Fn(&'static Platform, JobEnvelope) -> Fut + Copy + Send + Sync + 'static,
     Fut: Future<Output = Result<(), JobError>> + Send,
 {
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| async move {
-        process_batch(event.payload, |job| handler(platform, job)).await
+    // Boxed: the nested future types are otherwise too deep for the compiler's layout computation.
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
+        Box::pin(async move { process_batch(event.payload, |job| handler(platform, job)).await.map_err(BoxError::from) })
     }))
     .await
 }

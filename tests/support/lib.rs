@@ -1,0 +1,130 @@
+//! Test support: a fresh, isolated platform per test against the real local services.
+//!
+//! Each [`TestPlatform`] gets its own PostgreSQL database (migrated), its own Redis key prefix, and its own SQS
+//! queue (with a dead-letter queue) and S3 bucket on the local AWS endpoint, so tests run in parallel without
+//! seeing each other. Settings come from `infra/local.env`, the one file of local settings; the services must
+//! be running (`infra/services start`, which the README's test command does).
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use shared::Platform;
+use shared::config::Config;
+
+/// The repository's root.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ sits in the repository").to_path_buf()
+}
+
+/// `infra/local.env` as a map; the process environment overrides it, as it does for the functions.
+pub fn local_settings() -> HashMap<String, String> {
+    let path = repo_root().join("infra/local.env");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let mut settings: HashMap<String, String> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect();
+    for (key, value) in settings.iter_mut() {
+        if let Ok(from_env) = std::env::var(key) {
+            *value = from_env;
+        }
+    }
+    settings
+}
+
+/// A platform on its own database, key prefix, queue and bucket.
+pub struct TestPlatform {
+    pub platform: Platform,
+    pub database: String,
+    pub queue_url: String,
+    pub dead_letter_queue_url: String,
+    pub settings: HashMap<String, String>,
+}
+
+impl std::ops::Deref for TestPlatform {
+    type Target = Platform;
+    fn deref(&self) -> &Platform {
+        &self.platform
+    }
+}
+
+/// Builds a fresh platform; `adjust` may change settings first (e.g. point Redis at a closed port).
+pub async fn platform_with(adjust: impl FnOnce(&mut HashMap<String, String>)) -> TestPlatform {
+    let mut settings = local_settings();
+    let unique = uuid::Uuid::new_v4().simple().to_string()[..12].to_string();
+    let database = format!("test_{unique}");
+    create_database(&settings["DATABASE_URL"], &database).await;
+    let base_url = settings["DATABASE_URL"].rsplit_once('/').map(|(base, _)| base.to_string()).expect("a database URL");
+    settings.insert("DATABASE_URL".into(), format!("{base_url}/{database}"));
+    settings.insert("CACHE_KEY_PREFIX".into(), format!("test:{unique}:"));
+    settings.insert("MEDIA_BUCKET".into(), format!("test-{unique}"));
+
+    // AWS clients read these from the process environment, as they do in Lambda.
+    for key in ["AWS_ENDPOINT_URL", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] {
+        // SAFETY: every test sets the same values from the same file, so concurrent writers agree.
+        unsafe { std::env::set_var(key, &settings[key]) };
+    }
+    let sdk = shared::aws::sdk_config().await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let (queue_url, dead_letter_queue_url) = create_queue_pair(&sqs, &format!("test-{unique}")).await;
+    settings.insert("DEBUG_QUEUE_URL".into(), queue_url.clone());
+    shared::aws::s3_client(&sdk).create_bucket().bucket(&settings["MEDIA_BUCKET"]).send().await.expect("create the test bucket");
+
+    let fresh = shared::db::Database::new(&settings["DATABASE_URL"], None).expect("a database URL");
+    shared::migrations::apply(&fresh).await.expect("migrations apply to a fresh database");
+
+    adjust(&mut settings);
+    let config = Config::from_lookup(|k| settings.get(k).cloned()).expect("the local settings are a valid configuration");
+    let platform = Platform::new(config).await.expect("a platform");
+    TestPlatform { platform, database, queue_url, dead_letter_queue_url, settings }
+}
+
+pub async fn platform() -> TestPlatform {
+    platform_with(|_| {}).await
+}
+
+async fn create_database(url: &str, name: &str) {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL is not reachable at DATABASE_URL ({e}); run infra/services start"));
+    tokio::spawn(connection);
+    client.batch_execute(&format!("CREATE DATABASE {name}")).await.expect("create the test database");
+}
+
+/// A queue and its dead-letter queue (`maxReceiveCount` 3), as the template declares them.
+pub async fn create_queue_pair(sqs: &aws_sdk_sqs::Client, name: &str) -> (String, String) {
+    use aws_sdk_sqs::types::QueueAttributeName as A;
+    let dlq = sqs.create_queue().queue_name(format!("{name}-dlq")).send().await.expect("create the dead-letter queue");
+    let dlq_url = dlq.queue_url.expect("a queue URL");
+    let attrs = sqs.get_queue_attributes().queue_url(&dlq_url).attribute_names(A::QueueArn).send().await.expect("queue attributes");
+    let dlq_arn = attrs.attributes.and_then(|a| a.get(&A::QueueArn).cloned()).expect("a queue ARN");
+    let queue = sqs
+        .create_queue()
+        .queue_name(name)
+        .attributes(A::VisibilityTimeout, "60")
+        .attributes(A::RedrivePolicy, serde_json::json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 3}).to_string())
+        .send()
+        .await
+        .expect("create the queue");
+    (queue.queue_url.expect("a queue URL"), dlq_url)
+}
+
+/// Received SQS messages as the SQS event Lambda would hand the function.
+pub fn sqs_event(messages: &[aws_sdk_sqs::types::Message]) -> serde_json::Value {
+    let records: Vec<serde_json::Value> = messages
+        .iter()
+        .map(|m| {
+            let attributes: HashMap<String, String> =
+                m.attributes().map(|a| a.iter().map(|(k, v)| (k.as_str().to_string(), v.clone())).collect()).unwrap_or_default();
+            serde_json::json!({
+                "messageId": m.message_id(), "receiptHandle": m.receipt_handle(), "body": m.body(),
+                "attributes": attributes, "messageAttributes": {}, "md5OfBody": m.md5_of_body(),
+                "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:test", "awsRegion": "us-east-1"
+            })
+        })
+        .collect();
+    serde_json::json!({ "Records": records })
+}
