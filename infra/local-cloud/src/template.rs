@@ -1,0 +1,365 @@
+//! The template, read the way the local cloud needs it: which functions exist, what triggers each, which queues
+//! and buckets to create, and the environment each function gets.
+//!
+//! CloudFormation's intrinsic functions are resolved against local values: `!Ref` of a parameter is its local
+//! value (from `infra/local.env`, else its default), of a queue its local URL, of a bucket its local name;
+//! `!GetAtt Queue.Arn` is the local ARN; `!Sub` substitutes the same; a value that only exists in AWS (a
+//! Secrets Manager reference, the cache's endpoint) resolves to nothing and takes its value from
+//! `infra/local.env`, which holds every local setting.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde_norway::Value;
+
+pub const ACCOUNT: &str = "123456789012";
+
+#[derive(Debug, thiserror::Error)]
+#[error("template.yaml: {0}")]
+pub struct TemplateError(pub String);
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Trigger {
+    Http { method: String, path: String },
+    Sqs { queue: String, batch_size: usize, report_failures: bool },
+    Schedule { name: String, expression: String, input: Option<String> },
+}
+
+#[derive(Debug, Clone)]
+pub struct Function {
+    /// The template's logical id, e.g. `ClearExpiredSessions`.
+    pub logical_id: String,
+    /// The binary's name, which is also the folder under `functions/` and `events/`.
+    pub binary: String,
+    pub timeout_secs: u64,
+    pub environment: BTreeMap<String, String>,
+    pub triggers: Vec<Trigger>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Queue {
+    pub logical_id: String,
+    pub name: String,
+    pub visibility_timeout: Option<u64>,
+    pub retention: Option<u64>,
+    /// Logical id of the dead-letter queue and the receive count that sends a message there.
+    pub redrive: Option<(String, u64)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Template {
+    pub stack: String,
+    pub functions: Vec<Function>,
+    pub queues: Vec<Queue>,
+    pub buckets: Vec<String>,
+}
+
+/// Local names of the things a template refers to.
+struct Locals<'a> {
+    stack: &'a str,
+    endpoint: &'a str,
+    region: &'a str,
+    parameters: HashMap<String, String>,
+    resources: &'a serde_norway::Mapping,
+}
+
+impl Locals<'_> {
+    fn resource_type(&self, id: &str) -> Option<&str> {
+        self.resources.get(id)?.get("Type")?.as_str()
+    }
+
+    fn queue_name(&self, id: &str) -> String {
+        let declared = self.resources.get(id).and_then(|r| r.get("Properties")).and_then(|p| p.get("QueueName"));
+        match declared {
+            Some(v) => self.resolve(v).unwrap_or_else(|| format!("{}-{}", self.stack, kebab(id))),
+            None => format!("{}-{}", self.stack, kebab(id)),
+        }
+    }
+
+    fn reference(&self, name: &str) -> Option<String> {
+        match name {
+            "AWS::StackName" => return Some(self.stack.to_string()),
+            "AWS::Region" => return Some(self.region.to_string()),
+            "AWS::AccountId" => return Some(ACCOUNT.to_string()),
+            "AWS::URLSuffix" => return Some("amazonaws.com".to_string()),
+            _ => {}
+        }
+        if let Some(value) = self.parameters.get(name) {
+            return Some(value.clone());
+        }
+        match self.resource_type(name)? {
+            "AWS::SQS::Queue" => Some(format!("{}/{ACCOUNT}/{}", self.endpoint, self.queue_name(name))),
+            "AWS::S3::Bucket" => Some(bucket_name(self.stack, name)),
+            _ => None,
+        }
+    }
+
+    fn attribute(&self, id: &str, attribute: &str) -> Option<String> {
+        match (self.resource_type(id)?, attribute) {
+            ("AWS::SQS::Queue", "Arn") => Some(format!("arn:aws:sqs:{}:{ACCOUNT}:{}", self.region, self.queue_name(id))),
+            ("AWS::SQS::Queue", "QueueName") => Some(self.queue_name(id)),
+            ("AWS::S3::Bucket", "Arn") => Some(format!("arn:aws:s3:::{}", bucket_name(self.stack, id))),
+            _ => None,
+        }
+    }
+
+    /// A template value as a local string, or `None` when it only exists in AWS.
+    fn resolve(&self, value: &Value) -> Option<String> {
+        match value {
+            Value::String(s) if s.contains("{{resolve:") => None,
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            Value::Bool(b) => Some(b.to_string()),
+            Value::Tagged(t) => self.intrinsic(t.tag.to_string().trim_start_matches('!'), &t.value),
+            Value::Mapping(m) if m.len() == 1 => {
+                let (k, v) = m.iter().next()?;
+                let name = k.as_str()?;
+                let name = name.strip_prefix("Fn::").unwrap_or(name);
+                self.intrinsic(name, v)
+            }
+            _ => None,
+        }
+    }
+
+    fn intrinsic(&self, name: &str, arg: &Value) -> Option<String> {
+        match name {
+            "Ref" => self.reference(arg.as_str()?),
+            "GetAtt" => {
+                let (id, attribute) = match arg {
+                    Value::String(s) => s.split_once('.')?,
+                    Value::Sequence(v) => (v.first()?.as_str()?, v.get(1)?.as_str()?),
+                    _ => return None,
+                };
+                self.attribute(id, attribute)
+            }
+            "Sub" => {
+                let text = match arg {
+                    Value::String(s) => s.as_str(),
+                    Value::Sequence(v) => v.first()?.as_str()?,
+                    _ => return None,
+                };
+                if text.contains("{{resolve:") {
+                    return None;
+                }
+                let mut out = String::new();
+                let mut rest = text;
+                while let Some(start) = rest.find("${") {
+                    out.push_str(&rest[..start]);
+                    let end = rest[start..].find('}')? + start;
+                    let var = &rest[start + 2..end];
+                    let value = match var.split_once('.') {
+                        Some((id, attribute)) if !var.starts_with("AWS::") => self.attribute(id, attribute)?,
+                        _ => self.reference(var)?,
+                    };
+                    out.push_str(&value);
+                    rest = &rest[end + 1..];
+                }
+                out.push_str(rest);
+                Some(out)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// `ClearExpiredSessions` → `clear-expired-sessions`.
+pub fn kebab(id: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in id.chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            out.push('-');
+        }
+        out.push(c.to_ascii_lowercase());
+    }
+    out
+}
+
+/// The local name of a bucket the template leaves unnamed.
+pub fn bucket_name(stack: &str, logical_id: &str) -> String {
+    format!("{stack}-{}", kebab(logical_id))
+}
+
+fn number(value: Option<&Value>, locals: &Locals) -> Option<u64> {
+    value.and_then(|v| locals.resolve(v)).and_then(|s| s.parse().ok())
+}
+
+impl Template {
+    /// Reads a template. `settings` are the local values (`infra/local.env`); a parameter takes the setting of
+    /// the same name when there is one, else its default.
+    pub fn parse(text: &str, stack: &str, settings: &HashMap<String, String>) -> Result<Self, TemplateError> {
+        let doc: Value = serde_norway::from_str(text).map_err(|e| TemplateError(e.to_string()))?;
+        let resources = doc.get("Resources").and_then(Value::as_mapping).ok_or_else(|| TemplateError("no Resources".into()))?;
+        let mut parameters = HashMap::new();
+        if let Some(params) = doc.get("Parameters").and_then(Value::as_mapping) {
+            for (name, spec) in params {
+                let Some(name) = name.as_str() else { continue };
+                let value = settings
+                    .get(name)
+                    .cloned()
+                    .or_else(|| spec.get("Default").and_then(|d| d.as_str().map(String::from).or_else(|| d.as_u64().map(|n| n.to_string()))));
+                if let Some(value) = value {
+                    parameters.insert(name.to_string(), value);
+                }
+            }
+        }
+        let locals = Locals {
+            stack,
+            endpoint: settings.get("AWS_ENDPOINT_URL").map(String::as_str).unwrap_or("http://127.0.0.1:55000"),
+            region: settings.get("AWS_REGION").map(String::as_str).unwrap_or("us-east-1"),
+            parameters,
+            resources,
+        };
+
+        let globals = doc.get("Globals").and_then(|g| g.get("Function"));
+        let global_env = globals.and_then(|g| g.get("Environment")).and_then(|e| e.get("Variables")).and_then(Value::as_mapping);
+        let global_timeout = number(globals.and_then(|g| g.get("Timeout")), &locals).unwrap_or(3);
+
+        let mut template = Template { stack: stack.to_string(), functions: Vec::new(), queues: Vec::new(), buckets: Vec::new() };
+        for (id, resource) in resources {
+            let Some(id) = id.as_str() else { continue };
+            let properties = resource.get("Properties");
+            match resource.get("Type").and_then(Value::as_str) {
+                Some("AWS::Serverless::Function") => {
+                    let props = properties.ok_or_else(|| TemplateError(format!("{id} has no Properties")))?;
+                    let binary = resource
+                        .get("Metadata")
+                        .and_then(|m| m.get("BuildProperties"))
+                        .and_then(|b| b.get("Binary"))
+                        .and_then(Value::as_str)
+                        .map(String::from)
+                        .or_else(|| props.get("CodeUri").and_then(Value::as_str).and_then(|c| c.rsplit('/').next()).map(String::from))
+                        .ok_or_else(|| TemplateError(format!("{id}: no binary name (Metadata.BuildProperties.Binary)")))?;
+                    let mut environment = BTreeMap::new();
+                    let own_env = props.get("Environment").and_then(|e| e.get("Variables")).and_then(Value::as_mapping);
+                    for vars in [global_env, own_env].into_iter().flatten() {
+                        for (k, v) in vars {
+                            if let (Some(k), Some(v)) = (k.as_str(), locals.resolve(v)) {
+                                environment.insert(k.to_string(), v);
+                            }
+                        }
+                    }
+                    let mut triggers = Vec::new();
+                    for (event_name, event) in props.get("Events").and_then(Value::as_mapping).into_iter().flatten() {
+                        let kind = event.get("Type").and_then(Value::as_str).unwrap_or_default();
+                        let p = event.get("Properties");
+                        let get = |k: &str| p.and_then(|p| p.get(k));
+                        match kind {
+                            "HttpApi" => triggers.push(Trigger::Http {
+                                method: get("Method").and_then(|v| locals.resolve(v)).unwrap_or_else(|| "ANY".into()).to_uppercase(),
+                                path: get("Path").and_then(|v| locals.resolve(v)).ok_or_else(|| TemplateError(format!("{id}: HttpApi event without Path")))?,
+                            }),
+                            "SQS" => {
+                                let queue = match get("Queue") {
+                                    Some(Value::Tagged(t)) => t.value.as_str().and_then(|s| s.split('.').next()).map(String::from),
+                                    Some(Value::Mapping(m)) => m
+                                        .get("Fn::GetAtt")
+                                        .and_then(|v| v.as_sequence()?.first()?.as_str().map(String::from)),
+                                    _ => None,
+                                }
+                                .ok_or_else(|| TemplateError(format!("{id}: SQS event must name a queue of this template with !GetAtt")))?;
+                                let report_failures = get("FunctionResponseTypes")
+                                    .and_then(Value::as_sequence)
+                                    .is_some_and(|v| v.iter().any(|t| t.as_str() == Some("ReportBatchItemFailures")));
+                                triggers.push(Trigger::Sqs {
+                                    queue,
+                                    batch_size: number(get("BatchSize"), &locals).unwrap_or(10) as usize,
+                                    report_failures,
+                                });
+                            }
+                            "Schedule" | "ScheduleV2" => {
+                                let expression = get("Schedule")
+                                    .or_else(|| get("ScheduleExpression"))
+                                    .and_then(|v| locals.resolve(v))
+                                    .ok_or_else(|| TemplateError(format!("{id}: schedule without an expression")))?;
+                                let input = get("Input").and_then(|v| locals.resolve(v));
+                                triggers.push(Trigger::Schedule { name: event_name.as_str().unwrap_or("Schedule").to_string(), expression, input });
+                            }
+                            _ => {}
+                        }
+                    }
+                    let timeout_secs = number(props.get("Timeout"), &locals).unwrap_or(global_timeout);
+                    template.functions.push(Function { logical_id: id.to_string(), binary, timeout_secs, environment, triggers });
+                }
+                Some("AWS::SQS::Queue") => {
+                    let get = |k: &str| properties.and_then(|p| p.get(k));
+                    let redrive = get("RedrivePolicy").and_then(|r| {
+                        let target = match r.get("deadLetterTargetArn")? {
+                            Value::Tagged(t) => t.value.as_str()?.split('.').next()?.to_string(),
+                            Value::Mapping(m) => m.get("Fn::GetAtt")?.as_sequence()?.first()?.as_str()?.to_string(),
+                            _ => return None,
+                        };
+                        Some((target, number(r.get("maxReceiveCount"), &locals).unwrap_or(3)))
+                    });
+                    template.queues.push(Queue {
+                        logical_id: id.to_string(),
+                        name: locals.queue_name(id),
+                        visibility_timeout: number(get("VisibilityTimeout"), &locals),
+                        retention: number(get("MessageRetentionPeriod"), &locals),
+                        redrive,
+                    });
+                }
+                Some("AWS::S3::Bucket") => template.buckets.push(bucket_name(stack, id)),
+                _ => {}
+            }
+        }
+        Ok(template)
+    }
+
+    pub fn function(&self, name: &str) -> Option<&Function> {
+        self.functions.iter().find(|f| f.binary == name || f.logical_id == name)
+    }
+
+    pub fn queue(&self, logical_id: &str) -> Option<&Queue> {
+        self.queues.iter().find(|q| q.logical_id == logical_id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> HashMap<String, String> {
+        HashMap::from([
+            ("AWS_ENDPOINT_URL".to_string(), "http://127.0.0.1:55000".to_string()),
+            ("AWS_REGION".to_string(), "us-east-1".to_string()),
+        ])
+    }
+
+    fn project_template() -> Template {
+        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../template.yaml")).unwrap();
+        Template::parse(&text, "quiz", &settings()).unwrap()
+    }
+
+    #[test]
+    fn the_project_template_gives_every_function_with_its_triggers() {
+        let t = project_template();
+        let health = t.function("health").unwrap();
+        assert_eq!(health.triggers, [Trigger::Http { method: "GET".into(), path: "/api/v1/health".into() }]);
+        let debug = t.function("debug").unwrap();
+        assert_eq!(debug.triggers, [Trigger::Sqs { queue: "DebugQueue".into(), batch_size: 10, report_failures: true }]);
+        let sessions = t.function("ClearExpiredSessions").unwrap();
+        assert_eq!(sessions.binary, "clear-expired-sessions");
+        assert!(matches!(&sessions.triggers[0], Trigger::Schedule { expression, .. } if expression == "cron(0 3 * * ? *)"));
+        assert!(t.function("migrate").unwrap().triggers.is_empty());
+    }
+
+    #[test]
+    fn queues_their_dead_letter_queues_and_buckets_come_from_the_template() {
+        let t = project_template();
+        let queue = t.queue("DebugQueue").unwrap();
+        assert_eq!(queue.name, "quiz-debug");
+        assert_eq!(queue.redrive, Some(("DebugDeadLetterQueue".into(), 3)));
+        assert_eq!(t.queue("DebugDeadLetterQueue").unwrap().name, "quiz-debug-dlq");
+        assert_eq!(t.buckets, ["quiz-media-bucket"]);
+    }
+
+    #[test]
+    fn the_environment_resolves_to_local_values_and_leaves_out_what_only_aws_has() {
+        let t = project_template();
+        let env = &t.function("health").unwrap().environment;
+        assert_eq!(env["DEBUG_QUEUE_URL"], "http://127.0.0.1:55000/123456789012/quiz-debug");
+        assert_eq!(env["MEDIA_BUCKET"], "quiz-media-bucket");
+        assert_eq!(env["RUST_LOG"], "info");
+        assert!(!env.contains_key("DATABASE_URL"), "a Secrets Manager reference only exists in AWS");
+        assert!(!env.contains_key("REDIS_URL"), "the cache endpoint only exists in AWS");
+    }
+}

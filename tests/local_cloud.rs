@@ -1,0 +1,137 @@
+//! End to end through the local cloud (`infra/cloud start`, which `infra/test` runs): real binaries behind the
+//! runtime interface emulator, the gateway, the queue pollers and the schedules of `template.yaml`.
+
+use std::time::{Duration, Instant};
+
+use shared::jobs::{JobEnvelope, JobKind};
+
+fn gateway() -> String {
+    let settings = support::local_settings();
+    format!("http://127.0.0.1:{}", settings.get("LOCAL_GATEWAY_PORT").map(String::as_str).unwrap_or("3000"))
+}
+
+async fn sqs() -> aws_sdk_sqs::Client {
+    let settings = support::local_settings();
+    for key in ["AWS_ENDPOINT_URL", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] {
+        // SAFETY: every test sets the same values from the same file.
+        unsafe { std::env::set_var(key, &settings[key]) };
+    }
+    aws_sdk_sqs::Client::new(&shared::aws::sdk_config().await)
+}
+
+fn queue_url(name: &str) -> String {
+    let settings = support::local_settings();
+    format!("{}/123456789012/{}-{name}", settings["AWS_ENDPOINT_URL"], settings["LOCAL_STACK_NAME"])
+}
+
+async fn database() -> tokio_postgres::Client {
+    let (client, connection) = tokio_postgres::connect(&support::local_settings()["DATABASE_URL"], tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(connection);
+    client
+}
+
+async fn recorded(db: &tokio_postgres::Client, id: uuid::Uuid) -> i64 {
+    db.query_one("SELECT count(*) FROM debug_job_runs WHERE job_id = $1", &[&id]).await.unwrap().get(0)
+}
+
+/// Waits until `check` holds, up to `limit`.
+async fn eventually<F, Fut>(limit: Duration, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let started = Instant::now();
+    while started.elapsed() < limit {
+        if check().await {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    false
+}
+
+#[tokio::test]
+async fn the_health_route_answers_over_http_with_the_callers_request_id() {
+    let response = reqwest::Client::new()
+        .get(format!("{}/api/v1/health", gateway()))
+        .header("x-request-id", "e2e-health")
+        .send()
+        .await
+        .expect("is the local cloud up? (infra/cloud start)");
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["x-request-id"], "e2e-health");
+    assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["status"], "ok", "{body}");
+}
+
+#[tokio::test]
+async fn an_unknown_route_is_a_404_json_and_a_wrong_method_too() {
+    for (method, path) in [(reqwest::Method::GET, "/api/v1/nothing-here"), (reqwest::Method::POST, "/api/v1/health")] {
+        let response = reqwest::Client::new().request(method, format!("{}{path}", gateway())).send().await.unwrap();
+        assert_eq!(response.status(), 404);
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["message"], "Not Found");
+    }
+}
+
+#[tokio::test]
+async fn a_job_sent_to_its_queue_reaches_its_function_once() {
+    let sqs = sqs().await;
+    let db = database().await;
+    let job = JobEnvelope::new(JobKind::Debug, serde_json::json!({"from": "e2e"}));
+    sqs.send_message().queue_url(queue_url("debug")).message_body(serde_json::to_string(&job).unwrap()).send().await.unwrap();
+    assert!(eventually(Duration::from_secs(15), || async { recorded(&db, job.id).await == 1 }).await, "the debug job ran");
+}
+
+#[tokio::test]
+async fn a_poison_message_ends_in_the_dead_letter_queue_while_its_batch_neighbours_succeed() {
+    let sqs = sqs().await;
+    let db = database().await;
+    let marker = uuid::Uuid::new_v4().to_string();
+    let poison = JobEnvelope::new(JobKind::Debug, serde_json::json!({"fail": marker}));
+    let good: Vec<JobEnvelope> = (0..3).map(|n| JobEnvelope::new(JobKind::Debug, serde_json::json!({"n": n}))).collect();
+    for job in std::iter::once(&poison).chain(&good) {
+        sqs.send_message().queue_url(queue_url("debug")).message_body(serde_json::to_string(job).unwrap()).send().await.unwrap();
+    }
+    for job in &good {
+        assert!(eventually(Duration::from_secs(15), || async { recorded(&db, job.id).await == 1 }).await);
+    }
+    // maxReceiveCount is 3: after three failed receives the queue moves it to the dead-letter queue.
+    let dlq = queue_url("debug-dlq");
+    let mut found = false;
+    let started = Instant::now();
+    while !found && started.elapsed() < Duration::from_secs(30) {
+        let out = sqs.receive_message().queue_url(&dlq).max_number_of_messages(10).wait_time_seconds(1).send().await.unwrap();
+        for m in out.messages.unwrap_or_default() {
+            if m.body().is_some_and(|b| b.contains(&marker)) {
+                found = true;
+                sqs.delete_message().queue_url(&dlq).receipt_handle(m.receipt_handle().unwrap()).send().await.unwrap();
+            }
+        }
+    }
+    assert!(found, "the poison message reached the dead-letter queue");
+    assert_eq!(recorded(&db, poison.id).await, 0);
+    for job in &good {
+        assert_eq!(recorded(&db, job.id).await, 1, "each neighbour ran exactly once");
+    }
+}
+
+#[tokio::test]
+async fn a_schedule_fired_on_demand_runs_its_function() {
+    let response = reqwest::Client::new().post(format!("{}/_local/fire/clear-expired-sessions", gateway())).send().await.unwrap();
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["function"], "clear-expired-sessions", "{body}");
+    assert!(body["result"]["deleted"].is_u64(), "{body}");
+    assert!(body["result"]["batches"].as_u64().unwrap() >= 1);
+}
+
+#[tokio::test]
+async fn a_function_can_be_invoked_with_its_sample_event() {
+    let event = std::fs::read(support::repo_root().join("events/health/get.json")).unwrap();
+    let response = reqwest::Client::new().post(format!("{}/_local/invoke/health", gateway())).body(event).send().await.unwrap();
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["result"]["statusCode"], 200, "{body}");
+    let inner: serde_json::Value = serde_json::from_str(body["result"]["body"].as_str().unwrap()).unwrap();
+    assert_eq!(inner["status"], "ok");
+}
