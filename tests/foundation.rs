@@ -46,6 +46,21 @@ async fn health_is_503_naming_redis_when_redis_is_pointed_at_a_closed_port() {
 }
 
 #[tokio::test]
+async fn a_health_checker_reuses_its_report_for_its_max_age_and_says_how_old_it_is() {
+    let p = platform().await;
+    let checker = health::Checker::new(Duration::from_secs(60));
+    let first = checker.report(&p).await;
+    assert_eq!(first.age_ms, 0);
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let second = checker.report(&p).await;
+    assert_eq!(second.checks, first.checks, "the same checks, reused");
+    assert!(second.age_ms >= 20);
+    let fresh = health::Checker::new(Duration::ZERO);
+    assert_eq!(fresh.report(&p).await.age_ms, 0);
+    assert_eq!(fresh.report(&p).await.age_ms, 0, "a zero max age checks every time");
+}
+
+#[tokio::test]
 async fn health_is_503_when_postgres_is_unreachable() {
     let p = platform_with(|s| {
         s.insert("DATABASE_URL".into(), "postgres://quiz@127.0.0.1:1/quiz".into());

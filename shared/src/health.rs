@@ -2,6 +2,10 @@
 //!
 //! PostgreSQL, Redis and the job queue endpoint are checked concurrently, each with its latency. All up is 200;
 //! any down is 503 with the same report, so a load balancer and a person read the same answer.
+//!
+//! A deployed instance answers from a [`Checker`], which reuses its last report for a moment (one second in
+//! the function): probes and load then cost the dependencies at most one round of checks per instance per
+//! second, and the report says how old it is.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -28,6 +32,8 @@ pub struct DependencyCheck {
 pub struct HealthReport {
     pub status: &'static str,
     pub checks: BTreeMap<&'static str, DependencyCheck>,
+    /// How long ago the checks ran, when the report is reused.
+    pub age_ms: u64,
 }
 
 impl HealthReport {
@@ -74,12 +80,41 @@ pub async fn check(platform: &Platform) -> HealthReport {
     let (postgres, redis, queue) = tokio::join!(postgres, redis, queue);
     let checks = BTreeMap::from([("postgres", postgres), ("redis", redis), ("queue", queue)]);
     let healthy = checks.values().all(|c| c.status == "up");
-    HealthReport { status: if healthy { "ok" } else { "degraded" }, checks }
+    HealthReport { status: if healthy { "ok" } else { "degraded" }, checks, age_ms: 0 }
 }
 
-/// The route: 200 when all is up, 503 (with `Retry-After`) when anything is down.
+/// The route, checking every time: 200 when all is up, 503 (with `Retry-After`) when anything is down.
 pub async fn route(platform: &Platform, _request: ApiRequest) -> Result<ApiResponse, ApiError> {
-    let report = check(platform).await;
+    respond(check(platform).await)
+}
+
+/// Reuses a report for `max_age`, so the route's cost to the dependencies does not grow with its traffic.
+pub struct Checker {
+    max_age: Duration,
+    last: tokio::sync::Mutex<Option<(Instant, HealthReport)>>,
+}
+
+impl Checker {
+    pub fn new(max_age: Duration) -> Self {
+        Self { max_age, last: tokio::sync::Mutex::new(None) }
+    }
+
+    pub async fn report(&self, platform: &Platform) -> HealthReport {
+        let mut last = self.last.lock().await;
+        if let Some((at, report)) = last.as_ref().filter(|(at, _)| at.elapsed() < self.max_age) {
+            return HealthReport { age_ms: at.elapsed().as_millis() as u64, ..report.clone() };
+        }
+        let report = check(platform).await;
+        *last = Some((Instant::now(), report.clone()));
+        report
+    }
+
+    pub async fn route(&self, platform: &Platform, _request: ApiRequest) -> Result<ApiResponse, ApiError> {
+        respond(self.report(platform).await)
+    }
+}
+
+fn respond(report: HealthReport) -> Result<ApiResponse, ApiError> {
     if report.is_healthy() {
         Ok(ApiResponse::ok(&report))
     } else {
