@@ -99,6 +99,23 @@ impl Config {
     }
 }
 
+/// Reads a `KEY=VALUE` settings file such as `infra/local.env` (blank lines and `#` comments skipped); a
+/// variable set in the process environment wins over the file, as it does for the functions themselves.
+pub fn read_settings_file(path: &std::path::Path) -> std::io::Result<std::collections::HashMap<String, String>> {
+    let text = std::fs::read_to_string(path)?;
+    Ok(text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| {
+            let key = k.trim().to_string();
+            let value = std::env::var(&key).unwrap_or_else(|_| v.trim().to_string());
+            (key, value)
+        })
+        .collect())
+}
+
 /// Timeouts shared by every client; the earlier system's 5 s, in one place.
 pub const DEPENDENCY_TIMEOUT: Duration = Duration::from_secs(5);
 

@@ -19,20 +19,7 @@ pub fn repo_root() -> PathBuf {
 /// `infra/local.env` as a map; the process environment overrides it, as it does for the functions.
 pub fn local_settings() -> HashMap<String, String> {
     let path = repo_root().join("infra/local.env");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    let mut settings: HashMap<String, String> = text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-        .collect();
-    for (key, value) in settings.iter_mut() {
-        if let Ok(from_env) = std::env::var(key) {
-            *value = from_env;
-        }
-    }
-    settings
+    shared::config::read_settings_file(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
 }
 
 /// A platform on its own database, key prefix, queue and bucket.
@@ -114,17 +101,5 @@ pub async fn create_queue_pair(sqs: &aws_sdk_sqs::Client, name: &str) -> (String
 
 /// Received SQS messages as the SQS event Lambda would hand the function.
 pub fn sqs_event(messages: &[aws_sdk_sqs::types::Message]) -> serde_json::Value {
-    let records: Vec<serde_json::Value> = messages
-        .iter()
-        .map(|m| {
-            let attributes: HashMap<String, String> =
-                m.attributes().map(|a| a.iter().map(|(k, v)| (k.as_str().to_string(), v.clone())).collect()).unwrap_or_default();
-            serde_json::json!({
-                "messageId": m.message_id(), "receiptHandle": m.receipt_handle(), "body": m.body(),
-                "attributes": attributes, "messageAttributes": {}, "md5OfBody": m.md5_of_body(),
-                "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:test", "awsRegion": "us-east-1"
-            })
-        })
-        .collect();
-    serde_json::json!({ "Records": records })
+    shared::trigger::sqs::lambda_event(messages, "arn:aws:sqs:us-east-1:123456789012:test")
 }

@@ -56,20 +56,7 @@ impl Cloud {
 }
 
 fn settings(root: &Path) -> HashMap<String, String> {
-    let text = std::fs::read_to_string(root.join("infra/local.env")).unwrap_or_default();
-    let mut settings: HashMap<String, String> = text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-        .collect();
-    for (k, v) in settings.iter_mut() {
-        if let Ok(value) = std::env::var(k) {
-            *v = value;
-        }
-    }
-    settings
+    shared::config::read_settings_file(&root.join("infra/local.env")).unwrap_or_default()
 }
 
 fn arg_value(args: &[String], flag: &str) -> Option<String> {

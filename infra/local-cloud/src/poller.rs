@@ -115,21 +115,8 @@ async fn poll(cloud: Arc<Cloud>, function: String, queue: String, batch_size: us
         if messages.is_empty() {
             continue;
         }
-        let records: Vec<Value> = messages
-            .iter()
-            .map(|m| {
-                let attributes: serde_json::Map<String, Value> = m
-                    .attributes()
-                    .map(|a| a.iter().map(|(k, v)| (k.as_str().to_string(), Value::String(v.clone()))).collect())
-                    .unwrap_or_default();
-                json!({
-                    "messageId": m.message_id(), "receiptHandle": m.receipt_handle(), "body": m.body(),
-                    "attributes": attributes, "messageAttributes": {}, "md5OfBody": m.md5_of_body(),
-                    "eventSource": "aws:sqs", "eventSourceARN": arn, "awsRegion": "us-east-1"
-                })
-            })
-            .collect();
-        let outcome = pool.invoke(json!({"Records": records}).to_string().into_bytes()).await;
+        let event = shared::trigger::sqs::lambda_event(&messages, &arn);
+        let outcome = pool.invoke(event.to_string().into_bytes()).await;
         let failed: Vec<String> = match &outcome {
             Ok(Invocation::Ok(payload)) if report_failures => serde_json::from_slice::<Value>(payload)
                 .ok()

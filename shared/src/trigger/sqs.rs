@@ -70,6 +70,27 @@ where
     Ok(response)
 }
 
+/// The SQS event Lambda's event source mapping hands a function for these received messages (used by the local
+/// cloud, which plays that part, and by tests).
+pub fn lambda_event(messages: &[aws_sdk_sqs::types::Message], queue_arn: &str) -> serde_json::Value {
+    let region = queue_arn.split(':').nth(3).unwrap_or("us-east-1");
+    let records: Vec<serde_json::Value> = messages
+        .iter()
+        .map(|m| {
+            let attributes: serde_json::Map<String, serde_json::Value> = m
+                .attributes()
+                .map(|a| a.iter().map(|(k, v)| (k.as_str().to_string(), serde_json::Value::String(v.clone()))).collect())
+                .unwrap_or_default();
+            serde_json::json!({
+                "messageId": m.message_id(), "receiptHandle": m.receipt_handle(), "body": m.body(),
+                "attributes": attributes, "messageAttributes": {}, "md5OfBody": m.md5_of_body(),
+                "eventSource": "aws:sqs", "eventSourceARN": queue_arn, "awsRegion": region
+            })
+        })
+        .collect();
+    serde_json::json!({ "Records": records })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
