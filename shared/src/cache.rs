@@ -65,7 +65,8 @@ impl Cache {
         tracing::warn!(error = %e, op, key, "cache unavailable; answering without it");
     }
 
-    /// Runs a raw command against Redis (for health checks and operations); `None` when Redis failed.
+    /// Runs a raw command against Redis (for health checks and operations), ignoring the cool-down: the caller
+    /// wants to know whether Redis answers now.
     pub async fn run<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, redis::RedisError> {
         let mut conn = self.manager.clone().ok_or_else(|| redis::RedisError::from((redis::ErrorKind::Client, "cache disabled")))?;
         let result = tokio::time::timeout(DEPENDENCY_TIMEOUT, cmd.query_async(&mut conn))

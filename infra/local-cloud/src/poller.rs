@@ -22,9 +22,13 @@ use crate::{BoxError, Cloud};
 /// How long a failed message stays invisible before its next delivery, locally.
 const LOCAL_RETRY_DELAY_SECS: i32 = 1;
 
+fn region() -> String {
+    std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".into())
+}
+
 /// Creates every queue (dead-letter queues first) and bucket the template declares. Idempotent.
 pub async fn provision(template: &Template, sqs: &aws_sdk_sqs::Client, s3: &aws_sdk_s3::Client) -> Result<(), BoxError> {
-    let region = std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".into());
+    let region = region();
     let mut queues = template.queues.clone();
     queues.sort_by_key(|q| q.redrive.is_some());
     for queue in &queues {
@@ -92,7 +96,7 @@ pub fn start_pollers(cloud: &Arc<Cloud>) {
 
 async fn poll(cloud: Arc<Cloud>, function: String, queue: String, batch_size: usize, report_failures: bool) {
     let Some(url) = cloud.queue_url(&queue) else { return };
-    let arn = format!("arn:aws:sqs:us-east-1:{ACCOUNT}:{}", cloud.template.queue(&queue).map(|q| q.name.as_str()).unwrap_or_default());
+    let arn = format!("arn:aws:sqs:{}:{ACCOUNT}:{}", region(), cloud.template.queue(&queue).map(|q| q.name.as_str()).unwrap_or_default());
     let pool = cloud.pools[&function].clone();
     loop {
         let received = cloud
@@ -189,8 +193,8 @@ pub async fn fire(cloud: &Cloud, name: &str) -> Result<Value, String> {
         Some(input) => serde_json::from_str(&input).map_err(|e| format!("schedule input: {e}"))?,
         None => json!({
             "version": "0", "id": uuid::Uuid::new_v4().to_string(), "detail-type": "Scheduled Event", "source": "aws.events",
-            "account": ACCOUNT, "time": Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true), "region": "us-east-1",
-            "resources": [format!("arn:aws:events:us-east-1:{ACCOUNT}:rule/{}-{}{}", cloud.template.stack, function.logical_id, rule)],
+            "account": ACCOUNT, "time": Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true), "region": region(),
+            "resources": [format!("arn:aws:events:{}:{ACCOUNT}:rule/{}-{}{}", region(), cloud.template.stack, function.logical_id, rule)],
             "detail": {}
         }),
     };
