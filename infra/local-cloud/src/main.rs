@@ -1,6 +1,6 @@
 //! The local cloud: every function, route, queue-driven job and schedule of `template.yaml` on one machine.
 //!
-//!   local-cloud up [--port 3000] [--instances 2]   provision, then serve until stopped
+//!   local-cloud up [--port 3000] [--instances 2] [--template template.yaml]   provision, then serve until stopped
 //!   local-cloud status                              routes, queues with their depths, schedules with next firing
 //!   local-cloud invoke <function> [event.json]      invoke a function directly (default: its first sample event)
 //!   local-cloud fire <function>                     fire a scheduled function now
@@ -73,7 +73,8 @@ async fn main() -> Result<(), BoxError> {
     match args.first().map(String::as_str) {
         Some("up") => {
             let instances = arg_value(&args, "--instances").unwrap_or_else(|| "2".into()).parse()?;
-            up(root, settings, port, instances).await
+            let template = arg_value(&args, "--template").map(PathBuf::from).unwrap_or_else(|| root.join("template.yaml"));
+            up(root, settings, port, instances, &template).await
         }
         Some("status") => print_json(control(&base, "GET", "/_local/status", Vec::new()).await?),
         Some("invoke") => {
@@ -121,9 +122,10 @@ async fn control(base: &str, method: &str, path: &str, body: Vec<u8>) -> Result<
     Ok(serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned())))
 }
 
-async fn up(root: PathBuf, settings: HashMap<String, String>, port: u16, instances: usize) -> Result<(), BoxError> {
+async fn up(root: PathBuf, settings: HashMap<String, String>, port: u16, instances: usize, template: &Path) -> Result<(), BoxError> {
     let stack = settings.get("LOCAL_STACK_NAME").cloned().unwrap_or_else(|| "quiz".into());
-    let template = Template::parse(&std::fs::read_to_string(root.join("template.yaml"))?, &stack, &settings)?;
+    let text = std::fs::read_to_string(template).map_err(|e| format!("{}: {e}", template.display()))?;
+    let template = Template::parse(&text, &stack, &settings)?;
     for key in ["AWS_ENDPOINT_URL", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] {
         if let Some(v) = settings.get(key) {
             // SAFETY: set once, before any other thread reads the environment.

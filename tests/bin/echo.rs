@@ -1,0 +1,34 @@
+//! A route function for the local cloud's round-trip test: answers with what it received (method, path, path
+//! parameters, query, cookies, body as base64), and answers binary bodies and cookies back. It lives with the
+//! tests and only appears in `tests/fixtures/echo-template.yaml`, never in the project's template.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use http::{HeaderValue, StatusCode, header};
+use shared::http::{ApiError, ApiRequest, ApiResponse};
+use shared::{BoxError, Platform, trigger};
+
+async fn echo(_platform: &Platform, request: ApiRequest) -> Result<ApiResponse, ApiError> {
+    if request.query.get("binary").is_some() {
+        // The body back, byte for byte, as an image: it must leave base64-encoded and arrive as the same bytes.
+        let mut response = ApiResponse { status: StatusCode::CREATED, headers: Default::default(), body: request.body.clone() };
+        response.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("image/png"));
+        response.headers.append(header::SET_COOKIE, HeaderValue::from_static("first=1; HttpOnly"));
+        response.headers.append(header::SET_COOKIE, HeaderValue::from_static("second=2; Secure"));
+        return Ok(response);
+    }
+    Ok(ApiResponse::ok(&serde_json::json!({
+        "method": request.method.as_str(),
+        "path": request.path,
+        "path_params": request.path_params,
+        "query": request.query,
+        "cookie": request.header("cookie"),
+        "body_base64": BASE64.encode(&request.body),
+    })))
+}
+
+#[tokio::main]
+async fn main() -> Result<(), BoxError> {
+    let platform = Platform::start("echo").await?;
+    trigger::http::serve(platform, "ANY /echo/{name}", echo).await
+}
