@@ -125,6 +125,105 @@ impl Cache {
         }
     }
 
+    /// Reads a JSON value from a field of a hash; like [`Cache::get`], any failure is a miss.
+    pub async fn hash_get<T: DeserializeOwned>(&self, key: &str, field: &str) -> Option<T> {
+        let mut conn = self.connection()?;
+        let full = self.key(key);
+        match conn.hget::<_, _, Option<Vec<u8>>>(&full, field).await {
+            Ok(bytes) => bytes.and_then(|b| serde_json::from_slice(&b).ok()),
+            Err(e) => {
+                self.failed("hget", &full, &e);
+                None
+            }
+        }
+    }
+
+    /// Writes a JSON value to a field of a hash. The hash gets `ttl` when it is created and keeps it: the fields of
+    /// one hash live and die together, so deleting the hash invalidates all of them at once.
+    pub async fn hash_set<T: Serialize + ?Sized>(&self, key: &str, field: &str, value: &T, ttl: Duration) {
+        let Some(mut conn) = self.connection() else { return };
+        let full = self.key(key);
+        let Ok(bytes) = serde_json::to_vec(value) else { return };
+        let written: Result<((), ()), _> = redis::pipe()
+            .hset(&full, field, bytes)
+            .cmd("EXPIRE")
+            .arg(&full)
+            .arg(ttl.as_secs().max(1))
+            .arg("NX")
+            .query_async(&mut conn)
+            .await;
+        if let Err(e) = written {
+            self.failed("hset", &full, &e);
+        }
+    }
+
+    /// Cache-aside over a hash field, as [`Cache::get_or_load`].
+    pub async fn hash_get_or_load<T, E, F>(&self, key: &str, field: &str, ttl: Duration, loader: impl FnOnce() -> F) -> Result<T, E>
+    where
+        T: Serialize + DeserializeOwned,
+        F: Future<Output = Result<T, E>>,
+    {
+        if let Some(hit) = self.hash_get(key, field).await {
+            telemetry::count_cache_hit();
+            return Ok(hit);
+        }
+        telemetry::count_cache_miss();
+        let value = loader().await?;
+        self.hash_set(key, field, &value, ttl).await;
+        Ok(value)
+    }
+
+    /// The connection for commands this module has no helper for (sorted sets), honouring the cool-down;
+    /// callers report failures through [`Cache::report_failure`].
+    pub fn raw(&self) -> Option<ConnectionManager> {
+        self.connection()
+    }
+
+    /// Records a failed raw command: logged, and the cache is skipped for a moment.
+    pub fn report_failure(&self, op: &str, key: &str, e: &redis::RedisError) {
+        self.failed(op, key, e);
+    }
+
+    /// Counts one event against a limit of `limit` per `window` (a fixed window starting at the first event).
+    /// Returns false once the limit is passed. Without Redis every event is allowed: a limit is a courtesy to
+    /// the service, and refusing everyone during an outage would be worse than limiting no one.
+    pub async fn within_limit(&self, key: &str, limit: u64, window: Duration) -> bool {
+        let Some(mut conn) = self.connection() else { return true };
+        let full = self.key(key);
+        let counted: Result<(u64, ()), _> = redis::pipe()
+            .atomic()
+            .incr(&full, 1u64)
+            .cmd("EXPIRE")
+            .arg(&full)
+            .arg(window.as_secs().max(1))
+            .arg("NX")
+            .query_async(&mut conn)
+            .await;
+        match counted {
+            Ok((count, ())) => count <= limit,
+            Err(e) => {
+                self.failed("incr", &full, &e);
+                true
+            }
+        }
+    }
+
+    /// Sets a key only when it does not exist yet; true when this call set it. Without Redis, true: callers use
+    /// it to skip repeated work, never to guard correctness.
+    pub async fn set_once(&self, key: &str, ttl: Duration) -> bool {
+        let Some(mut conn) = self.connection() else { return true };
+        let full = self.key(key);
+        let set: Result<Option<String>, _> =
+            redis::cmd("SET").arg(&full).arg(1).arg("NX").arg("EX").arg(ttl.as_secs().max(1)).query_async(&mut conn).await;
+        match set {
+            Ok(reply) => reply.is_some(),
+            Err(e) => {
+                self.failed("set-nx", &full, &e);
+                true
+            }
+        }
+    }
+
     /// Cache-aside: the cached value when there is one, else the loader's, which is then cached for `ttl`.
     /// Loader errors are returned as they are and nothing is cached.
     pub async fn get_or_load<T, E, F>(&self, key: &str, ttl: Duration, loader: impl FnOnce() -> F) -> Result<T, E>

@@ -29,12 +29,41 @@ pub struct Config {
     pub media_bucket: String,
     /// Sender address of every mail.
     pub mail_from: String,
+    /// Where users reach the site; links in mails (password reset) start with it.
+    pub public_base_url: String,
+    /// Identity settings: the bot token, how old a Telegram sign-in may be, session lifetime, admins.
+    pub identity: IdentityConfig,
+}
+
+/// What sign-in needs to know.
+#[derive(Clone)]
+pub struct IdentityConfig {
+    /// The Telegram bot token: the key of both Telegram sign-in checks. Never logged.
+    pub telegram_bot_token: String,
+    /// An `auth_date` older than this is refused (default 24 h).
+    pub telegram_auth_max_age: Duration,
+    /// How long a session lives after sign-in (default 30 days).
+    pub session_ttl: Duration,
+    /// Telegram ids that are administrators whatever the database says.
+    pub admin_telegram_ids: Vec<i64>,
+}
+
+impl fmt::Debug for IdentityConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IdentityConfig")
+            .field("telegram_bot_token", &"<redacted>")
+            .field("telegram_auth_max_age", &self.telegram_auth_max_age)
+            .field("session_ttl", &self.session_ttl)
+            .field("admin_telegram_ids", &self.admin_telegram_ids)
+            .finish()
+    }
 }
 
 /// Queue URL of each job kind. Adding a job kind adds a field here, so a missing URL stops the start.
 #[derive(Clone, Debug)]
 pub struct QueueUrls {
     pub debug: String,
+    pub mail: String,
 }
 
 impl fmt::Debug for Config {
@@ -49,6 +78,8 @@ impl fmt::Debug for Config {
             .field("queues", &self.queues)
             .field("media_bucket", &self.media_bucket)
             .field("mail_from", &self.mail_from)
+            .field("public_base_url", &self.public_base_url)
+            .field("identity", &self.identity)
             .finish()
     }
 }
@@ -88,13 +119,27 @@ impl Config {
                 .map(|list| list.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect())
                 .unwrap_or_default(),
             max_body_bytes: env.parsed_or("MAX_BODY_BYTES", 1024 * 1024),
-            queues: QueueUrls { debug: env.required("DEBUG_QUEUE_URL") },
+            queues: QueueUrls { debug: env.required("DEBUG_QUEUE_URL"), mail: env.required("MAIL_QUEUE_URL") },
             media_bucket: env.required("MEDIA_BUCKET"),
             mail_from: env.optional("MAIL_FROM").unwrap_or_else(|| "no-reply@quiz.local".into()),
+            public_base_url: env.required("PUBLIC_BASE_URL").trim_end_matches('/').to_string(),
+            identity: IdentityConfig {
+                telegram_bot_token: env.required("TELEGRAM_BOT_TOKEN"),
+                telegram_auth_max_age: Duration::from_secs(env.parsed_or("TELEGRAM_AUTH_MAX_AGE_SECONDS", 24 * 3600)),
+                session_ttl: Duration::from_secs(env.parsed_or("SESSION_TTL_SECONDS", 30 * 24 * 3600)),
+                admin_telegram_ids: env.list_of("ADMIN_TELEGRAM_IDS"),
+            },
         };
         env.check_url("DATABASE_URL", &config.database_url, &["postgres", "postgresql"]);
         env.check_url("REDIS_URL", &config.redis_url, &["redis", "rediss"]);
         env.check_url("DEBUG_QUEUE_URL", &config.queues.debug, &["http", "https"]);
+        env.check_url("MAIL_QUEUE_URL", &config.queues.mail, &["http", "https"]);
+        env.check_url("PUBLIC_BASE_URL", &config.public_base_url, &["http", "https"]);
+        // `123456:ABC…`: a token of any other shape is a deploy mistake, caught before the first sign-in fails.
+        let token = &config.identity.telegram_bot_token;
+        if !token.is_empty() && !token.split_once(':').is_some_and(|(id, rest)| id.parse::<u64>().is_ok() && rest.len() >= 20) {
+            env.problems.insert("TELEGRAM_BOT_TOKEN".into(), "is malformed: expected <bot id>:<secret> as BotFather gives it".into());
+        }
         if env.problems.is_empty() { Ok(config) } else { Err(ConfigError { problems: env.problems }) }
     }
 }
@@ -146,6 +191,16 @@ impl Reader<'_> {
         }
     }
 
+    /// A comma-separated list; any unparsable item is a problem.
+    fn list_of<T: FromStr>(&mut self, name: &str) -> Vec<T> {
+        let Some(raw) = self.optional(name) else { return Vec::new() };
+        let items: Result<Vec<T>, _> = raw.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::parse).collect();
+        items.unwrap_or_else(|_| {
+            self.problems.insert(name.into(), format!("is malformed: {raw:?} is not a comma-separated list of values"));
+            Vec::new()
+        })
+    }
+
     fn check_url(&mut self, name: &str, value: &str, schemes: &[&str]) {
         if value.is_empty() || self.problems.contains_key(name) {
             return;
@@ -168,6 +223,9 @@ mod tests {
             ("REDIS_URL", "redis://127.0.0.1:6379/0"),
             ("DEBUG_QUEUE_URL", "http://127.0.0.1:5000/123456789012/quiz-debug"),
             ("MEDIA_BUCKET", "quiz-media"),
+            ("MAIL_QUEUE_URL", "http://127.0.0.1:5000/123456789012/quiz-mail"),
+            ("PUBLIC_BASE_URL", "https://quiz.example/"),
+            ("TELEGRAM_BOT_TOKEN", "123456:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"),
         ])
     }
 
@@ -181,6 +239,21 @@ mod tests {
         assert_eq!(config.max_body_bytes, 1024 * 1024);
         assert_eq!(config.cache_key_prefix, "quiz:");
         assert!(config.cors_allowed_origins.is_empty());
+        assert_eq!(config.public_base_url, "https://quiz.example");
+        assert_eq!(config.identity.telegram_auth_max_age, Duration::from_secs(86400));
+        assert!(config.identity.admin_telegram_ids.is_empty());
+    }
+
+    #[test]
+    fn admin_ids_are_a_list_and_a_bad_token_is_named() {
+        let mut vars = complete();
+        vars.insert("ADMIN_TELEGRAM_IDS", "1, 42");
+        assert_eq!(read(&vars).unwrap().identity.admin_telegram_ids, [1, 42]);
+        vars.insert("ADMIN_TELEGRAM_IDS", "1,me");
+        vars.insert("TELEGRAM_BOT_TOKEN", "not-a-token");
+        let err = read(&vars).unwrap_err();
+        assert!(err.problems.contains_key("ADMIN_TELEGRAM_IDS"));
+        assert!(err.problems.contains_key("TELEGRAM_BOT_TOKEN"));
     }
 
     #[test]
@@ -214,8 +287,9 @@ mod tests {
     }
 
     #[test]
-    fn debug_output_never_shows_the_database_url() {
+    fn debug_output_never_shows_the_database_url_or_the_bot_token() {
         let config = read(&complete()).unwrap();
         assert!(!format!("{config:?}").contains("127.0.0.1:5432"));
+        assert!(!format!("{config:?}").contains("AAHdqTcv"));
     }
 }

@@ -52,6 +52,34 @@ impl ApiRequest {
             .map_err(|e| ApiError::bad_request("invalid_json", format!("the request body is not valid JSON for this route: {e}")))
     }
 
+    /// A query parameter, trimmed; an empty value counts as absent.
+    pub fn query_param(&self, name: &str) -> Option<&str> {
+        self.query.get(name).map(|v| v.trim()).filter(|v| !v.is_empty())
+    }
+
+    /// A numeric id from the path, e.g. `{task_id}`: 400 when it is not a positive integer. Whether it exists is
+    /// the handler's question (404).
+    pub fn path_id(&self, name: &str) -> Result<i64, ApiError> {
+        self.path_params
+            .get(name)
+            .and_then(|v| v.parse::<i64>().ok())
+            .filter(|id| *id > 0)
+            .ok_or_else(|| ApiError::bad_request("invalid_path", format!("`{name}` must be a positive integer")).with_field(name, "must be a positive integer"))
+    }
+
+    /// An optional integer query parameter within bounds; 400 naming the parameter otherwise.
+    pub fn query_int(&self, name: &str, min: i64, max: i64) -> Result<Option<i64>, ApiError> {
+        match self.query_param(name) {
+            None => Ok(None),
+            Some(raw) => raw
+                .parse::<i64>()
+                .ok()
+                .filter(|v| (min..=max).contains(v))
+                .map(Some)
+                .ok_or_else(|| ApiError::bad_request("invalid_query", format!("`{name}` must be an integer from {min} to {max}")).with_field(name, &format!("must be an integer from {min} to {max}"))),
+        }
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
@@ -154,6 +182,12 @@ impl ApiError {
     pub fn internal(detail: impl std::fmt::Display) -> Self {
         tracing::error!(error = %detail, "internal error");
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "something went wrong on our side")
+    }
+
+    /// Adds the problem of one field to the error's `fields`.
+    pub fn with_field(mut self, field: &str, problem: &str) -> Self {
+        self.fields.get_or_insert_with(BTreeMap::new).insert(field.to_string(), problem.to_string());
+        self
     }
 
     /// The response this error answers with.

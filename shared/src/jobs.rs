@@ -19,18 +19,22 @@ pub const ENVELOPE_VERSION: u32 = 1;
 pub enum JobKind {
     /// Logs and records what it received: a check of the wiring end to end.
     Debug,
+    /// Sends one mail (payload: [`crate::mail::Email`]) through SES v2.
+    SendMail,
 }
 
 impl JobKind {
     pub fn as_str(self) -> &'static str {
         match self {
             JobKind::Debug => "debug",
+            JobKind::SendMail => "send-mail",
         }
     }
 
     fn queue_url(self, urls: &QueueUrls) -> &str {
         match self {
             JobKind::Debug => &urls.debug,
+            JobKind::SendMail => &urls.mail,
         }
     }
 }

@@ -11,14 +11,17 @@ pub mod db;
 pub mod debug_job;
 pub mod health;
 pub mod http;
+pub mod identity;
 pub mod jobs;
 pub mod mail;
 pub mod migrations;
 pub mod platform;
+pub mod quiz;
 pub mod sessions;
 pub mod storage;
 pub mod telemetry;
 pub mod trigger;
+pub mod users;
 
 pub use platform::Platform;
 pub use trigger::{BoxError, JobError};

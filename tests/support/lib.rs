@@ -28,6 +28,7 @@ pub struct TestPlatform {
     pub database: String,
     pub queue_url: String,
     pub dead_letter_queue_url: String,
+    pub mail_queue_url: String,
     pub settings: HashMap<String, String>,
 }
 
@@ -58,6 +59,8 @@ pub async fn platform_with(adjust: impl FnOnce(&mut HashMap<String, String>)) ->
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let (queue_url, dead_letter_queue_url) = create_queue_pair(&sqs, &format!("test-{unique}")).await;
     settings.insert("DEBUG_QUEUE_URL".into(), queue_url.clone());
+    let (mail_queue_url, _) = create_queue_pair(&sqs, &format!("test-{unique}-mail")).await;
+    settings.insert("MAIL_QUEUE_URL".into(), mail_queue_url.clone());
     shared::aws::s3_client(&sdk).create_bucket().bucket(&settings["MEDIA_BUCKET"]).send().await.expect("create the test bucket");
 
     let fresh = shared::db::Database::new(&settings["DATABASE_URL"], None).expect("a database URL");
@@ -66,7 +69,7 @@ pub async fn platform_with(adjust: impl FnOnce(&mut HashMap<String, String>)) ->
     adjust(&mut settings);
     let config = Config::from_lookup(|k| settings.get(k).cloned()).expect("the local settings are a valid configuration");
     let platform = Platform::new(config).await.expect("a platform");
-    TestPlatform { platform, database, queue_url, dead_letter_queue_url, settings }
+    TestPlatform { platform, database, queue_url, dead_letter_queue_url, mail_queue_url, settings }
 }
 
 pub async fn platform() -> TestPlatform {

@@ -1,0 +1,218 @@
+//! Answering a task (DOMAIN §3).
+//!
+//! A player's first answer to a task decides solved or failed; later answers are practice, counted as attempts
+//! only. One SQL statement records everything: the first answer (whose primary key makes two concurrent first
+//! answers count once), the attempt, and the running totals in `user_stats` (rating, streaks), under the row lock
+//! of that user's totals so concurrent answers to different tasks add up. The caches that depend on the player
+//! are then forgotten and the leaderboard's sorted set is moved, in one Redis round trip.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::http::{ApiError, ApiRequest, ApiResponse};
+use crate::identity::Viewer;
+use crate::platform::Platform;
+use crate::quiz::catalogue::{self, StoredTask};
+use crate::quiz::{Language, leaderboard, stats};
+
+/// What the player chose.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AnswerBody {
+    #[serde(default)]
+    option_index: Option<i64>,
+    #[serde(default)]
+    dont_know: Option<bool>,
+    /// The language whose options the player saw; their profile language when absent.
+    #[serde(default)]
+    language: Option<String>,
+}
+
+/// One option's share of the first answers to the task in this language.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct OptionShare {
+    /// The option's index, or `null` for "I don't know".
+    pub index: Option<i16>,
+    pub option: String,
+    pub count: i64,
+    pub percent: f64,
+}
+
+/// The answer's outcome, as the player sees it.
+#[derive(Debug, Serialize)]
+pub struct AnswerOutcome {
+    pub task_id: i64,
+    pub correct: bool,
+    /// True when this was the first answer, which alone decides solved/failed and rating.
+    pub counted: bool,
+    pub chosen_index: Option<i16>,
+    pub correct_index: i16,
+    pub correct_option: String,
+    pub explanation: Option<String>,
+    pub total_first_answers: i64,
+    pub option_shares: Vec<OptionShare>,
+    pub rating: i32,
+    pub solved: i32,
+}
+
+/// Shares of each option among first answers. `counts` maps a chosen index (`None` for "I don't know") to how
+/// many first answers chose it, already including this answer when it counted — so it is counted exactly once.
+pub fn option_shares(task: &StoredTask, language: &Language, counts: &BTreeMap<Option<i16>, i64>) -> (i64, Vec<OptionShare>) {
+    let total: i64 = counts.values().sum();
+    let percent = |n: i64| if total == 0 { 0.0 } else { (n as f64 * 1000.0 / total as f64).round() / 10.0 };
+    let mut shares: Vec<OptionShare> = task
+        .options
+        .iter()
+        .enumerate()
+        .map(|(i, option)| {
+            let n = counts.get(&Some(i as i16)).copied().unwrap_or(0);
+            OptionShare { index: Some(i as i16), option: option.clone(), count: n, percent: percent(n) }
+        })
+        .collect();
+    let dont_know = counts.get(&None).copied().unwrap_or(0);
+    shares.push(OptionShare {
+        index: None,
+        option: crate::quiz::dont_know_label(language).to_string(),
+        count: dont_know,
+        percent: percent(dont_know),
+    });
+    (total, shares)
+}
+
+/// Records the first answer (when it is one), the attempt and the running totals in one statement. The shares
+/// are read from the statement's snapshot, which does not yet see this answer.
+const RECORD_ANSWER: &str = "
+WITH first AS (
+    INSERT INTO task_results (user_id, task_id, language, chosen, solved)
+    VALUES ($1, $2, $3, $4, $5)
+    ON CONFLICT (user_id, task_id) DO NOTHING
+    RETURNING solved
+), outcome AS (
+    SELECT EXISTS (SELECT 1 FROM first) AS counted
+), attempt AS (
+    INSERT INTO attempts (user_id, task_id, language, chosen, is_correct, counted)
+    SELECT $1, $2, $3, $4, $5, counted FROM outcome
+), totals AS (
+    INSERT INTO user_stats AS s (user_id, attempts, solved, failed, rating, current_streak, best_streak)
+    SELECT $1, 1, (counted AND $5)::int, (counted AND NOT $5)::int, CASE WHEN counted AND $5 THEN $6 ELSE 0 END,
+           (counted AND $5)::int, (counted AND $5)::int
+    FROM outcome
+    ON CONFLICT (user_id) DO UPDATE SET
+        attempts = s.attempts + 1,
+        solved = s.solved + EXCLUDED.solved,
+        failed = s.failed + EXCLUDED.failed,
+        rating = s.rating + EXCLUDED.rating,
+        current_streak = CASE WHEN EXCLUDED.solved = 1 THEN s.current_streak + 1
+                              WHEN EXCLUDED.failed = 1 THEN 0
+                              ELSE s.current_streak END,
+        best_streak = GREATEST(s.best_streak, CASE WHEN EXCLUDED.solved = 1 THEN s.current_streak + 1 ELSE 0 END),
+        rating_reached_at = CASE WHEN EXCLUDED.solved = 1 THEN now() ELSE s.rating_reached_at END
+    RETURNING rating, solved
+)
+SELECT (SELECT counted FROM outcome),
+       (SELECT rating FROM totals),
+       (SELECT solved FROM totals),
+       (SELECT coalesce(jsonb_agg(jsonb_build_array(chosen, n)), '[]'::jsonb)
+          FROM (SELECT chosen, count(*) AS n FROM task_results WHERE task_id = $2 AND language = $3 GROUP BY chosen) shares)";
+
+/// `POST /api/v1/tasks/{task_id}/answer` with `{"option_index": n}` or `{"dont_know": true}`.
+pub async fn submit_answer(platform: &Platform, request: ApiRequest) -> Result<ApiResponse, ApiError> {
+    let task_id = request.path_id("task_id")?;
+    let viewer = Viewer::authenticate(platform, &request).await?;
+    let body: AnswerBody = request.json()?;
+    let language = match body.language.as_deref() {
+        None => viewer.profile.language.clone(),
+        Some(raw) => Language::parse(raw).ok_or_else(|| {
+            ApiError::bad_request("validation_failed", "`language` must be a two-letter language code").with_field("language", "must be a two-letter language code")
+        })?,
+    };
+    let task = catalogue::published_task(platform, task_id, &language)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("there is no published task {task_id} in language '{language}'")))?;
+    let chosen: Option<i16> = match (body.option_index, body.dont_know) {
+        (Some(i), None | Some(false)) if (0..task.options.len() as i64).contains(&i) => Some(i as i16),
+        (Some(_), None | Some(false)) => {
+            let problem = format!("must be from 0 to {}", task.options.len() - 1);
+            return Err(ApiError::bad_request("validation_failed", format!("`option_index` {problem}")).with_field("option_index", &problem));
+        }
+        (None, Some(true)) => None,
+        _ => {
+            return Err(ApiError::bad_request("validation_failed", "give exactly one of `option_index` or `\"dont_know\": true`")
+                .with_field("option_index", "give an option index, or `dont_know: true` instead"));
+        }
+    };
+    let correct = chosen == Some(task.correct_index);
+    let conn = platform.db.connection().await?;
+    let row = conn
+        .query_one(RECORD_ANSWER, &[&viewer.id(), &task_id, &language.as_str(), &chosen, &correct, &task.difficulty.weight()])
+        .await?;
+    drop(conn);
+    let counted: bool = row.get(0);
+    let rating: i32 = row.get(1);
+    let solved: i32 = row.get(2);
+    let snapshot: serde_json::Value = row.get(3);
+    let mut counts: BTreeMap<Option<i16>, i64> = BTreeMap::new();
+    for pair in snapshot.as_array().into_iter().flatten() {
+        let index = pair.get(0).and_then(serde_json::Value::as_i64).map(|i| i as i16);
+        *counts.entry(index).or_default() += pair.get(1).and_then(serde_json::Value::as_i64).unwrap_or(0);
+    }
+    if counted {
+        *counts.entry(chosen).or_default() += 1;
+    }
+    let (total_first_answers, option_shares) = option_shares(&task, &language, &counts);
+
+    stats::forget_after_answer(platform, viewer.id(), counted.then_some(leaderboard::Standing { rating, solved })).await;
+
+    Ok(ApiResponse::ok(&AnswerOutcome {
+        task_id,
+        correct,
+        counted,
+        chosen_index: chosen,
+        correct_index: task.correct_index,
+        correct_option: task.options.get(task.correct_index as usize).cloned().unwrap_or_default(),
+        explanation: task.explanation.clone(),
+        total_first_answers,
+        option_shares,
+        rating,
+        solved,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::quiz::Difficulty;
+
+    fn task() -> StoredTask {
+        StoredTask {
+            id: 1,
+            topic_id: 1,
+            difficulty: Difficulty::Easy,
+            question: "q".into(),
+            options: vec!["a".into(), "b".into(), "c".into()],
+            correct_index: 2,
+            explanation: None,
+            image_url: None,
+            external_link: None,
+        }
+    }
+
+    #[test]
+    fn shares_cover_every_option_and_dont_know_and_add_up() {
+        let counts = BTreeMap::from([(Some(0), 1), (Some(2), 2), (None, 1)]);
+        let (total, shares) = option_shares(&task(), &Language::english(), &counts);
+        assert_eq!(total, 4);
+        let percents: Vec<f64> = shares.iter().map(|s| s.percent).collect();
+        assert_eq!(percents, [25.0, 0.0, 50.0, 25.0]);
+        assert_eq!(shares[3].index, None);
+        assert_eq!(shares[3].option, "I don't know");
+    }
+
+    #[test]
+    fn no_answers_means_zero_percent_not_a_division_by_zero() {
+        let (total, shares) = option_shares(&task(), &Language::english(), &BTreeMap::new());
+        assert_eq!(total, 0);
+        assert!(shares.iter().all(|s| s.percent == 0.0));
+    }
+}

@@ -1,0 +1,320 @@
+//! Statistics (DOMAIN §3): a player's own, a public profile's, and the whole platform's.
+//!
+//! Running totals (attempts, solved, failed, rating, streaks) are kept in `user_stats` by the answer statement
+//! itself, so personal statistics cost two indexed queries, never a scan of a player's history, and are cached
+//! for five minutes under `user_stats:{user_id}` — deleted by every answer of that player.
+
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::db::DbError;
+use crate::http::{ApiError, ApiRequest, ApiResponse};
+use crate::identity::Viewer;
+use crate::platform::Platform;
+use crate::quiz::Language;
+use crate::quiz::catalogue::user_topics_key;
+use crate::quiz::leaderboard::{self, Standing};
+use crate::users;
+
+const STATS_TTL: Duration = Duration::from_secs(300);
+const GLOBAL_TTL: Duration = Duration::from_secs(300);
+/// A favourite topic needs at least this many answered tasks.
+const FAVOURITE_MIN_ATTEMPTS: i64 = 3;
+
+fn stats_key(user_id: i64) -> String {
+    format!("user_stats:{user_id}")
+}
+
+/// Progress in one topic: solved tasks against the topic's published tasks in the player's language.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TopicProgress {
+    pub topic_id: i64,
+    pub name: String,
+    pub attempted: i64,
+    pub solved: i64,
+    pub published: i64,
+    pub accuracy: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PersonalStats {
+    pub user_id: i64,
+    /// Tasks answered at least once.
+    pub attempted: i64,
+    pub solved: i64,
+    pub failed: i64,
+    /// Every answer, practice included.
+    pub answers: i64,
+    /// Percentage of answered tasks solved at the first answer, one decimal; `null` before the first answer.
+    pub accuracy: Option<f64>,
+    pub rating: i64,
+    pub current_streak: i64,
+    pub best_streak: i64,
+    pub topics: Vec<TopicProgress>,
+    pub favourite_topic: Option<TopicProgress>,
+    pub achievements: Vec<Achievement>,
+    pub computed_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Achievement {
+    pub code: String,
+    pub title: String,
+}
+
+pub fn accuracy(solved: i64, attempted: i64) -> Option<f64> {
+    (attempted > 0).then(|| (solved as f64 * 1000.0 / attempted as f64).round() / 10.0)
+}
+
+/// The best accuracy among topics with at least three answered tasks; ties go to the topic with more answers,
+/// then to the name.
+pub fn favourite_topic(topics: &[TopicProgress]) -> Option<TopicProgress> {
+    topics
+        .iter()
+        .filter(|t| t.attempted >= FAVOURITE_MIN_ATTEMPTS)
+        .max_by(|a, b| {
+            let key = |t: &TopicProgress| (t.solved as f64 / t.attempted as f64, t.attempted);
+            let (ra, na) = key(a);
+            let (rb, nb) = key(b);
+            ra.total_cmp(&rb).then(na.cmp(&nb)).then(b.name.cmp(&a.name))
+        })
+        .cloned()
+}
+
+/// The achievements the totals earn.
+pub fn achievements(attempted: i64, solved: i64, best_streak: i64, topics: &[TopicProgress]) -> Vec<Achievement> {
+    let mut earned = Vec::new();
+    let mut earn = |code: &str, title: String| earned.push(Achievement { code: code.to_string(), title });
+    if attempted >= 1 {
+        earn("first_answer", "First answer".into());
+    }
+    if best_streak >= 3 {
+        earn("streak_3", "Three in a row".into());
+    }
+    if best_streak >= 10 {
+        earn("streak_10", "Ten in a row".into());
+    }
+    if attempted >= 20 && accuracy(solved, attempted).is_some_and(|a| a > 90.0) {
+        earn("accuracy_90", "Over 90% accuracy across 20+ tasks".into());
+    }
+    for t in topics.iter().filter(|t| t.published > 0 && t.solved >= t.published) {
+        earn("topic_complete", format!("Every task of {} solved", t.name));
+    }
+    earned
+}
+
+async fn load(platform: &Platform, user_id: i64, language: &Language) -> Result<PersonalStats, DbError> {
+    let conn = platform.db.connection().await?;
+    let totals = conn
+        .query_opt(
+            "SELECT attempts, solved, failed, rating, current_streak, best_streak FROM user_stats WHERE user_id = $1",
+            &[&user_id],
+        )
+        .await?;
+    let (answers, solved, failed, rating, current_streak, best_streak) = totals.map_or((0, 0, 0, 0, 0, 0), |r| {
+        (r.get::<_, i64>(0), r.get::<_, i32>(1) as i64, r.get::<_, i32>(2) as i64, r.get::<_, i32>(3) as i64, r.get::<_, i32>(4) as i64, r.get::<_, i32>(5) as i64)
+    });
+    let rows = conn
+        .query(
+            "SELECT t.id, t.name, count(*), count(*) FILTER (WHERE r.solved),
+                    (SELECT count(*) FROM tasks k2 JOIN task_translations tr ON tr.task_id = k2.id AND tr.language = $2
+                      WHERE k2.topic_id = t.id AND k2.published_at IS NOT NULL)
+             FROM task_results r JOIN tasks k ON k.id = r.task_id JOIN topics t ON t.id = k.topic_id
+             WHERE r.user_id = $1 GROUP BY t.id, t.name ORDER BY lower(t.name)",
+            &[&user_id, &language.as_str()],
+        )
+        .await?;
+    let topics: Vec<TopicProgress> = rows
+        .iter()
+        .map(|r| {
+            let (attempted, solved): (i64, i64) = (r.get(2), r.get(3));
+            TopicProgress { topic_id: r.get(0), name: r.get(1), attempted, solved, published: r.get(4), accuracy: accuracy(solved, attempted) }
+        })
+        .collect();
+    let attempted = solved + failed;
+    Ok(PersonalStats {
+        user_id,
+        attempted,
+        solved,
+        failed,
+        answers,
+        accuracy: accuracy(solved, attempted),
+        rating,
+        current_streak,
+        best_streak,
+        favourite_topic: favourite_topic(&topics),
+        achievements: achievements(attempted, solved, best_streak, &topics),
+        topics,
+        computed_at: Utc::now(),
+    })
+}
+
+/// A player's statistics through the cache (in their profile language).
+pub async fn personal(platform: &Platform, user_id: i64, language: &Language) -> Result<PersonalStats, DbError> {
+    platform.cache.get_or_load(&stats_key(user_id), STATS_TTL, || load(platform, user_id, language)).await
+}
+
+/// After an answer: forgets the player's cached statistics and per-topic counts and, when the answer counted,
+/// moves them on the leaderboard — one Redis round trip.
+pub async fn forget_after_answer(platform: &Platform, user_id: i64, standing: Option<Standing>) {
+    let Some(mut conn) = platform.cache.raw() else {
+        tracing::warn!(user_id, "cached statistics may be stale until Redis is back");
+        return;
+    };
+    let mut pipe = redis::pipe();
+    pipe.del(&[platform.cache.key(&stats_key(user_id)), platform.cache.key(&user_topics_key(user_id))]).ignore();
+    if let Some(standing) = standing {
+        leaderboard::add_to(&mut pipe, &leaderboard::full_key(platform), user_id, standing);
+    }
+    if let Err(e) = pipe.query_async::<()>(&mut conn).await {
+        platform.cache.report_failure("after answer", "user_stats", &e);
+    }
+}
+
+/// Forgets a player's cached statistics (their language changed, so the per-topic totals did too).
+pub async fn forget_user(platform: &Platform, user_id: i64) {
+    platform.cache.delete(&[&stats_key(user_id)]).await;
+}
+
+/// `GET /api/v1/me/stats`.
+pub async fn my_stats(platform: &Platform, request: ApiRequest) -> Result<ApiResponse, ApiError> {
+    let viewer = Viewer::authenticate(platform, &request).await?;
+    let stats = personal(platform, viewer.id(), &viewer.profile.language).await?;
+    Ok(ApiResponse::ok(&stats))
+}
+
+/// `GET /api/v1/users/{user_id}`: a public profile with statistics; a private one shows only name and avatar.
+pub async fn user_profile(platform: &Platform, request: ApiRequest) -> Result<ApiResponse, ApiError> {
+    let user_id = request.path_id("user_id")?;
+    let viewer = Viewer::optional(platform, &request).await?;
+    let profile = users::profile(platform, user_id)
+        .await?
+        .filter(|p| p.deactivated_at.is_none())
+        .ok_or_else(|| ApiError::not_found(format!("there is no user {user_id}")))?;
+    let avatar = profile.avatar_url.clone().or_else(|| profile.telegram_photo_url.clone());
+    let is_self = viewer.as_ref().is_some_and(|v| v.id() == user_id);
+    if !profile.is_public && !is_self {
+        return Ok(ApiResponse::ok(&serde_json::json!({
+            "id": profile.id, "name": profile.display_name(), "avatar_url": avatar, "is_public": false,
+        })));
+    }
+    let stats = personal(platform, user_id, &profile.language).await?;
+    let age = profile.birth_date.and_then(|b| users::age_on(b, Utc::now().date_naive()));
+    Ok(ApiResponse::ok(&serde_json::json!({
+        "id": profile.id,
+        "name": profile.display_name(),
+        "username": profile.username,
+        "avatar_url": avatar,
+        "bio": profile.bio,
+        "grade": profile.grade,
+        "gender": profile.gender,
+        "age": age,
+        "favourite_topic_ids": profile.favourite_topic_ids,
+        "is_public": profile.is_public,
+        "online": profile.is_online(Utc::now()),
+        "created_at": profile.created_at,
+        "stats": stats,
+    })))
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DailyAttempts {
+    pub day: NaiveDate,
+    pub attempts: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TopicTasks {
+    pub topic_id: i64,
+    pub name: String,
+    pub tasks: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GlobalStats {
+    pub users: i64,
+    pub attempts: i64,
+    /// Mean of the players' accuracies (players with at least one answered task), one decimal.
+    pub average_accuracy: Option<f64>,
+    /// The last 31 days, oldest first, days without answers included.
+    pub attempts_per_day: Vec<DailyAttempts>,
+    pub tasks_per_topic: Vec<TopicTasks>,
+    pub computed_at: DateTime<Utc>,
+}
+
+async fn load_global(platform: &Platform) -> Result<GlobalStats, DbError> {
+    let conn = platform.db.connection().await?;
+    let totals = conn
+        .query_one(
+            "SELECT (SELECT count(*) FROM users WHERE deactivated_at IS NULL),
+                    (SELECT count(*) FROM attempts),
+                    (SELECT avg(solved::float8 / (solved + failed)) * 100 FROM user_stats WHERE solved + failed > 0)",
+            &[],
+        )
+        .await?;
+    let days = conn
+        .query(
+            "SELECT d::date, count(a.id)
+             FROM generate_series(current_date - 30, current_date, interval '1 day') d
+             LEFT JOIN attempts a ON a.created_at >= d AND a.created_at < d + interval '1 day'
+             GROUP BY d ORDER BY d",
+            &[],
+        )
+        .await?;
+    let topics = conn
+        .query(
+            "SELECT t.id, t.name, count(k.id) FROM topics t LEFT JOIN tasks k ON k.topic_id = t.id AND k.published_at IS NOT NULL
+             GROUP BY t.id, t.name ORDER BY lower(t.name)",
+            &[],
+        )
+        .await?;
+    Ok(GlobalStats {
+        users: totals.get(0),
+        attempts: totals.get(1),
+        average_accuracy: totals.get::<_, Option<f64>>(2).map(|a| (a * 10.0).round() / 10.0),
+        attempts_per_day: days.iter().map(|r| DailyAttempts { day: r.get(0), attempts: r.get(1) }).collect(),
+        tasks_per_topic: topics.iter().map(|r| TopicTasks { topic_id: r.get(0), name: r.get(1), tasks: r.get(2) }).collect(),
+        computed_at: Utc::now(),
+    })
+}
+
+/// `GET /api/v1/stats`: the platform's statistics, cached for five minutes.
+pub async fn global(platform: &Platform, _request: ApiRequest) -> Result<ApiResponse, ApiError> {
+    let stats = platform.cache.get_or_load("global_stats", GLOBAL_TTL, || load_global(platform)).await?;
+    Ok(ApiResponse::ok(&stats))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn topic(name: &str, attempted: i64, solved: i64, published: i64) -> TopicProgress {
+        TopicProgress { topic_id: 1, name: name.into(), attempted, solved, published, accuracy: accuracy(solved, attempted) }
+    }
+
+    #[test]
+    fn accuracy_is_a_percentage_with_one_decimal() {
+        assert_eq!(accuracy(2, 3), Some(66.7));
+        assert_eq!(accuracy(0, 0), None);
+        assert_eq!(accuracy(5, 5), Some(100.0));
+    }
+
+    #[test]
+    fn the_favourite_topic_needs_three_answers_and_the_best_accuracy() {
+        let topics = [topic("Go", 2, 2, 10), topic("Python", 4, 3, 10), topic("SQL", 3, 3, 10)];
+        assert_eq!(favourite_topic(&topics).unwrap().name, "SQL");
+        assert!(favourite_topic(&[topic("Go", 2, 2, 10)]).is_none());
+    }
+
+    #[test]
+    fn achievements_follow_the_documented_thresholds() {
+        let codes = |a: Vec<Achievement>| a.into_iter().map(|a| a.code).collect::<Vec<_>>();
+        assert!(codes(achievements(0, 0, 0, &[])).is_empty());
+        assert_eq!(codes(achievements(1, 0, 0, &[])), ["first_answer"]);
+        assert_eq!(codes(achievements(20, 19, 10, &[])), ["first_answer", "streak_3", "streak_10", "accuracy_90"]);
+        assert_eq!(codes(achievements(20, 18, 3, &[])), ["first_answer", "streak_3"], "90% is not above 90%");
+        assert_eq!(codes(achievements(2, 2, 2, &[topic("Go", 2, 2, 2)])), ["first_answer", "topic_complete"]);
+    }
+}

@@ -1,0 +1,422 @@
+//! Users and their profiles (DOMAIN §1): one table for everyone, however they signed in.
+//!
+//! The profile is read through the cache under `user:{id}` and the key is deleted by every write to the row, so
+//! a change shows on the next request of any instance. Configured administrators (`ADMIN_TELEGRAM_IDS`) are
+//! administrators whatever the row says.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use serde::{Deserialize, Deserializer, Serialize};
+use tokio_postgres::Row;
+
+use crate::db::{Connection, DbError};
+use crate::http::{ApiError, ApiRequest, ApiResponse};
+use crate::identity::Viewer;
+use crate::platform::Platform;
+use crate::quiz::Language;
+
+const CACHE_TTL: Duration = Duration::from_secs(600);
+/// At most this many favourite topics.
+pub const MAX_FAVOURITE_TOPICS: usize = 10;
+/// "Online" means seen within this long.
+pub const ONLINE_WINDOW: Duration = Duration::from_secs(5 * 60);
+/// A heartbeat writes `last_seen_at` at most this often per user.
+pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(60);
+
+/// Everything the user sees of themselves.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Profile {
+    pub id: i64,
+    pub telegram_id: Option<i64>,
+    pub email: Option<String>,
+    pub username: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub language: Language,
+    pub avatar_url: Option<String>,
+    pub telegram_photo_url: Option<String>,
+    pub bio: Option<String>,
+    pub gender: Option<String>,
+    pub birth_date: Option<NaiveDate>,
+    pub grade: Option<String>,
+    pub favourite_topic_ids: Vec<i64>,
+    pub is_public: bool,
+    pub is_admin: bool,
+    pub created_at: DateTime<Utc>,
+    pub last_seen_at: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deactivated_at: Option<DateTime<Utc>>,
+}
+
+pub(crate) const PROFILE_COLUMNS: &str = "u.id, u.telegram_id, u.email, u.username, u.first_name, u.last_name, u.language, \
+     u.avatar_url, u.telegram_photo_url, u.bio, u.gender, u.birth_date, u.grade, \
+     ARRAY(SELECT f.topic_id FROM user_favourite_topics f WHERE f.user_id = u.id ORDER BY f.topic_id), \
+     u.is_public, u.is_admin, u.created_at, u.last_seen_at, u.deactivated_at";
+
+impl Profile {
+    pub(crate) fn from_row(row: &Row, admin_telegram_ids: &[i64]) -> Self {
+        let telegram_id: Option<i64> = row.get(1);
+        let is_admin: bool = row.get(15);
+        Profile {
+            id: row.get(0),
+            telegram_id,
+            email: row.get(2),
+            username: row.get(3),
+            first_name: row.get(4),
+            last_name: row.get(5),
+            language: Language::parse(row.get(6)).unwrap_or_else(Language::english),
+            avatar_url: row.get(7),
+            telegram_photo_url: row.get(8),
+            bio: row.get(9),
+            gender: row.get(10),
+            birth_date: row.get(11),
+            grade: row.get(12),
+            favourite_topic_ids: row.get(13),
+            is_public: row.get(14),
+            is_admin: is_admin || telegram_id.is_some_and(|id| admin_telegram_ids.contains(&id)),
+            created_at: row.get(16),
+            last_seen_at: row.get(17),
+            deactivated_at: row.get(18),
+        }
+    }
+
+    /// The name to show: first and last name, else the username, else "User {id}".
+    pub fn display_name(&self) -> String {
+        let full = [self.first_name.as_deref(), self.last_name.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" ");
+        if !full.trim().is_empty() {
+            full
+        } else {
+            self.username.clone().unwrap_or_else(|| format!("User {}", self.id))
+        }
+    }
+
+    pub fn is_online(&self, now: DateTime<Utc>) -> bool {
+        self.last_seen_at.is_some_and(|seen| (now - seen).to_std().is_ok_and(|age| age <= ONLINE_WINDOW))
+    }
+}
+
+fn cache_key(user_id: i64) -> String {
+    format!("user:{user_id}")
+}
+
+/// A user's profile through the cache; `None` when there is no such user.
+pub async fn profile(platform: &Platform, user_id: i64) -> Result<Option<Profile>, DbError> {
+    let key = cache_key(user_id);
+    if let Some(hit) = platform.cache.get::<Profile>(&key).await {
+        crate::telemetry::count_cache_hit();
+        return Ok(Some(hit));
+    }
+    crate::telemetry::count_cache_miss();
+    let conn = platform.db.connection().await?;
+    let found = load(&conn, user_id, &platform.config.identity.admin_telegram_ids).await?;
+    if let Some(p) = &found {
+        platform.cache.set(&key, p, CACHE_TTL).await;
+    }
+    Ok(found)
+}
+
+pub(crate) async fn load(conn: &Connection<'_>, user_id: i64, admins: &[i64]) -> Result<Option<Profile>, DbError> {
+    let sql = format!("SELECT {PROFILE_COLUMNS} FROM users u WHERE u.id = $1");
+    Ok(conn.query_opt(&sql, &[&user_id]).await?.map(|row| Profile::from_row(&row, admins)))
+}
+
+/// Forgets the cached profile after a write to the user's row.
+pub async fn invalidate(platform: &Platform, user_id: i64) {
+    if !platform.cache.delete(&[&cache_key(user_id)]).await {
+        tracing::warn!(user_id, "a changed profile may stay cached until Redis is back");
+    }
+}
+
+/// `GET /api/v1/me`.
+pub async fn get_me(platform: &Platform, request: ApiRequest) -> Result<ApiResponse, ApiError> {
+    let viewer = Viewer::authenticate(platform, &request).await?;
+    Ok(ApiResponse::ok(&viewer.profile))
+}
+
+/// The body of `PATCH /api/v1/me`: every field optional; `null` clears a field that may be empty.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileChanges {
+    #[serde(default)]
+    pub first_name: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    pub last_name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    pub username: Option<Option<String>>,
+    #[serde(default)]
+    pub language: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    pub bio: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    pub gender: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    pub birth_date: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    pub grade: Option<Option<String>>,
+    #[serde(default)]
+    pub favourite_topic_ids: Option<Vec<i64>>,
+    #[serde(default)]
+    pub is_public: Option<bool>,
+}
+
+/// Tells a field given as `null` (Some(None)) from a field left out (None).
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// Profile changes, checked: what [`update_me`] writes.
+#[derive(Debug, Default, PartialEq)]
+struct CheckedChanges {
+    first_name: Option<String>,
+    last_name: Option<Option<String>>,
+    username: Option<Option<String>>,
+    language: Option<Language>,
+    bio: Option<Option<String>>,
+    gender: Option<Option<String>>,
+    birth_date: Option<Option<NaiveDate>>,
+    grade: Option<Option<String>>,
+    favourite_topic_ids: Option<Vec<i64>>,
+    is_public: Option<bool>,
+}
+
+fn bounded(text: &str, max: usize) -> Result<String, String> {
+    let text = text.trim();
+    if text.chars().count() > max {
+        Err(format!("must be at most {max} characters"))
+    } else if text.chars().any(|c| c.is_control() && c != '\n') {
+        Err("must not contain control characters".into())
+    } else {
+        Ok(text.to_string())
+    }
+}
+
+impl ProfileChanges {
+    fn check(self, today: NaiveDate) -> Result<CheckedChanges, ApiError> {
+        let mut problems = BTreeMap::new();
+        let mut out = CheckedChanges::default();
+        let mut note = |field: &str, e: String| {
+            problems.insert(field.to_string(), e);
+        };
+        if let Some(name) = self.first_name {
+            match bounded(&name, 128) {
+                Ok(n) if n.is_empty() => note("first_name", "must not be empty".into()),
+                Ok(n) => out.first_name = Some(n),
+                Err(e) => note("first_name", e),
+            }
+        }
+        if let Some(name) = self.last_name {
+            match name.as_deref().map(|n| bounded(n, 128)).transpose() {
+                Ok(n) => out.last_name = Some(n.filter(|n| !n.is_empty())),
+                Err(e) => note("last_name", e),
+            }
+        }
+        if let Some(username) = self.username {
+            match username {
+                None => out.username = Some(None),
+                Some(u) => {
+                    let u = u.trim();
+                    let valid = (3..=32).contains(&u.len()) && u.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+                    if valid {
+                        out.username = Some(Some(u.to_string()));
+                    } else {
+                        note("username", "must be 3 to 32 letters, digits or underscores".into());
+                    }
+                }
+            }
+        }
+        if let Some(language) = self.language {
+            match Language::parse(&language) {
+                Some(l) => out.language = Some(l),
+                None => note("language", "must be a two-letter language code such as \"en\"".into()),
+            }
+        }
+        if let Some(bio) = self.bio {
+            match bio.as_deref().map(|b| bounded(b, 1000)).transpose() {
+                Ok(b) => out.bio = Some(b.filter(|b| !b.is_empty())),
+                Err(e) => note("bio", e),
+            }
+        }
+        if let Some(gender) = self.gender {
+            match gender.as_deref() {
+                None => out.gender = Some(None),
+                Some(g @ ("male" | "female" | "other")) => out.gender = Some(Some(g.to_string())),
+                Some(_) => note("gender", "must be one of male, female, other, or null".into()),
+            }
+        }
+        if let Some(grade) = self.grade {
+            match grade.as_deref() {
+                None => out.grade = Some(None),
+                Some(g @ ("junior" | "middle" | "senior")) => out.grade = Some(Some(g.to_string())),
+                Some(_) => note("grade", "must be one of junior, middle, senior, or null".into()),
+            }
+        }
+        if let Some(birth_date) = self.birth_date {
+            match birth_date.as_deref().map(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d")) {
+                None => out.birth_date = Some(None),
+                Some(Ok(date)) if age_on(date, today).is_some_and(|age| (5..=120).contains(&age)) => out.birth_date = Some(Some(date)),
+                Some(Ok(_)) => note("birth_date", "must make the user between 5 and 120 years old".into()),
+                Some(Err(_)) => note("birth_date", "must be a date as YYYY-MM-DD".into()),
+            }
+        }
+        if let Some(mut ids) = self.favourite_topic_ids {
+            ids.sort_unstable();
+            ids.dedup();
+            if ids.len() > MAX_FAVOURITE_TOPICS {
+                note("favourite_topic_ids", format!("must hold at most {MAX_FAVOURITE_TOPICS} topics"));
+            } else {
+                out.favourite_topic_ids = Some(ids);
+            }
+        }
+        out.is_public = self.is_public;
+        if problems.is_empty() { Ok(out) } else { Err(ApiError::validation(problems)) }
+    }
+}
+
+/// Whole years between a birth date and a day; `None` when born after it.
+pub fn age_on(birth: NaiveDate, day: NaiveDate) -> Option<i32> {
+    let mut age = day.year() - birth.year();
+    if (day.month(), day.day()) < (birth.month(), birth.day()) {
+        age -= 1;
+    }
+    (age >= 0).then_some(age)
+}
+
+/// `PATCH /api/v1/me`: changes the caller's profile, all or nothing.
+pub async fn update_me(platform: &Platform, request: ApiRequest) -> Result<ApiResponse, ApiError> {
+    let viewer = Viewer::authenticate(platform, &request).await?;
+    let changes = request.json::<ProfileChanges>()?.check(Utc::now().date_naive())?;
+    let user_id = viewer.profile.id;
+    let mut conn = platform.db.connection().await?;
+    let tx = conn.transaction().await?;
+    let updated = tx
+        .execute(
+            "UPDATE users SET
+                 first_name = COALESCE($2, first_name),
+                 last_name  = CASE WHEN $3 THEN $4 ELSE last_name END,
+                 username   = CASE WHEN $5 THEN $6 ELSE username END,
+                 language   = COALESCE($7, language),
+                 bio        = CASE WHEN $8 THEN $9 ELSE bio END,
+                 gender     = CASE WHEN $10 THEN $11 ELSE gender END,
+                 birth_date = CASE WHEN $12 THEN $13 ELSE birth_date END,
+                 grade      = CASE WHEN $14 THEN $15 ELSE grade END,
+                 is_public  = COALESCE($16, is_public)
+             WHERE id = $1",
+            &[
+                &user_id,
+                &changes.first_name,
+                &changes.last_name.is_some(),
+                &changes.last_name.clone().flatten(),
+                &changes.username.is_some(),
+                &changes.username.clone().flatten(),
+                &changes.language.as_ref().map(Language::as_str),
+                &changes.bio.is_some(),
+                &changes.bio.clone().flatten(),
+                &changes.gender.is_some(),
+                &changes.gender.clone().flatten(),
+                &changes.birth_date.is_some(),
+                &changes.birth_date.flatten(),
+                &changes.grade.is_some(),
+                &changes.grade.clone().flatten(),
+                &changes.is_public,
+            ],
+        )
+        .await;
+    match updated {
+        Err(e) if e.code() == Some("23505") => {
+            return Err(ApiError::conflict("that username is taken").with_field("username", "is taken"));
+        }
+        other => other?,
+    };
+    if let Some(ids) = &changes.favourite_topic_ids {
+        let existing: i64 = tx.query_one("SELECT count(*) FROM topics WHERE id = ANY($1)", &[ids]).await?.get(0);
+        if existing != ids.len() as i64 {
+            return Err(ApiError::validation(BTreeMap::from([(
+                "favourite_topic_ids".into(),
+                "holds an id of a topic that does not exist".into(),
+            )])));
+        }
+        tx.execute("DELETE FROM user_favourite_topics WHERE user_id = $1", &[&user_id]).await?;
+        tx.execute(
+            "INSERT INTO user_favourite_topics (user_id, topic_id) SELECT $1, unnest($2::bigint[])",
+            &[&user_id, ids],
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    invalidate(platform, user_id).await;
+    crate::quiz::stats::forget_user(platform, user_id).await;
+    let conn = platform.db.connection().await?;
+    let profile = load(&conn, user_id, &platform.config.identity.admin_telegram_ids).await?.ok_or_else(|| ApiError::unauthorized("the user no longer exists"))?;
+    Ok(ApiResponse::ok(&profile))
+}
+
+/// `POST /api/v1/me/heartbeat`: marks the caller online. Writes `last_seen_at` at most once a minute per user,
+/// gated in Redis first so most heartbeats cost no SQL at all.
+pub async fn heartbeat(platform: &Platform, request: ApiRequest) -> Result<ApiResponse, ApiError> {
+    let viewer = Viewer::authenticate(platform, &request).await?;
+    let user_id = viewer.profile.id;
+    let mut written = false;
+    if platform.cache.set_once(&format!("heartbeat:{user_id}"), HEARTBEAT_INTERVAL).await {
+        let conn = platform.db.connection().await?;
+        written = conn
+            .execute(
+                "UPDATE users SET last_seen_at = now()
+                 WHERE id = $1 AND (last_seen_at IS NULL OR last_seen_at < now() - interval '1 minute')",
+                &[&user_id],
+            )
+            .await?
+            == 1;
+        drop(conn);
+        if written {
+            invalidate(platform, user_id).await;
+        }
+    }
+    Ok(ApiResponse::ok(&serde_json::json!({ "online": true, "recorded": written })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, 26).unwrap()
+    }
+
+    fn changes(json: serde_json::Value) -> Result<CheckedChanges, ApiError> {
+        serde_json::from_value::<ProfileChanges>(json).map_err(|e| ApiError::bad_request("invalid_json", e.to_string()))?.check(today())
+    }
+
+    #[test]
+    fn null_clears_and_absent_keeps() {
+        let c = changes(serde_json::json!({"bio": null, "first_name": " Ada "})).unwrap();
+        assert_eq!(c.bio, Some(None));
+        assert_eq!(c.first_name.as_deref(), Some("Ada"));
+        assert_eq!(c.last_name, None);
+    }
+
+    #[test]
+    fn every_bad_field_is_named() {
+        let err = changes(serde_json::json!({
+            "gender": "robot", "grade": "lead", "language": "english", "username": "a b",
+            "birth_date": "1900-01-01", "bio": "x".repeat(1001), "first_name": ""
+        }))
+        .unwrap_err();
+        let fields: Vec<&str> = err.fields.as_ref().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(fields, ["bio", "birth_date", "first_name", "gender", "grade", "language", "username"]);
+    }
+
+    #[test]
+    fn unknown_fields_are_refused() {
+        assert!(serde_json::from_value::<ProfileChanges>(serde_json::json!({"is_admin": true})).is_err());
+    }
+
+    #[test]
+    fn ages_count_whole_years() {
+        let birth = NaiveDate::from_ymd_opt(2000, 11, 27).unwrap();
+        assert_eq!(age_on(birth, today()), Some(25));
+        assert_eq!(age_on(NaiveDate::from_ymd_opt(2000, 11, 26).unwrap(), today()), Some(26));
+        assert_eq!(age_on(NaiveDate::from_ymd_opt(2030, 1, 1).unwrap(), today()), None);
+    }
+}
