@@ -5,6 +5,9 @@
 //!   local-cloud invoke <function> [event.json]      invoke a function directly (default: its first sample event)
 //!   local-cloud fire <function>                     fire a scheduled function now
 //!   local-cloud down                                stop a running `up`
+//!   local-cloud sign-in [--admin] [--telegram-id N] [--init-data]
+//!                                                   sign in through the Mini App route with initData signed by the
+//!                                                   development bot token; prints the session (or only the initData)
 //!
 //! Run it through `infra/cloud`, which builds it and reads `infra/local.env`.
 
@@ -90,11 +93,46 @@ async fn main() -> Result<(), BoxError> {
             print_json(control(&base, "POST", &format!("/_local/fire/{function}"), Vec::new()).await?)
         }
         Some("down") => print_json(control(&base, "POST", "/_local/shutdown", Vec::new()).await?),
+        Some("sign-in") => sign_in(&base, &settings, &args).await,
         _ => {
-            eprintln!("usage: local-cloud up|status|invoke <function> [event]|fire <function>|down");
+            eprintln!("usage: local-cloud up|status|invoke <function> [event]|fire <function>|down|sign-in [--admin]");
             std::process::exit(2)
         }
     }
+}
+
+/// The development player signs in as this Telegram id unless told otherwise.
+const DEVELOPMENT_PLAYER: i64 = 100_000_001;
+
+/// Signs in as the development player (or, with `--admin`, the first of `ADMIN_TELEGRAM_IDS`) with initData signed
+/// by the development bot token from `infra/local.env`, exactly as the Mini App would.
+async fn sign_in(base: &str, settings: &HashMap<String, String>, args: &[String]) -> Result<(), BoxError> {
+    let token = settings.get("TELEGRAM_BOT_TOKEN").ok_or("TELEGRAM_BOT_TOKEN is not in infra/local.env")?;
+    let admin = args.iter().any(|a| a == "--admin");
+    let id: i64 = match arg_value(args, "--telegram-id") {
+        Some(id) => id.parse()?,
+        None if admin => settings
+            .get("ADMIN_TELEGRAM_IDS")
+            .and_then(|ids| ids.split(',').next())
+            .and_then(|id| id.trim().parse().ok())
+            .ok_or("ADMIN_TELEGRAM_IDS in infra/local.env names no admin")?,
+        None => DEVELOPMENT_PLAYER,
+    };
+    let user = shared::identity::telegram::TelegramUser {
+        id,
+        first_name: if admin { "Dev Admin".into() } else { "Dev Player".into() },
+        last_name: None,
+        username: Some(format!("dev{id}")),
+        photo_url: None,
+        language_code: Some("en".into()),
+    };
+    let init_data = shared::identity::telegram::sign_init_data(&user, chrono::Utc::now(), token);
+    if args.iter().any(|a| a == "--init-data") {
+        println!("{init_data}");
+        return Ok(());
+    }
+    let body = serde_json::to_vec(&json!({ "init_data": init_data }))?;
+    print_json(control(base, "POST", "/api/v1/auth/telegram/mini-app", body).await?)
 }
 
 fn first_sample_event(root: &Path, function: &str) -> Result<Vec<u8>, BoxError> {

@@ -60,11 +60,13 @@ impl Pool {
         instances: usize,
         next_port: Arc<AtomicU16>,
     ) -> Self {
-        // The template's environment first, then the local settings for what only exists in AWS.
+        // The template's environment, overridden by the local settings: `infra/local.env` is the one file of local
+        // values, so a variable it sets wins over a template parameter's deploy default (CORS origins, admins…)
+        // and supplies what only exists in AWS (the database secret, the cache endpoint).
         let mut env = function.environment.clone();
         for (k, v) in settings {
             if !k.starts_with("LOCAL_") {
-                env.entry(k.clone()).or_insert_with(|| v.clone());
+                env.insert(k.clone(), v.clone());
             }
         }
         env.insert("AWS_LAMBDA_FUNCTION_NAME".into(), function.binary.clone());

@@ -1,0 +1,196 @@
+//! The quiz through the local cloud (`infra/cloud start`, which `infra/test` runs): what a new user does, over
+//! HTTP, against the real function binaries — sign in with locally signed initData, import a bank as the
+//! development admin, browse, answer, and see statistics and the leaderboard change — and the refusals every
+//! route owes bad input. The local cloud has one database, so each test uses its own Telegram ids and topic
+//! names and asserts only on what it created.
+
+use reqwest::{Client, Method, StatusCode};
+use serde_json::{Value, json};
+use shared::identity::telegram::{TelegramUser, sign_init_data};
+
+fn gateway() -> String {
+    let settings = support::local_settings();
+    format!("http://127.0.0.1:{}", settings.get("LOCAL_GATEWAY_PORT").map(String::as_str).unwrap_or("3000"))
+}
+
+/// A Telegram id no other test run uses.
+fn fresh_telegram_id() -> i64 {
+    200_000_000 + (uuid::Uuid::new_v4().as_u128() % 1_000_000_000) as i64
+}
+
+fn init_data_for(telegram_id: i64, bot_token: &str) -> String {
+    let user = TelegramUser {
+        id: telegram_id,
+        first_name: "E2E".into(),
+        last_name: Some("Player".into()),
+        username: None,
+        photo_url: None,
+        language_code: Some("en".into()),
+    };
+    sign_init_data(&user, chrono::Utc::now(), bot_token)
+}
+
+async fn call(method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
+    let mut request = Client::new().request(method, format!("{}{path}", gateway()));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.expect("is the local cloud up? (infra/cloud start)");
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+}
+
+async fn sign_in(telegram_id: i64) -> String {
+    let token = &support::local_settings()["TELEGRAM_BOT_TOKEN"];
+    let (status, body) =
+        call(Method::POST, "/api/v1/auth/telegram/mini-app", None, Some(json!({"init_data": init_data_for(telegram_id, token)}))).await;
+    assert!(status.is_success(), "{status} {body}");
+    body["token"].as_str().unwrap().to_string()
+}
+
+async fn sign_in_admin() -> String {
+    let settings = support::local_settings();
+    let admin: i64 = settings["ADMIN_TELEGRAM_IDS"].split(',').next().unwrap().trim().parse().unwrap();
+    sign_in(admin).await
+}
+
+/// A two-task bank under a topic of its own: one easy task with the correct answer among the answers, one hard
+/// task whose answers arrive as a JSON-encoded string without the correct one (both as the earlier system wrote).
+fn bank(topic: &str) -> Value {
+    json!({"tasks": [
+        {"topic": topic, "subtopic": "Basics", "difficulty": "easy",
+         "translations": [{"language": "en", "question": "What does this print?\n\n```python\nprint(len('abc'))\n```",
+                           "answers": ["2", "3", "4"], "correct_answer": "3", "explanation": "len counts characters."}]},
+        {"topic": topic, "subtopic": "Basics", "difficulty": "hard",
+         "translations": [{"language": "en", "question": "Which is immutable?", "answers": "[\"list\", \"dict\"]",
+                           "correct_answer": "tuple", "explanation": "Tuples cannot change."}]}
+    ]})
+}
+
+#[tokio::test]
+async fn a_new_user_signs_in_imports_browses_answers_and_sees_stats_and_the_leaderboard_change() {
+    let admin = sign_in_admin().await;
+    let topic = format!("E2E Python {}", uuid::Uuid::new_v4().simple());
+    let (status, report) = call(Method::POST, "/api/v1/admin/tasks/import", Some(&admin), Some(bank(&topic))).await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["created"], 2, "{report}");
+
+    let player = sign_in(fresh_telegram_id()).await;
+    let (_, topics) = call(Method::GET, &format!("/api/v1/topics?lang=en&search={}", &topic[9..]), Some(&player), None).await;
+    let listed = &topics["topics"][0];
+    assert_eq!(listed["name"], topic.as_str(), "{topics}");
+    assert_eq!(listed["task_count"], 2);
+    assert_eq!(listed["answered_count"], 0);
+    let topic_id = listed["id"].as_i64().unwrap();
+
+    let (_, subtopics) = call(Method::GET, &format!("/api/v1/topics/{topic_id}/subtopics?lang=en"), Some(&player), None).await;
+    let subtopic = &subtopics["subtopics"][0];
+    assert_eq!(subtopic["task_counts"], json!({"easy": 1, "medium": 0, "hard": 1, "total": 2}));
+    let subtopic_id = subtopic["id"].as_i64().unwrap();
+
+    let feed_path = format!("/api/v1/subtopics/{subtopic_id}/tasks?lang=en");
+    let raw = Client::new().get(format!("{}{feed_path}", gateway())).bearer_auth(&player).send().await.unwrap().text().await.unwrap();
+    assert!(!raw.contains("correct_index") && !raw.contains("len counts characters"), "the feed gave the answer away: {raw}");
+    let feed: Value = serde_json::from_str(&raw).unwrap();
+    let easy = feed["tasks"].as_array().unwrap().iter().find(|t| t["difficulty"] == "easy").unwrap().clone();
+    let right = easy["options"].as_array().unwrap().iter().position(|o| o == "3").unwrap();
+
+    let (status, outcome) =
+        call(Method::POST, &format!("/api/v1/tasks/{}/answer", easy["id"]), Some(&player), Some(json!({"option_index": right}))).await;
+    assert_eq!(status, 200, "{outcome}");
+    assert_eq!((outcome["correct"].clone(), outcome["counted"].clone(), outcome["rating"].clone()), (json!(true), json!(true), json!(10)));
+    assert_eq!(outcome["explanation"], "len counts characters.");
+    // Practice does not move anything.
+    let (_, again) =
+        call(Method::POST, &format!("/api/v1/tasks/{}/answer", easy["id"]), Some(&player), Some(json!({"dont_know": true}))).await;
+    assert_eq!((again["counted"].clone(), again["rating"].clone()), (json!(false), json!(10)));
+
+    let (_, stats) = call(Method::GET, "/api/v1/me/stats", Some(&player), None).await;
+    assert_eq!(stats["solved"], 1, "{stats}");
+    assert_eq!(stats["rating"], 10);
+    assert_eq!(stats["answers"], 2);
+    assert!(stats["achievements"].as_array().unwrap().iter().any(|a| a["code"] == "first_answer"));
+
+    let (_, feed) = call(Method::GET, &feed_path, Some(&player), None).await;
+    let answered = feed["tasks"].as_array().unwrap().iter().find(|t| t["id"] == easy["id"]).unwrap();
+    assert_eq!(answered["correct_index"], right);
+
+    let (_, board) = call(Method::GET, "/api/v1/leaderboard", None, None).await;
+    let me = board["rows"].as_array().unwrap().iter().find(|r| r["name"] == "E2E Player" && r["rating"] == 10);
+    assert!(me.is_some() || board["rows"].as_array().unwrap().len() == 100, "{board}");
+}
+
+#[tokio::test]
+async fn forged_and_stale_init_data_is_refused_over_http() {
+    let settings = support::local_settings();
+    let forged = init_data_for(fresh_telegram_id(), "1:forged-token-forged-token-forged");
+    let (status, body) = call(Method::POST, "/api/v1/auth/telegram/mini-app", None, Some(json!({"init_data": forged}))).await;
+    assert_eq!(status, 401, "{body}");
+    let genuine = init_data_for(fresh_telegram_id(), &settings["TELEGRAM_BOT_TOKEN"]);
+    let altered = genuine.replace("E2E", "Admin");
+    let (status, _) = call(Method::POST, "/api/v1/auth/telegram/mini-app", None, Some(json!({"init_data": altered}))).await;
+    assert_eq!(status, 401);
+}
+
+#[tokio::test]
+async fn a_player_cannot_import_or_publish() {
+    let player = sign_in(fresh_telegram_id()).await;
+    let (status, body) = call(Method::POST, "/api/v1/admin/tasks/import", Some(&player), Some(bank("Nope"))).await;
+    assert_eq!((status, body["error"]["code"].clone()), (StatusCode::FORBIDDEN, json!("forbidden")));
+    let (status, _) = call(Method::PATCH, "/api/v1/admin/tasks/1", Some(&player), Some(json!({"published": false}))).await;
+    assert_eq!(status, 403);
+    let (status, _) = call(Method::POST, "/api/v1/admin/tasks/import", None, Some(bank("Nope"))).await;
+    assert_eq!(status, 401);
+}
+
+/// Every route answers bad input with a 4xx and the documented error body — never a 500.
+#[tokio::test]
+async fn every_route_refuses_bad_input_with_a_json_error() {
+    let player = sign_in(fresh_telegram_id()).await;
+    let admin = sign_in_admin().await;
+    let cases: Vec<(Method, &str, Option<&str>, Option<Value>, u16)> = vec![
+        (Method::POST, "/api/v1/auth/telegram/mini-app", None, Some(json!({"init_data": 5})), 400),
+        (Method::POST, "/api/v1/auth/telegram/mini-app", None, Some(json!({})), 400),
+        (Method::POST, "/api/v1/auth/telegram/widget", None, Some(json!({"id": 1})), 400),
+        (Method::POST, "/api/v1/auth/register", None, Some(json!({"email": "not-an-address", "password": "short"})), 400),
+        (Method::POST, "/api/v1/auth/register", None, Some(json!({"email": "x@example.com", "password": "p".repeat(200)})), 400),
+        (Method::POST, "/api/v1/auth/login", None, Some(json!({"email": "x@example.com"})), 400),
+        (Method::POST, "/api/v1/auth/password-reset", None, Some(json!({"email": ["x"]})), 400),
+        (Method::POST, "/api/v1/auth/password-reset/confirm", None, Some(json!({"token": "00", "new_password": "long enough pass"})), 400),
+        (Method::GET, "/api/v1/me", None, None, 401),
+        (Method::PATCH, "/api/v1/me", Some(&player), Some(json!({"gender": "robot"})), 400),
+        (Method::PATCH, "/api/v1/me", Some(&player), Some(json!({"bio": "x".repeat(5000)})), 400),
+        (Method::PATCH, "/api/v1/me", Some(&player), Some(json!({"is_admin": true})), 400),
+        (Method::PATCH, "/api/v1/me", Some(&player), Some(json!({"favourite_topic_ids": [999999999]})), 400),
+        (Method::POST, "/api/v1/me/heartbeat", Some("not-a-token"), None, 401),
+        (Method::GET, "/api/v1/me/stats", None, None, 401),
+        (Method::GET, "/api/v1/topics?lang=english", None, None, 400),
+        (Method::GET, "/api/v1/topics/abc", None, None, 400),
+        (Method::GET, "/api/v1/topics/999999999", None, None, 404),
+        (Method::GET, "/api/v1/topics/999999999/subtopics", None, None, 404),
+        (Method::GET, "/api/v1/subtopics/999999999/tasks", None, None, 404),
+        (Method::GET, "/api/v1/subtopics/1/tasks?difficulty=extreme", None, None, 400),
+        (Method::GET, "/api/v1/subtopics/1/tasks?limit=0", None, None, 400),
+        (Method::POST, "/api/v1/tasks/999999999/answer", Some(&player), Some(json!({"option_index": 0})), 404),
+        (Method::POST, "/api/v1/tasks/1/answer", Some(&player), Some(json!({"option_index": "zero"})), 400),
+        (Method::POST, "/api/v1/tasks/1/answer", None, Some(json!({"option_index": 0})), 401),
+        (Method::GET, "/api/v1/users/999999999", None, None, 404),
+        (Method::GET, "/api/v1/users/-4", None, None, 400),
+        (Method::GET, "/api/v1/leaderboard?gender=robot", None, None, 400),
+        (Method::GET, "/api/v1/leaderboard?age=17-20", None, None, 400),
+        (Method::GET, "/api/v1/leaderboard?limit=1000", None, None, 400),
+        (Method::POST, "/api/v1/admin/tasks/import", Some(&admin), Some(json!({"questions": []})), 400),
+        (Method::POST, "/api/v1/admin/tasks/import", Some(&admin), Some(json!({"tasks": []})), 422),
+        (Method::PATCH, "/api/v1/admin/tasks/999999999", Some(&admin), Some(json!({"published": true})), 404),
+        (Method::PATCH, "/api/v1/admin/tasks/1", Some(&admin), Some(json!({"published": "yes"})), 400),
+    ];
+    for (method, path, token, body, expected) in cases {
+        let (status, answer) = call(method.clone(), path, token, body.clone()).await;
+        assert_eq!(status.as_u16(), expected, "{method} {path} {body:?} answered {answer}");
+        assert!(answer["error"]["code"].is_string() && answer["error"]["message"].is_string(), "{method} {path}: {answer}");
+    }
+}
