@@ -3,14 +3,17 @@
 //! A Lambda instance serves one invocation at a time, so a pool would only hold idle connections open against
 //! the database's limit. Instead each instance keeps a single connection: opened when first needed, kept across
 //! warm invocations, and replaced when it breaks (the earlier system's `CONN_MAX_AGE`, without the age).
-//! Every statement goes through [`Connection`] or [`Transaction`], which count it for the request's summary.
+//! Every statement goes through [`Connection`] or [`Transaction`], which count it for the request's summary and
+//! prepare it once per connection: a warm instance sends each statement as one Bind/Execute round trip, without
+//! parsing and planning it again.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use tokio::sync::{Mutex, MutexGuard};
 use tokio_postgres::config::SslMode;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{Client, NoTls, Row, ToStatement};
+use tokio_postgres::{Client, NoTls, Row, Statement};
 
 use crate::config::DEPENDENCY_TIMEOUT;
 use crate::telemetry;
@@ -47,8 +50,17 @@ impl DbError {
 pub struct Database {
     config: tokio_postgres::Config,
     tls: Option<tokio_postgres_rustls::MakeRustlsConnect>,
-    client: Mutex<Option<Client>>,
+    client: Mutex<Option<Open>>,
 }
+
+/// An open connection and the statements prepared on it.
+struct Open {
+    client: Client,
+    statements: std::sync::Mutex<HashMap<String, Statement>>,
+}
+
+/// Statements kept per connection; past this the cache starts over (only constant SQL is expected here).
+const MAX_PREPARED: usize = 256;
 
 impl Database {
     /// Parses the URL and prepares TLS; does not connect.
@@ -68,8 +80,8 @@ impl Database {
     /// The instance's connection, opening (or re-opening) it when needed.
     pub async fn connection(&self) -> Result<Connection<'_>, DbError> {
         let mut guard = self.client.lock().await;
-        if guard.as_ref().is_none_or(Client::is_closed) {
-            *guard = Some(self.connect().await?);
+        if guard.as_ref().is_none_or(|open| open.client.is_closed()) {
+            *guard = Some(Open { client: self.connect().await?, statements: Default::default() });
         }
         Ok(Connection { guard })
     }
@@ -123,61 +135,119 @@ fn rustls_connector(extra_ca_file: Option<&str>) -> Result<tokio_postgres_rustls
 
 /// The instance's connection, held for the length of one piece of work. Every statement is counted.
 pub struct Connection<'a> {
-    guard: MutexGuard<'a, Option<Client>>,
+    guard: MutexGuard<'a, Option<Open>>,
 }
 
 type Params<'p> = &'p [&'p (dyn ToSql + Sync)];
 
+/// The prepared form of `sql` on this connection, preparing it on first use.
+async fn prepared<C: tokio_postgres::GenericClient>(
+    client: &C,
+    cache: &std::sync::Mutex<HashMap<String, Statement>>,
+    sql: &str,
+) -> Result<Statement, DbError> {
+    if let Some(statement) = cache.lock().ok().and_then(|c| c.get(sql).cloned()) {
+        return Ok(statement);
+    }
+    let statement = client.prepare(sql).await.map_err(DbError::from_connection)?;
+    if let Ok(mut c) = cache.lock() {
+        if c.len() >= MAX_PREPARED {
+            c.clear();
+        }
+        c.insert(sql.to_string(), statement.clone());
+    }
+    Ok(statement)
+}
+
+/// A migration that changes what a prepared statement returns makes Postgres refuse it ("cached plan must not
+/// change result type"): forget the prepared statements so the next request prepares them afresh.
+fn forget_stale<T>(cache: &std::sync::Mutex<HashMap<String, Statement>>, result: Result<T, tokio_postgres::Error>) -> Result<T, DbError> {
+    result.map_err(|e| {
+        if e.code().is_some_and(|c| c.code() == "0A000" || c.code() == "26000") {
+            if let Ok(mut c) = cache.lock() {
+                c.clear();
+            }
+        }
+        DbError::from_connection(e)
+    })
+}
+
 macro_rules! counted_statements {
-    ($($target:tt)*) => {
-        pub async fn query<T: ?Sized + ToStatement>(&self, sql: &T, params: Params<'_>) -> Result<Vec<Row>, DbError> {
+    () => {
+        pub async fn query(&self, sql: &str, params: Params<'_>) -> Result<Vec<Row>, DbError> {
             telemetry::count_sql_statement();
-            self.$($target)*.query(sql, params).await.map_err(DbError::from_connection)
+            let statement = prepared(self.sql_client(), self.statement_cache(), sql).await?;
+            let result = self.sql_client().query(&statement, params).await;
+            forget_stale(self.statement_cache(), result)
         }
 
-        pub async fn query_one<T: ?Sized + ToStatement>(&self, sql: &T, params: Params<'_>) -> Result<Row, DbError> {
+        pub async fn query_one(&self, sql: &str, params: Params<'_>) -> Result<Row, DbError> {
             telemetry::count_sql_statement();
-            self.$($target)*.query_one(sql, params).await.map_err(DbError::from_connection)
+            let statement = prepared(self.sql_client(), self.statement_cache(), sql).await?;
+            let result = self.sql_client().query_one(&statement, params).await;
+            forget_stale(self.statement_cache(), result)
         }
 
-        pub async fn query_opt<T: ?Sized + ToStatement>(&self, sql: &T, params: Params<'_>) -> Result<Option<Row>, DbError> {
+        pub async fn query_opt(&self, sql: &str, params: Params<'_>) -> Result<Option<Row>, DbError> {
             telemetry::count_sql_statement();
-            self.$($target)*.query_opt(sql, params).await.map_err(DbError::from_connection)
+            let statement = prepared(self.sql_client(), self.statement_cache(), sql).await?;
+            let result = self.sql_client().query_opt(&statement, params).await;
+            forget_stale(self.statement_cache(), result)
         }
 
-        pub async fn execute<T: ?Sized + ToStatement>(&self, sql: &T, params: Params<'_>) -> Result<u64, DbError> {
+        pub async fn execute(&self, sql: &str, params: Params<'_>) -> Result<u64, DbError> {
             telemetry::count_sql_statement();
-            self.$($target)*.execute(sql, params).await.map_err(DbError::from_connection)
+            let statement = prepared(self.sql_client(), self.statement_cache(), sql).await?;
+            let result = self.sql_client().execute(&statement, params).await;
+            forget_stale(self.statement_cache(), result)
         }
     };
 }
 
 impl Connection<'_> {
-    fn client(&self) -> &Client {
+    fn open(&self) -> &Open {
         self.guard.as_ref().expect("a Connection always holds an open client")
     }
 
     pub(crate) fn client_mut(&mut self) -> &mut Client {
-        self.guard.as_mut().expect("a Connection always holds an open client")
+        &mut self.guard.as_mut().expect("a Connection always holds an open client").client
     }
 
-    counted_statements!(client());
+    fn sql_client(&self) -> &Client {
+        &self.open().client
+    }
+
+    fn statement_cache(&self) -> &std::sync::Mutex<HashMap<String, Statement>> {
+        &self.open().statements
+    }
+
+    counted_statements!();
 
     /// Starts a transaction; it rolls back unless [`Transaction::commit`] is called.
     pub async fn transaction(&mut self) -> Result<Transaction<'_>, DbError> {
         telemetry::count_sql_statement();
-        let tx = self.client_mut().transaction().await.map_err(DbError::from_connection)?;
-        Ok(Transaction { tx })
+        let open = self.guard.as_mut().expect("a Connection always holds an open client");
+        let tx = open.client.transaction().await.map_err(DbError::from_connection)?;
+        Ok(Transaction { tx, statements: &open.statements })
     }
 }
 
 /// A transaction on the instance's connection. Every statement is counted.
 pub struct Transaction<'a> {
     tx: tokio_postgres::Transaction<'a>,
+    statements: &'a std::sync::Mutex<HashMap<String, Statement>>,
 }
 
-impl Transaction<'_> {
-    counted_statements!(tx);
+impl<'a> Transaction<'a> {
+    fn sql_client(&self) -> &tokio_postgres::Transaction<'a> {
+        &self.tx
+    }
+
+    fn statement_cache(&self) -> &std::sync::Mutex<HashMap<String, Statement>> {
+        self.statements
+    }
+
+    counted_statements!();
 
     pub async fn commit(self) -> Result<(), DbError> {
         telemetry::count_sql_statement();

@@ -127,11 +127,15 @@ pub async fn list_topics(platform: &Platform, request: ApiRequest) -> Result<Api
         return Err(ApiError::bad_request("invalid_query", format!("`search` must be at most {MAX_SEARCH_CHARS} characters"))
             .with_field("search", "is too long"));
     }
-    let all = topics(platform, &language).await?;
-    let answered = match &viewer {
-        Some(v) => Some(answered_per_topic(platform, v.id()).await?),
-        None => None,
+    // Content and the player's counts are independent reads: one round trip's wait for both.
+    let answered = async {
+        match &viewer {
+            Some(v) => answered_per_topic(platform, v.id()).await.map(Some),
+            None => Ok(None),
+        }
     };
+    let (all, answered) = tokio::join!(topics(platform, &language), answered);
+    let (all, answered) = (all?, answered?);
     let items: Vec<TopicListItem> = all
         .iter()
         .filter(|t| search.as_ref().is_none_or(|s| t.name.to_lowercase().contains(s.as_str()) || t.slug.contains(s.as_str())))
