@@ -41,8 +41,11 @@ impl DbError {
         }
     }
 
+    /// An outage (closed connection, I/O failure) is `Unavailable`; anything else — a server error, or a fault of
+    /// ours such as a missing row or a type mismatch — is `Query`, answered as a 500 rather than as a retryable 503.
     fn from_connection(e: tokio_postgres::Error) -> Self {
-        if e.is_closed() || e.as_db_error().is_none() { DbError::Unavailable(e.to_string()) } else { DbError::Query(e) }
+        let io = std::error::Error::source(&e).is_some_and(|s| s.is::<std::io::Error>());
+        if e.is_closed() || io { DbError::Unavailable(e.to_string()) } else { DbError::Query(e) }
     }
 }
 

@@ -183,12 +183,19 @@ struct CheckedChanges {
 
 fn bounded(text: &str, max: usize) -> Result<String, String> {
     let text = text.trim();
+    check_text(text, max)?;
+    Ok(text.to_string())
+}
+
+/// A profile text: at most `max` characters and no control characters but line breaks (NUL included, which
+/// PostgreSQL could not store anyway).
+pub fn check_text(text: &str, max: usize) -> Result<(), String> {
     if text.chars().count() > max {
         Err(format!("must be at most {max} characters"))
     } else if text.chars().any(|c| c.is_control() && c != '\n') {
         Err("must not contain control characters".into())
     } else {
-        Ok(text.to_string())
+        Ok(())
     }
 }
 
@@ -345,11 +352,12 @@ pub async fn update_me(platform: &Platform, request: ApiRequest) -> Result<ApiRe
         .await?;
     }
     tx.commit().await?;
+    let profile = load(&conn, user_id, &platform.config.identity.admin_telegram_ids).await?;
+    // The instance has one connection: let it go before the cache round trips.
+    drop(conn);
     invalidate(platform, user_id).await;
     crate::quiz::stats::forget_user(platform, user_id).await;
-    let conn = platform.db.connection().await?;
-    let profile = load(&conn, user_id, &platform.config.identity.admin_telegram_ids).await?.ok_or_else(|| ApiError::unauthorized("the user no longer exists"))?;
-    Ok(ApiResponse::ok(&profile))
+    Ok(ApiResponse::ok(&profile.ok_or_else(|| ApiError::unauthorized("the user no longer exists"))?))
 }
 
 /// `POST /api/v1/me/heartbeat`: marks the caller online. Writes `last_seen_at` at most once a minute per user,

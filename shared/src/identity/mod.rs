@@ -69,10 +69,15 @@ impl Viewer {
 }
 
 /// The token a request presents: `Authorization: Bearer …` first, else the `session` cookie.
+/// An `Authorization` header of another scheme is not ours and leaves the cookie to decide; a Bearer header
+/// without a token is presented, and invalid.
 fn presented_token(request: &ApiRequest) -> Option<String> {
     if let Some(auth) = request.header("authorization") {
-        let (scheme, token) = auth.trim().split_once(' ')?;
-        return scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_string());
+        let auth = auth.trim();
+        let (scheme, token) = auth.split_once(' ').unwrap_or((auth, ""));
+        if scheme.eq_ignore_ascii_case("bearer") {
+            return Some(token.trim().to_string());
+        }
     }
     request
         .headers
@@ -257,8 +262,8 @@ pub async fn register(platform: &Platform, request: ApiRequest) -> Result<ApiRes
         problems.insert("password".to_string(), e.to_string());
     }
     let first_name = body.first_name.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
-    if first_name.as_ref().is_some_and(|n| n.chars().count() > 128) {
-        problems.insert("first_name".to_string(), "must be at most 128 characters".to_string());
+    if let Some(Err(problem)) = first_name.as_deref().map(|n| users::check_text(n, 128)) {
+        problems.insert("first_name".to_string(), problem);
     }
     let language = match body.language.as_deref() {
         None => Some(Language::english()),
@@ -421,10 +426,10 @@ pub async fn request_password_reset(platform: &Platform, request: ApiRequest) ->
         reply_to: None,
     };
     let job = JobEnvelope::new(JobKind::SendMail, serde_json::to_value(&mail).map_err(ApiError::internal)?);
-    // The token is stored; if the queue is down the user can simply ask again, so this is not worth a 503.
+    // The answer must not depend on whether the address has an account, so a queue outage is logged, not
+    // answered: the token is stored, and the user can ask again.
     if let Err(e) = platform.jobs.enqueue(&job).await {
         tracing::error!(error = %e, "password reset mail not queued");
-        return Err(ApiError::unavailable("the mail queue"));
     }
     Ok(accepted)
 }
@@ -451,7 +456,9 @@ pub async fn confirm_password_reset(platform: &Platform, request: ApiRequest) ->
     let row = tx
         .query_opt(
             "UPDATE password_reset_tokens SET used_at = now()
-             WHERE token_hash = $1 AND used_at IS NULL AND expires_at > now() RETURNING user_id",
+             WHERE token_hash = $1 AND used_at IS NULL AND expires_at > now()
+               AND user_id IN (SELECT id FROM users WHERE deactivated_at IS NULL)
+             RETURNING user_id",
             &[&token.hash().as_slice()],
         )
         .await?;
@@ -487,7 +494,9 @@ mod tests {
         r.headers.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer frombearer"));
         assert_eq!(presented_token(&r).as_deref(), Some("frombearer"));
         r.headers.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic xyz"));
-        assert_eq!(presented_token(&r), None, "another scheme is no session");
+        assert_eq!(presented_token(&r).as_deref(), Some("fromcookie"), "another scheme leaves the cookie to decide");
+        r.headers.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer"));
+        assert_eq!(presented_token(&r).as_deref(), Some(""), "an empty bearer is presented, and invalid");
     }
 
     #[test]

@@ -86,20 +86,31 @@ impl Writer<'_, '_> {
         let id = match found {
             Some(row) => row.get(0),
             None => {
-                // A slug taken by another topic gets a numeric suffix.
+                // The first free slug of `base`, `base-2`, `base-3`, …; a concurrent import that creates the same
+                // topic first wins, and this one takes its row.
                 let base = slugify(name);
-                let row = self
+                let taken: Vec<String> = self
                     .tx
-                    .query_one(
-                        "INSERT INTO topics (name, slug)
-                         VALUES ($1, CASE WHEN EXISTS (SELECT 1 FROM topics WHERE slug = $2)
-                                          THEN $2 || '-' || (SELECT count(*) + 1 FROM topics) ELSE $2 END)
-                         RETURNING id",
-                        &[&name, &base],
-                    )
+                    .query("SELECT slug FROM topics WHERE slug = $1 OR slug LIKE $1 || '-%'", &[&base])
+                    .await?
+                    .iter()
+                    .map(|r| r.get(0))
+                    .collect();
+                let slug = std::iter::once(base.clone())
+                    .chain((2..).map(|n| format!("{base}-{n}")))
+                    .find(|candidate| !taken.contains(candidate))
+                    .unwrap_or(base);
+                let inserted = self
+                    .tx
+                    .query_opt("INSERT INTO topics (name, slug) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING id", &[&name, &slug])
                     .await?;
-                self.topics_created.push(name.to_string());
-                row.get(0)
+                match inserted {
+                    Some(row) => {
+                        self.topics_created.push(name.to_string());
+                        row.get(0)
+                    }
+                    None => self.tx.query_one("SELECT id FROM topics WHERE lower(name) = lower($1)", &[&name]).await?.get(0),
+                }
             }
         };
         self.topics.insert(key, id);

@@ -512,6 +512,10 @@ fn option(value: &str) -> Result<String, String> {
 }
 
 fn at_most(value: &str, max: usize) -> Result<(), String> {
+    // PostgreSQL text cannot hold NUL; refusing it here keeps one such task from failing the whole import.
+    if value.contains('\0') {
+        return Err("must not contain NUL characters".into());
+    }
     let count = value.chars().count();
     if count > max { Err(format!("must be at most {max} characters (got {count})")) } else { Ok(()) }
 }

@@ -2,6 +2,8 @@
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 
 use http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Request, RequestExt, Response, service_fn};
@@ -12,16 +14,27 @@ use crate::telemetry::{self, Outcome};
 
 use super::BoxError;
 
+/// A route handler's answer, boxed: what [`serve`] hands the runtime.
+pub type RouteFuture = Pin<Box<dyn Future<Output = Result<ApiResponse, ApiError>> + Send>>;
+type Route = Arc<dyn Fn(&'static Platform, ApiRequest) -> RouteFuture + Send + Sync>;
+
 /// Serves a route handler until the runtime stops. `route` names the route in log lines.
+///
+/// Only the boxing of the handler's future is generic; the runtime loop is compiled once, here, rather than once
+/// per function binary — which keeps each of the many route binaries quick to build.
 pub async fn serve<H, Fut>(platform: &'static Platform, route: &'static str, handler: H) -> Result<(), BoxError>
 where
-    H: Fn(&'static Platform, ApiRequest) -> Fut + Copy + Send + Sync + 'static,
-    Fut: Future<Output = Result<ApiResponse, ApiError>> + Send,
+    H: Fn(&'static Platform, ApiRequest) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<ApiResponse, ApiError>> + Send + 'static,
 {
-    let conventions = platform.conventions();
-    let conventions = &*Box::leak(Box::new(conventions));
+    serve_route(platform, route, Arc::new(move |platform, request| Box::pin(handler(platform, request)) as RouteFuture)).await
+}
+
+async fn serve_route(platform: &'static Platform, route: &'static str, handler: Route) -> Result<(), BoxError> {
+    let conventions = &*Box::leak(Box::new(platform.conventions()));
     // Boxed: the nested future types are otherwise too deep for the compiler's layout computation.
     lambda_http::run(service_fn(move |request: Request| {
+        let handler = Arc::clone(&handler);
         Box::pin(async move { Ok::<_, Infallible>(handle(conventions, route, request, |r| handler(platform, r)).await) })
     }))
     .await

@@ -1,0 +1,197 @@
+//! The API's description agrees with the template, and the template with the repository: every `HttpApi` route of
+//! `template.yaml` is an operation of `openapi.yaml` named after the function that serves it, every function has
+//! its crate and its sample events, and every sample event of a route carries that route's key.
+//!
+//! Reads files only: no service needs to run. `template.yaml` uses CloudFormation's short tags (`!Ref`, `!GetAtt`,
+//! `!Sub`, `!Split`); they parse as tagged values, and only plain keys are read here.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use serde_norway::Value;
+use support::repo_root;
+
+/// A route as API Gateway keys it: `"GET /api/v1/topics/{topic_id}"`.
+type RouteKey = String;
+
+/// One function of the template.
+#[derive(Debug)]
+struct Function {
+    /// The template's logical id, e.g. `ListTopics`.
+    logical_id: String,
+    /// `Metadata.BuildProperties.Binary`: the crate under `functions/`, the folder under `events/`, the
+    /// `operationId` of its routes.
+    binary: String,
+    /// Its `HttpApi` events, as route keys.
+    routes: Vec<RouteKey>,
+}
+
+fn read_yaml(path: &Path) -> Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    serde_norway::from_str::<Value>(&text).unwrap_or_else(|e| panic!("{} is not YAML: {e}", path.display()))
+}
+
+fn route_key(method: &str, path: &str) -> RouteKey {
+    format!("{} {path}", method.to_ascii_uppercase())
+}
+
+/// Every `AWS::Serverless::Function` of `template.yaml`, with its binary and its HTTP routes.
+fn template_functions() -> Vec<Function> {
+    let template = read_yaml(&repo_root().join("template.yaml"));
+    let resources = template.get("Resources").and_then(Value::as_mapping).expect("template.yaml has Resources");
+    let mut functions = Vec::new();
+    for (id, resource) in resources {
+        if resource.get("Type").and_then(Value::as_str) != Some("AWS::Serverless::Function") {
+            continue;
+        }
+        let logical_id = id.as_str().expect("a resource's logical id is a string").to_string();
+        let binary = resource
+            .get("Metadata")
+            .and_then(|m| m.get("BuildProperties"))
+            .and_then(|b| b.get("Binary"))
+            .and_then(Value::as_str)
+            .unwrap_or_else(|| panic!("{logical_id} has no Metadata.BuildProperties.Binary"))
+            .to_string();
+        let mut routes = Vec::new();
+        let events = resource.get("Properties").and_then(|p| p.get("Events")).and_then(Value::as_mapping);
+        for (name, event) in events.into_iter().flatten() {
+            if event.get("Type").and_then(Value::as_str) != Some("HttpApi") {
+                continue;
+            }
+            let property = |key: &str| {
+                event
+                    .get("Properties")
+                    .and_then(|p| p.get(key))
+                    .and_then(Value::as_str)
+                    .unwrap_or_else(|| panic!("{logical_id}: HttpApi event {name:?} has no plain {key}"))
+            };
+            routes.push(route_key(property("Method"), property("Path")));
+        }
+        functions.push(Function { logical_id, binary, routes });
+    }
+    assert!(!functions.is_empty(), "template.yaml declares no functions");
+    functions
+}
+
+/// Every operation of `openapi.yaml`, by route key, with its `operationId` (`None` when it has none).
+fn documented_operations() -> BTreeMap<RouteKey, Option<String>> {
+    const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+    let document = read_yaml(&repo_root().join("openapi.yaml"));
+    let paths = document.get("paths").and_then(Value::as_mapping).expect("openapi.yaml has paths");
+    let mut operations = BTreeMap::new();
+    for (path, item) in paths {
+        let path = path.as_str().expect("a path of openapi.yaml is a string");
+        let item = item.as_mapping().unwrap_or_else(|| panic!("openapi.yaml: {path} is not a mapping"));
+        for (method, operation) in item {
+            // Path items also hold `parameters`, `summary`, `servers`…: only HTTP methods are operations.
+            let Some(method) = method.as_str().filter(|m| METHODS.contains(m)) else { continue };
+            let operation_id = operation.get("operationId").and_then(Value::as_str).map(String::from);
+            let key = route_key(method, path);
+            assert!(operations.insert(key.clone(), operation_id).is_none(), "openapi.yaml documents {key} twice");
+        }
+    }
+    operations
+}
+
+/// The `.json` files directly under a directory, sorted; empty when the directory does not exist.
+fn json_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|entries| entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_file()).collect())
+        .unwrap_or_default();
+    files.retain(|p| p.extension().is_some_and(|x| x == "json"));
+    files.sort();
+    files
+}
+
+#[test]
+fn the_document_describes_exactly_the_http_routes_of_the_template() {
+    let routed: BTreeSet<RouteKey> = template_functions().into_iter().flat_map(|f| f.routes).collect();
+    let documented: BTreeSet<RouteKey> = documented_operations().into_keys().collect();
+    let undocumented: Vec<&RouteKey> = routed.difference(&documented).collect();
+    let unrouted: Vec<&RouteKey> = documented.difference(&routed).collect();
+    assert!(
+        undocumented.is_empty() && unrouted.is_empty(),
+        "template.yaml and openapi.yaml disagree\n  routes of the template missing from openapi.yaml: {undocumented:?}\n  \
+         operations of openapi.yaml that no HttpApi event of the template serves: {unrouted:?}"
+    );
+}
+
+#[test]
+fn each_operation_id_is_the_binary_of_the_function_that_serves_the_route() {
+    let operations = documented_operations();
+    let mut wrong = Vec::new();
+    for function in template_functions() {
+        for route in &function.routes {
+            // A route missing from the document is the other test's finding; here only names are compared.
+            let misnamed = operations.get(route).filter(|id| id.as_deref() != Some(function.binary.as_str()));
+            if let Some(operation_id) = misnamed {
+                wrong.push(format!("{route}: operationId {operation_id:?}, but {} is binary {:?}", function.logical_id, function.binary));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "operationIds that do not name their function's binary:\n  {}", wrong.join("\n  "));
+}
+
+#[test]
+fn every_function_of_the_template_has_its_crate_and_at_least_one_sample_event() {
+    let root = repo_root();
+    let mut problems = Vec::new();
+    for function in template_functions() {
+        let crate_dir = root.join("functions").join(&function.binary);
+        if !crate_dir.is_dir() {
+            problems.push(format!("{} (binary {}): no directory functions/{}", function.logical_id, function.binary, function.binary));
+        }
+        if json_files(&root.join("events").join(&function.binary)).is_empty() {
+            problems.push(format!(
+                "{} (binary {}): no .json sample event under events/{}/",
+                function.logical_id, function.binary, function.binary
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "functions without their crate or sample events:\n  {}", problems.join("\n  "));
+}
+
+#[test]
+fn every_function_crate_is_a_function_of_the_template() {
+    let binaries: BTreeSet<String> = template_functions().into_iter().map(|f| f.binary).collect();
+    let functions_dir = repo_root().join("functions");
+    let entries = std::fs::read_dir(&functions_dir).unwrap_or_else(|e| panic!("cannot list {}: {e}", functions_dir.display()));
+    let mut orphans: Vec<String> = entries
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| !binaries.contains(name))
+        .collect();
+    orphans.sort();
+    assert!(orphans.is_empty(), "directories under functions/ that no function of template.yaml builds: {orphans:?}");
+}
+
+#[test]
+fn every_sample_event_of_a_route_carries_the_route_key_of_its_function() {
+    let root = repo_root();
+    let mut wrong = Vec::new();
+    for function in template_functions().into_iter().filter(|f| !f.routes.is_empty()) {
+        for file in json_files(&root.join("events").join(&function.binary)) {
+            let shown = file.strip_prefix(&root).unwrap_or(&file).display().to_string();
+            let text = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("cannot read {shown}: {e}"));
+            let event: serde_json::Value = match serde_json::from_str(&text) {
+                Ok(event) => event,
+                Err(e) => {
+                    wrong.push(format!("{shown}: not JSON: {e}"));
+                    continue;
+                }
+            };
+            // The top-level key is what API Gateway routes by; the request context repeats it when present.
+            let keys = [("routeKey", event.get("routeKey")), ("requestContext.routeKey", event.pointer("/requestContext/routeKey"))];
+            for (field, value) in keys {
+                let required = field == "routeKey";
+                match value.and_then(serde_json::Value::as_str) {
+                    Some(key) if function.routes.iter().any(|route| route == key) => {}
+                    None if !required && value.is_none() => {}
+                    other => wrong.push(format!("{shown}: {field} is {other:?}, expected one of {:?}", function.routes)),
+                }
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "sample events that would not reach their route:\n  {}", wrong.join("\n  "));
+}
