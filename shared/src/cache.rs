@@ -26,6 +26,9 @@ pub struct Cache {
     manager: Option<ConnectionManager>,
     /// Until when (ms since the epoch) Redis is skipped after a failure.
     skip_until_ms: AtomicU64,
+    /// Full keys whose deletion Redis missed (it was away): deleted on the next successful contact, so an
+    /// invalidation lost in an outage cannot leave a stale value behind once Redis answers again.
+    pending_deletes: std::sync::Mutex<Vec<String>>,
 }
 
 impl Cache {
@@ -40,7 +43,7 @@ impl Cache {
             .and_then(|client| ConnectionManager::new_lazy_with_config(client, config))
             .inspect_err(|e| tracing::warn!(error = %e, "cache disabled: REDIS_URL is unusable"))
             .ok();
-        Self { prefix: prefix.to_string(), manager, skip_until_ms: AtomicU64::new(0) }
+        Self { prefix: prefix.to_string(), manager, skip_until_ms: AtomicU64::new(0), pending_deletes: Default::default() }
     }
 
     /// The full Redis key for a relative key.
@@ -52,12 +55,36 @@ impl Cache {
         &self.prefix
     }
 
-    /// The connection, unless Redis failed a moment ago.
-    fn connection(&self) -> Option<ConnectionManager> {
+    /// The connection, unless Redis failed a moment ago; deletions missed meanwhile are made first.
+    async fn connection(&self) -> Option<ConnectionManager> {
         if now_ms() < self.skip_until_ms.load(Ordering::Relaxed) {
             return None;
         }
-        self.manager.clone()
+        let mut conn = self.manager.clone()?;
+        let missed: Vec<String> = self.pending_deletes.lock().map(|mut p| std::mem::take(&mut *p)).unwrap_or_default();
+        if !missed.is_empty() {
+            if let Err(e) = conn.del::<_, ()>(&missed).await {
+                self.defer_full(missed);
+                self.failed("del (missed)", "-", &e);
+                return None;
+            }
+            tracing::info!(keys = missed.len(), "deleted the keys Redis missed while it was away");
+        }
+        Some(conn)
+    }
+
+    fn defer_full(&self, keys: Vec<String>) {
+        if let Ok(mut pending) = self.pending_deletes.lock() {
+            pending.extend(keys);
+            // Bounded: an instance that cannot reach Redis for long keeps the most recent invalidations.
+            let excess = pending.len().saturating_sub(10_000);
+            pending.drain(..excess);
+        }
+    }
+
+    /// Remembers keys to delete once Redis answers again (their invalidation could not reach it now).
+    pub fn defer_delete(&self, keys: &[&str]) {
+        self.defer_full(keys.iter().map(|k| self.key(k)).collect());
     }
 
     fn failed(&self, op: &str, key: &str, e: &redis::RedisError) {
@@ -80,7 +107,7 @@ impl Cache {
 
     /// Reads a JSON value; a failure or an unreadable value is a miss.
     pub async fn get<T: DeserializeOwned>(&self, key: &str) -> Option<T> {
-        let mut conn = self.connection()?;
+        let mut conn = self.connection().await?;
         let full = self.key(key);
         match conn.get::<_, Option<Vec<u8>>>(&full).await {
             Ok(Some(bytes)) => match serde_json::from_slice(&bytes) {
@@ -100,7 +127,7 @@ impl Cache {
 
     /// Writes a JSON value with a lifetime; failures are logged, never returned.
     pub async fn set<T: Serialize + ?Sized>(&self, key: &str, value: &T, ttl: Duration) {
-        let Some(mut conn) = self.connection() else { return };
+        let Some(mut conn) = self.connection().await else { return };
         let full = self.key(key);
         let Ok(bytes) = serde_json::to_vec(value) else { return };
         if let Err(e) = conn.set_ex::<_, _, ()>(&full, bytes, ttl.as_secs().max(1)).await {
@@ -114,12 +141,13 @@ impl Cache {
         if keys.is_empty() {
             return true;
         }
-        let Some(mut conn) = self.manager.clone() else { return false };
         let full: Vec<String> = keys.iter().map(|k| self.key(k)).collect();
+        let Some(mut conn) = self.manager.clone() else { return false };
         match conn.del::<_, ()>(&full).await {
             Ok(()) => true,
             Err(e) => {
                 self.failed("del", &full.join(","), &e);
+                self.defer_full(full);
                 false
             }
         }
@@ -127,7 +155,7 @@ impl Cache {
 
     /// Reads a JSON value from a field of a hash; like [`Cache::get`], any failure is a miss.
     pub async fn hash_get<T: DeserializeOwned>(&self, key: &str, field: &str) -> Option<T> {
-        let mut conn = self.connection()?;
+        let mut conn = self.connection().await?;
         let full = self.key(key);
         match conn.hget::<_, _, Option<Vec<u8>>>(&full, field).await {
             Ok(bytes) => bytes.and_then(|b| serde_json::from_slice(&b).ok()),
@@ -141,7 +169,7 @@ impl Cache {
     /// Writes a JSON value to a field of a hash. The hash gets `ttl` when it is created and keeps it: the fields of
     /// one hash live and die together, so deleting the hash invalidates all of them at once.
     pub async fn hash_set<T: Serialize + ?Sized>(&self, key: &str, field: &str, value: &T, ttl: Duration) {
-        let Some(mut conn) = self.connection() else { return };
+        let Some(mut conn) = self.connection().await else { return };
         let full = self.key(key);
         let Ok(bytes) = serde_json::to_vec(value) else { return };
         let written: Result<((), ()), _> = redis::pipe()
@@ -175,8 +203,8 @@ impl Cache {
 
     /// The connection for commands this module has no helper for (sorted sets), honouring the cool-down;
     /// callers report failures through [`Cache::report_failure`].
-    pub fn raw(&self) -> Option<ConnectionManager> {
-        self.connection()
+    pub async fn raw(&self) -> Option<ConnectionManager> {
+        self.connection().await
     }
 
     /// Records a failed raw command: logged, and the cache is skipped for a moment.
@@ -188,7 +216,7 @@ impl Cache {
     /// Returns false once the limit is passed. Without Redis every event is allowed: a limit is a courtesy to
     /// the service, and refusing everyone during an outage would be worse than limiting no one.
     pub async fn within_limit(&self, key: &str, limit: u64, window: Duration) -> bool {
-        let Some(mut conn) = self.connection() else { return true };
+        let Some(mut conn) = self.connection().await else { return true };
         let full = self.key(key);
         let counted: Result<(u64, ()), _> = redis::pipe()
             .atomic()
@@ -211,7 +239,7 @@ impl Cache {
     /// Sets a key only when it does not exist yet; true when this call set it. Without Redis, true: callers use
     /// it to skip repeated work, never to guard correctness.
     pub async fn set_once(&self, key: &str, ttl: Duration) -> bool {
-        let Some(mut conn) = self.connection() else { return true };
+        let Some(mut conn) = self.connection().await else { return true };
         let full = self.key(key);
         let set: Result<Option<String>, _> =
             redis::cmd("SET").arg(&full).arg(1).arg("NX").arg("EX").arg(ttl.as_secs().max(1)).query_async(&mut conn).await;

@@ -147,11 +147,23 @@ pub async fn submit_answer(platform: &Platform, request: ApiRequest) -> Result<A
     let row = conn
         .query_one(RECORD_ANSWER, &[&viewer.id(), &task_id, &language.as_str(), &chosen, &correct, &task.difficulty.weight()])
         .await?;
-    drop(conn);
     let counted: bool = row.get(0);
     let rating: i32 = row.get(1);
     let solved: i32 = row.get(2);
-    let snapshot: serde_json::Value = row.get(3);
+    let mut snapshot: serde_json::Value = row.get(3);
+    if !counted {
+        // The statement's snapshot predates a first answer committed concurrently (by this player, in another
+        // request, or by anyone): read the shares again, now.
+        snapshot = conn
+            .query_one(
+                "SELECT coalesce(jsonb_agg(jsonb_build_array(chosen, n)), '[]'::jsonb)
+                 FROM (SELECT chosen, count(*) AS n FROM task_results WHERE task_id = $1 AND language = $2 GROUP BY chosen) shares",
+                &[&task_id, &language.as_str()],
+            )
+            .await?
+            .get(0);
+    }
+    drop(conn);
     let mut counts: BTreeMap<Option<i16>, i64> = BTreeMap::new();
     for pair in snapshot.as_array().into_iter().flatten() {
         let index = pair.get(0).and_then(serde_json::Value::as_i64).map(|i| i as i16);

@@ -390,10 +390,13 @@ pub struct FeedItem<'a> {
 }
 
 /// A player's first answer to a task: the option chosen (`null` for "I don't know") and whether it was right.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct YourAnswer {
+    /// In the order of `answered_in`'s options; `null` for "I don't know", or when answered in another language
+    /// (whose options are ordered differently).
     pub chosen_index: Option<i16>,
     pub solved: bool,
+    pub answered_in: Language,
 }
 
 impl StoredTask {
@@ -435,15 +438,19 @@ pub async fn task_feed(platform: &Platform, request: ApiRequest) -> Result<ApiRe
         (Some(v), false) => {
             let ids: Vec<i64> = page.iter().map(|t| t.id).collect();
             let conn = platform.db.connection().await?;
-            conn.query("SELECT task_id, chosen, solved FROM task_results WHERE user_id = $1 AND task_id = ANY($2)", &[&v.id(), &ids])
+            conn.query("SELECT task_id, chosen, solved, language FROM task_results WHERE user_id = $1 AND task_id = ANY($2)", &[&v.id(), &ids])
                 .await?
                 .iter()
-                .map(|r| (r.get(0), YourAnswer { chosen_index: r.get(1), solved: r.get(2) }))
+                .map(|r| {
+                    let answered_in = Language::parse(r.get(3)).unwrap_or_else(Language::english);
+                    let chosen_index = if answered_in == language { r.get(1) } else { None };
+                    (r.get(0), YourAnswer { chosen_index, solved: r.get(2), answered_in })
+                })
                 .collect()
         }
         _ => HashMap::new(),
     };
-    let items: Vec<FeedItem> = page.iter().map(|t| t.for_player(&language, answers.get(&t.id).copied())).collect();
+    let items: Vec<FeedItem> = page.iter().map(|t| t.for_player(&language, answers.get(&t.id).cloned())).collect();
     Ok(ApiResponse::ok(&serde_json::json!({
         "language": language,
         "subtopic_id": subtopic_id,
@@ -484,7 +491,7 @@ mod tests {
     #[test]
     fn an_answered_task_shows_the_answer_and_the_first_choice() {
         let t = task();
-        let json = serde_json::to_value(t.for_player(&Language::parse("ru").unwrap(), Some(YourAnswer { chosen_index: None, solved: false }))).unwrap();
+        let json = serde_json::to_value(t.for_player(&Language::parse("ru").unwrap(), Some(YourAnswer { chosen_index: None, solved: false, answered_in: Language::english() }))).unwrap();
         assert_eq!(json["correct_index"], 1);
         assert_eq!(json["explanation"], "** is power");
         assert_eq!(json["your_answer"]["chosen_index"], serde_json::Value::Null);

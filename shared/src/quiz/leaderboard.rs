@@ -21,7 +21,7 @@ use crate::http::{ApiError, ApiRequest, ApiResponse};
 use crate::platform::Platform;
 use crate::users::ONLINE_WINDOW;
 
-const KEY: &str = "leaderboard";
+pub(crate) const KEY: &str = "leaderboard";
 /// A member that sorts below every player and says the set holds every player.
 const COMPLETE: &str = "complete";
 const REBUILD_LOCK: &str = "leaderboard:rebuilding";
@@ -167,7 +167,7 @@ pub async fn from_database(platform: &Platform, filters: &Filters, limit: i64) -
 
 /// The unfiltered top rows through the sorted set; falls back to PostgreSQL when Redis cannot answer.
 async fn from_cache(platform: &Platform, limit: i64) -> Result<Vec<Row>, DbError> {
-    let Some(mut conn) = platform.cache.raw() else { return from_database(platform, &Filters::default(), limit).await };
+    let Some(mut conn) = platform.cache.raw().await else { return from_database(platform, &Filters::default(), limit).await };
     let key = full_key(platform);
     // The marker sorts lowest, so the top `limit` players and the marker's presence come in one round trip.
     let read: Result<(Vec<(String, f64)>, Option<f64>), _> =
@@ -202,6 +202,11 @@ async fn from_cache(platform: &Platform, limit: i64) -> Result<Vec<Row>, DbError
          ORDER BY rating DESC, solved DESC, rating_reached_at, id"
     );
     let rows = db.query(&sql, &[&above, &boundary.rating, &boundary.solved, &tied_slots]).await?;
+    drop(db);
+    if rows.len() < players.len() {
+        // A player of the page is gone (deactivated): the set cannot fill the page, PostgreSQL can.
+        return from_database(platform, &Filters::default(), limit).await;
+    }
     Ok(rows.iter().enumerate().map(|(i, r)| row_from(r, i + 1)).collect())
 }
 
@@ -218,7 +223,7 @@ async fn rebuild(platform: &Platform, limit: i64) -> Result<Vec<Row>, DbError> {
     let rows = conn.query(&sql, &[]).await?;
     drop(conn);
     let key = full_key(platform);
-    if let Some(mut redis) = platform.cache.raw() {
+    if let Some(mut redis) = platform.cache.raw().await {
         let mut pipe = redis::pipe();
         for chunk in rows.chunks(1000) {
             let mut cmd = redis::cmd("ZADD");

@@ -159,17 +159,23 @@ pub async fn personal(platform: &Platform, user_id: i64, language: &Language) ->
 /// After an answer: forgets the player's cached statistics and per-topic counts and, when the answer counted,
 /// moves them on the leaderboard — one Redis round trip.
 pub async fn forget_after_answer(platform: &Platform, user_id: i64, standing: Option<Standing>) {
-    let Some(mut conn) = platform.cache.raw() else {
-        tracing::warn!(user_id, "cached statistics may be stale until Redis is back");
+    let (stats, topics) = (stats_key(user_id), user_topics_key(user_id));
+    // Missed now, made good on the next contact: the player's keys go, and with them the leaderboard set, which
+    // is rebuilt from PostgreSQL on its next read.
+    let missed = || platform.cache.defer_delete(&[&stats, &topics, leaderboard::KEY]);
+    let Some(mut conn) = platform.cache.raw().await else {
+        tracing::warn!(user_id, "Redis is away: the player's cached statistics are deleted when it is back");
+        missed();
         return;
     };
     let mut pipe = redis::pipe();
-    pipe.del(&[platform.cache.key(&stats_key(user_id)), platform.cache.key(&user_topics_key(user_id))]).ignore();
+    pipe.del(&[platform.cache.key(&stats), platform.cache.key(&topics)]).ignore();
     if let Some(standing) = standing {
         leaderboard::add_to(&mut pipe, &leaderboard::full_key(platform), user_id, standing);
     }
     if let Err(e) = pipe.query_async::<()>(&mut conn).await {
         platform.cache.report_failure("after answer", "user_stats", &e);
+        missed();
     }
 }
 
