@@ -195,3 +195,26 @@ fn every_sample_event_of_a_route_carries_the_route_key_of_its_function() {
     }
     assert!(wrong.is_empty(), "sample events that would not reach their route:\n  {}", wrong.join("\n  "));
 }
+
+#[test]
+fn each_route_function_serves_its_entry_of_shared_routes_with_the_template_route_key() {
+    let mut wrong = Vec::new();
+    for function in template_functions().into_iter().filter(|f| !f.routes.is_empty()) {
+        match shared::routes::ALL.iter().find(|r| r.function == function.binary) {
+            None => wrong.push(format!("{}: no entry in shared::routes", function.binary)),
+            Some(route) if !function.routes.iter().any(|k| k == route.key) => {
+                wrong.push(format!("{}: shared::routes says {:?}, the template {:?}", function.binary, route.key, function.routes))
+            }
+            Some(_) => {}
+        }
+        let main = repo_root().join("functions").join(&function.binary).join("src/main.rs");
+        let source = std::fs::read_to_string(&main).unwrap_or_else(|e| panic!("cannot read {}: {e}", main.display()));
+        let entry = format!("trigger::http::run(&routes::{})", function.binary.to_ascii_uppercase().replace('-', "_"));
+        if !source.contains(&entry) {
+            wrong.push(format!("{}: main.rs does not call {entry}", function.binary));
+        }
+    }
+    let functions: BTreeSet<&str> = shared::routes::ALL.iter().map(|r| r.function).collect();
+    assert_eq!(functions.len(), shared::routes::ALL.len(), "two entries of shared::routes name the same function");
+    assert!(wrong.is_empty(), "route functions that disagree with shared::routes:\n  {}", wrong.join("\n  "));
+}

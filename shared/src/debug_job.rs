@@ -4,7 +4,8 @@
 
 use crate::db::Database;
 use crate::jobs::JobEnvelope;
-use crate::trigger::JobError;
+use crate::platform::Platform;
+use crate::trigger::{JobError, JobFuture};
 
 /// What one run did with its envelope.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,4 +28,13 @@ pub async fn run(db: &Database, job: &JobEnvelope) -> Result<DebugOutcome, JobEr
         )
         .await?;
     Ok(if inserted == 1 { DebugOutcome::Recorded } else { DebugOutcome::AlreadyRecorded })
+}
+
+/// The `debug` function's job handler.
+pub fn handle(platform: &'static Platform, job: JobEnvelope) -> JobFuture {
+    Box::pin(async move {
+        let outcome = run(&platform.db, &job).await?;
+        tracing::info!(job_id = %job.id, ?outcome, "debug job done");
+        Ok(())
+    })
 }

@@ -114,6 +114,12 @@ impl Checker {
     }
 }
 
+/// The deployed route: one [`Checker`] per instance, reusing its report for a second.
+pub async fn cached_route(platform: &Platform, request: ApiRequest) -> Result<ApiResponse, ApiError> {
+    static CHECKER: std::sync::LazyLock<Checker> = std::sync::LazyLock::new(|| Checker::new(Duration::from_secs(1)));
+    CHECKER.route(platform, request).await
+}
+
 fn respond(report: HealthReport) -> Result<ApiResponse, ApiError> {
     if report.is_healthy() {
         Ok(ApiResponse::ok(&report))

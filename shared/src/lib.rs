@@ -17,6 +17,7 @@ pub mod mail;
 pub mod migrations;
 pub mod platform;
 pub mod quiz;
+pub mod routes;
 pub mod sessions;
 pub mod storage;
 pub mod telemetry;

@@ -2,6 +2,8 @@
 //! refinery, which records each in `refinery_schema_history`. Applying them again changes nothing.
 
 use crate::db::{Database, DbError};
+use crate::platform::Platform;
+use crate::trigger::ReportFuture;
 
 mod embedded {
     refinery::embed_migrations!("../infra/migrations");
@@ -21,4 +23,12 @@ pub async fn apply(db: &Database) -> Result<Vec<String>, DbError> {
 /// Every migration the binary carries, in order.
 pub fn known() -> Vec<String> {
     embedded::migrations::runner().get_migrations().iter().map(|m| m.to_string()).collect()
+}
+
+/// The `migrate` function: applies what is pending, reports what it applied and what the binary knows.
+pub fn invoke(platform: &'static Platform, _event: serde_json::Value) -> ReportFuture {
+    Box::pin(async move {
+        let applied = apply(&platform.db).await?;
+        Ok(serde_json::json!({ "applied": applied, "known": known() }))
+    })
 }

@@ -14,6 +14,9 @@ use sha2::{Digest, Sha256};
 
 use crate::cache::Cache;
 use crate::db::{Connection, Database, DbError};
+use crate::platform::Platform;
+use crate::trigger::ReportFuture;
+use crate::trigger::schedule::ScheduledRun;
 
 /// Rows deleted per statement: small enough that no statement holds locks for long on a large table.
 pub const DELETE_BATCH: i64 = 1000;
@@ -163,6 +166,11 @@ async fn forget(cache: &Cache, hashes: &[Vec<u8>]) {
 pub struct ClearedSessions {
     pub deleted: u64,
     pub batches: u32,
+}
+
+/// The `clear-expired-sessions` schedule: [`clear_expired`] in batches of [`DELETE_BATCH`], reported.
+pub fn clear_expired_job(platform: &'static Platform, _run: ScheduledRun) -> ReportFuture {
+    Box::pin(async move { Ok(serde_json::to_value(clear_expired(&platform.db, DELETE_BATCH).await?)?) })
 }
 
 /// Deletes sessions whose `expires_at` has passed, in batches, until none is left.

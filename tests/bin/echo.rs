@@ -6,6 +6,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use http::{HeaderValue, StatusCode, header};
 use shared::http::{ApiError, ApiRequest, ApiResponse};
+use shared::routes::Route;
 use shared::{BoxError, Platform, trigger};
 
 async fn echo(_platform: &Platform, request: ApiRequest) -> Result<ApiResponse, ApiError> {
@@ -27,8 +28,7 @@ async fn echo(_platform: &Platform, request: ApiRequest) -> Result<ApiResponse, 
     })))
 }
 
-#[tokio::main]
-async fn main() -> Result<(), BoxError> {
-    let platform = Platform::start("echo").await?;
-    trigger::http::serve(platform, "ANY /echo/{name}", echo).await
+fn main() -> Result<(), BoxError> {
+    static ECHO: Route = Route { function: "echo", key: "ANY /echo/{name}", handler: |platform, request| Box::pin(echo(platform, request)) };
+    trigger::http::run(&ECHO)
 }

@@ -1,8 +1,6 @@
 //! `GET /api/v1/topics/{topic_id}`: one topic.
-use shared::{BoxError, Platform, trigger};
+use shared::{BoxError, routes, trigger};
 
-#[tokio::main]
-async fn main() -> Result<(), BoxError> {
-    let platform = Platform::start("get-topic").await?;
-    trigger::http::serve(platform, "GET /api/v1/topics/{topic_id}", shared::quiz::catalogue::get_topic).await
+fn main() -> Result<(), BoxError> {
+    trigger::http::run(&routes::GET_TOPIC)
 }

@@ -1,8 +1,6 @@
 //! `GET /api/v1/stats`: statistics of the whole platform.
-use shared::{BoxError, Platform, trigger};
+use shared::{BoxError, routes, trigger};
 
-#[tokio::main]
-async fn main() -> Result<(), BoxError> {
-    let platform = Platform::start("global-stats").await?;
-    trigger::http::serve(platform, "GET /api/v1/stats", shared::quiz::stats::global).await
+fn main() -> Result<(), BoxError> {
+    trigger::http::run(&routes::GLOBAL_STATS)
 }

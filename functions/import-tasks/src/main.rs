@@ -1,8 +1,6 @@
 //! `POST /api/v1/admin/tasks/import`: admin - imports a question bank in the earlier system's format.
-use shared::{BoxError, Platform, trigger};
+use shared::{BoxError, routes, trigger};
 
-#[tokio::main]
-async fn main() -> Result<(), BoxError> {
-    let platform = Platform::start("import-tasks").await?;
-    trigger::http::serve(platform, "POST /api/v1/admin/tasks/import", shared::quiz::admin::import_tasks).await
+fn main() -> Result<(), BoxError> {
+    trigger::http::run(&routes::IMPORT_TASKS)
 }

@@ -1,8 +1,6 @@
 //! `GET /api/v1/topics/{topic_id}/subtopics`: subtopics of a topic with counts per difficulty.
-use shared::{BoxError, Platform, trigger};
+use shared::{BoxError, routes, trigger};
 
-#[tokio::main]
-async fn main() -> Result<(), BoxError> {
-    let platform = Platform::start("list-subtopics").await?;
-    trigger::http::serve(platform, "GET /api/v1/topics/{topic_id}/subtopics", shared::quiz::catalogue::list_subtopics).await
+fn main() -> Result<(), BoxError> {
+    trigger::http::run(&routes::LIST_SUBTOPICS)
 }

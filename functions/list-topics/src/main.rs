@@ -1,8 +1,6 @@
 //! `GET /api/v1/topics`: topics with published tasks in a language.
-use shared::{BoxError, Platform, trigger};
+use shared::{BoxError, routes, trigger};
 
-#[tokio::main]
-async fn main() -> Result<(), BoxError> {
-    let platform = Platform::start("list-topics").await?;
-    trigger::http::serve(platform, "GET /api/v1/topics", shared::quiz::catalogue::list_topics).await
+fn main() -> Result<(), BoxError> {
+    trigger::http::run(&routes::LIST_TOPICS)
 }

@@ -1,8 +1,6 @@
 //! `GET /api/v1/me/stats`: the signed-in user's statistics.
-use shared::{BoxError, Platform, trigger};
+use shared::{BoxError, routes, trigger};
 
-#[tokio::main]
-async fn main() -> Result<(), BoxError> {
-    let platform = Platform::start("my-stats").await?;
-    trigger::http::serve(platform, "GET /api/v1/me/stats", shared::quiz::stats::my_stats).await
+fn main() -> Result<(), BoxError> {
+    trigger::http::run(&routes::MY_STATS)
 }

@@ -1,8 +1,6 @@
 //! `POST /api/v1/auth/register`: creates an account with e-mail and password and signs it in.
-use shared::{BoxError, Platform, trigger};
+use shared::{BoxError, routes, trigger};
 
-#[tokio::main]
-async fn main() -> Result<(), BoxError> {
-    let platform = Platform::start("register").await?;
-    trigger::http::serve(platform, "POST /api/v1/auth/register", shared::identity::register).await
+fn main() -> Result<(), BoxError> {
+    trigger::http::run(&routes::REGISTER)
 }

@@ -1,8 +1,6 @@
 //! `POST /api/v1/auth/telegram/widget`: signs in with Telegram Login Widget data.
-use shared::{BoxError, Platform, trigger};
+use shared::{BoxError, routes, trigger};
 
-#[tokio::main]
-async fn main() -> Result<(), BoxError> {
-    let platform = Platform::start("sign-in-telegram-widget").await?;
-    trigger::http::serve(platform, "POST /api/v1/auth/telegram/widget", shared::identity::sign_in_telegram_widget).await
+fn main() -> Result<(), BoxError> {
+    trigger::http::run(&routes::SIGN_IN_TELEGRAM_WIDGET)
 }

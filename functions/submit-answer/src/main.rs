@@ -1,8 +1,6 @@
 //! `POST /api/v1/tasks/{task_id}/answer`: answers a task; the first answer decides.
-use shared::{BoxError, Platform, trigger};
+use shared::{BoxError, routes, trigger};
 
-#[tokio::main]
-async fn main() -> Result<(), BoxError> {
-    let platform = Platform::start("submit-answer").await?;
-    trigger::http::serve(platform, "POST /api/v1/tasks/{task_id}/answer", shared::quiz::answers::submit_answer).await
+fn main() -> Result<(), BoxError> {
+    trigger::http::run(&routes::SUBMIT_ANSWER)
 }

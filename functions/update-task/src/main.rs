@@ -1,8 +1,6 @@
 //! `PATCH /api/v1/admin/tasks/{task_id}`: admin - publishes or unpublishes a task.
-use shared::{BoxError, Platform, trigger};
+use shared::{BoxError, routes, trigger};
 
-#[tokio::main]
-async fn main() -> Result<(), BoxError> {
-    let platform = Platform::start("update-task").await?;
-    trigger::http::serve(platform, "PATCH /api/v1/admin/tasks/{task_id}", shared::quiz::admin::update_task).await
+fn main() -> Result<(), BoxError> {
+    trigger::http::run(&routes::UPDATE_TASK)
 }

@@ -3,39 +3,33 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 
 use http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Request, RequestExt, Response, service_fn};
 
 use crate::http::{ApiError, ApiRequest, ApiResponse, Conventions, usable_request_id};
 use crate::platform::Platform;
+use crate::routes::Route;
 use crate::telemetry::{self, Outcome};
 
 use super::BoxError;
 
-/// A route handler's answer, boxed: what [`serve`] hands the runtime.
+/// A route handler's answer, boxed: what a [`Route`]'s handler returns.
 pub type RouteFuture = Pin<Box<dyn Future<Output = Result<ApiResponse, ApiError>> + Send>>;
-type Route = Arc<dyn Fn(&'static Platform, ApiRequest) -> RouteFuture + Send + Sync>;
 
-/// Serves a route handler until the runtime stops. `route` names the route in log lines.
-///
-/// Only the boxing of the handler's future is generic; the runtime loop is compiled once, here, rather than once
-/// per function binary — which keeps each of the many route binaries quick to build.
-pub async fn serve<H, Fut>(platform: &'static Platform, route: &'static str, handler: H) -> Result<(), BoxError>
-where
-    H: Fn(&'static Platform, ApiRequest) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<ApiResponse, ApiError>> + Send + 'static,
-{
-    serve_route(platform, route, Arc::new(move |platform, request| Box::pin(handler(platform, request)) as RouteFuture)).await
+/// A route function's whole `main`: starts the instance and serves `route` until the runtime stops.
+pub fn run(route: &'static Route) -> Result<(), BoxError> {
+    super::run_instance(route.function, |platform| Box::pin(serve(platform, route)))
 }
 
-async fn serve_route(platform: &'static Platform, route: &'static str, handler: Route) -> Result<(), BoxError> {
+/// Serves one route until the runtime stops. Not generic: the runtime loop is compiled once, here.
+pub async fn serve(platform: &'static Platform, route: &'static Route) -> Result<(), BoxError> {
     let conventions = &*Box::leak(Box::new(platform.conventions()));
     // Boxed: the nested future types are otherwise too deep for the compiler's layout computation.
     lambda_http::run(service_fn(move |request: Request| {
-        let handler = Arc::clone(&handler);
-        Box::pin(async move { Ok::<_, Infallible>(handle(conventions, route, request, |r| handler(platform, r)).await) })
+        Box::pin(async move {
+            Ok::<_, Infallible>(handle(conventions, route.key, request, |r| (route.handler)(platform, r)).await)
+        })
     }))
     .await
 }

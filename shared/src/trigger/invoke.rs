@@ -1,20 +1,23 @@
 //! A direct invocation (`aws lambda invoke`, `sam local invoke`, the local cloud's `invoke`) to a handler
 //! that takes and returns JSON: for operations functions such as `migrate`.
 
-use std::future::Future;
-
 use lambda_runtime::{LambdaEvent, service_fn};
 
 use crate::platform::Platform;
 use crate::telemetry;
 
-use super::{BoxError, JobError};
+use super::{BoxError, ReportFuture};
 
-pub async fn serve<H, Fut>(platform: &'static Platform, name: &'static str, handler: H) -> Result<(), BoxError>
-where
-    H: Fn(&'static Platform, serde_json::Value) -> Fut + Copy + Send + Sync + 'static,
-    Fut: Future<Output = Result<serde_json::Value, JobError>> + Send,
-{
+/// A directly invoked function's whole `main`: starts the instance and serves `handler` until the runtime stops.
+pub fn run(function_name: &'static str, handler: fn(&'static Platform, serde_json::Value) -> ReportFuture) -> Result<(), BoxError> {
+    super::run_instance(function_name, |platform| Box::pin(serve(platform, function_name, handler)))
+}
+
+pub async fn serve(
+    platform: &'static Platform,
+    name: &'static str,
+    handler: fn(&'static Platform, serde_json::Value) -> ReportFuture,
+) -> Result<(), BoxError> {
     // Boxed: the nested future types are otherwise too deep for the compiler's layout computation.
     lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
         Box::pin(async move {

@@ -7,6 +7,8 @@ pub mod invoke;
 pub mod schedule;
 pub mod sqs;
 
+use crate::platform::Platform;
+
 /// A job or scheduled run that did not complete. The queue retries it (and dead-letters it after
 /// `maxReceiveCount`); a schedule reports it as the invocation's error.
 #[derive(Debug, thiserror::Error)]
@@ -49,6 +51,31 @@ impl<T> crate::telemetry::Outcome for Result<T, JobError> {
     fn is_failure(&self) -> bool {
         self.is_err()
     }
+}
+
+/// A job's or scheduled run's work, boxed: handlers are plain functions returning this, so each is compiled
+/// once, in `shared`, and a function binary only names the one it runs.
+pub type JobFuture = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), JobError>> + Send>>;
+
+/// Like [`JobFuture`], for handlers that answer with a JSON report (schedules, direct invocations).
+pub type ReportFuture = std::pin::Pin<Box<dyn std::future::Future<Output = Result<serde_json::Value, JobError>> + Send>>;
+
+/// Runs one function instance to the end: a Tokio runtime, [`Platform::start`], then the trigger's loop.
+///
+/// Each trigger's `run` is a plain (not `async`, not generic) function, so a function binary's `main` — one call
+/// to it — makes the compiler instantiate nothing in the binary: the runtime loop and the handlers are compiled
+/// once, in `shared`, and building the many function binaries is little more than linking. (Awaiting an
+/// `async fn` of this crate from the binary would instantiate its whole body there again: release builds do
+/// not share generic instantiations between crates.)
+fn run_instance<F>(function_name: &'static str, serve: F) -> Result<(), BoxError>
+where
+    F: FnOnce(&'static Platform) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), BoxError>>>>,
+{
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        let platform = Platform::start(function_name).await?;
+        serve(platform).await
+    })
 }
 
 /// The error type the Lambda runtime reports for a failed invocation.

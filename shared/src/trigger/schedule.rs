@@ -13,7 +13,7 @@ use lambda_runtime::{LambdaEvent, service_fn};
 use crate::platform::Platform;
 use crate::telemetry;
 
-use super::{BoxError, JobError, MalformedEvent};
+use super::{BoxError, JobError, MalformedEvent, ReportFuture};
 
 /// One firing of a schedule.
 #[derive(Debug, Clone)]
@@ -24,12 +24,17 @@ pub struct ScheduledRun {
     pub detail: serde_json::Value,
 }
 
+/// A scheduled function's whole `main`: starts the instance and serves `handler` until the runtime stops.
+pub fn run(function_name: &'static str, handler: fn(&'static Platform, ScheduledRun) -> ReportFuture) -> Result<(), BoxError> {
+    super::run_instance(function_name, |platform| Box::pin(serve(platform, function_name, handler)))
+}
+
 /// Serves a scheduled-job handler until the runtime stops. `job` names it in log lines.
-pub async fn serve<H, Fut>(platform: &'static Platform, job: &'static str, handler: H) -> Result<(), BoxError>
-where
-    H: Fn(&'static Platform, ScheduledRun) -> Fut + Copy + Send + Sync + 'static,
-    Fut: Future<Output = Result<serde_json::Value, JobError>> + Send,
-{
+pub async fn serve(
+    platform: &'static Platform,
+    job: &'static str,
+    handler: fn(&'static Platform, ScheduledRun) -> ReportFuture,
+) -> Result<(), BoxError> {
     // Boxed: the nested future types are otherwise too deep for the compiler's layout computation.
     lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
         Box::pin(async move {

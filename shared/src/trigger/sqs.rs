@@ -14,14 +14,15 @@ use crate::jobs::JobEnvelope;
 use crate::platform::Platform;
 use crate::telemetry;
 
-use super::{BoxError, JobError, MalformedEvent};
+use super::{BoxError, JobError, JobFuture, MalformedEvent};
+
+/// A job function's whole `main`: starts the instance and serves `handler` until the runtime stops.
+pub fn run(function_name: &'static str, handler: fn(&'static Platform, JobEnvelope) -> JobFuture) -> Result<(), BoxError> {
+    super::run_instance(function_name, |platform| Box::pin(serve(platform, handler)))
+}
 
 /// Serves a job handler until the runtime stops.
-pub async fn serve<H, Fut>(platform: &'static Platform, handler: H) -> Result<(), BoxError>
-where
-    H: Fn(&'static Platform, JobEnvelope) -> Fut + Copy + Send + Sync + 'static,
-    Fut: Future<Output = Result<(), JobError>> + Send,
-{
+pub async fn serve(platform: &'static Platform, handler: fn(&'static Platform, JobEnvelope) -> JobFuture) -> Result<(), BoxError> {
     // Boxed: the nested future types are otherwise too deep for the compiler's layout computation.
     lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
         Box::pin(async move { process_batch(event.payload, |job| handler(platform, job)).await.map_err(BoxError::from) })
