@@ -212,3 +212,40 @@ async fn path_parameters_query_strings_cookies_and_binary_bodies_survive_the_rou
     assert_eq!(cookies, ["first=1; HttpOnly", "second=2; Secure"]);
     assert_eq!(response.bytes().await.unwrap().to_vec(), bytes);
 }
+
+/// A loopback address of its own (127.x.y.z), so per-client limits of earlier runs do not apply.
+fn fresh_loopback_client() -> reqwest::Client {
+    let bytes = uuid::Uuid::new_v4().into_bytes();
+    let address = std::net::Ipv4Addr::new(127, bytes[0], bytes[1], bytes[2].max(2));
+    reqwest::Client::builder().local_address(std::net::IpAddr::V4(address)).build().unwrap()
+}
+
+#[tokio::test]
+async fn a_contact_message_reaches_the_admins_mailbox_through_the_event_bus_and_both_jobs() {
+    let name = format!("E2E visitor {}", uuid::Uuid::new_v4().simple());
+    let response = fresh_loopback_client()
+        .post(format!("{}/api/v1/contact", gateway()))
+        .json(&serde_json::json!({"name": name, "email": "visitor@example.com", "message": "Hello through every part."}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["status"], "received", "{body}");
+    // route -> contact.received -> rule -> contact-mail queue -> send-contact-form-email -> mail queue -> send-email -> SES
+    let settings = support::local_settings();
+    let arrived = eventually(Duration::from_secs(30), || async { support::sent_mail(&settings, &name).await.len() == 1 }).await;
+    assert!(arrived, "one mail for {name} in the local outbox");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(support::sent_mail(&settings, &name).await.len(), 1, "and only one");
+}
+
+#[tokio::test]
+async fn the_new_schedules_fire_on_demand() {
+    for (function, field) in [("update-user-statistics-cache", "users"), ("sweep-contact-messages", "published")] {
+        let response = reqwest::Client::new().post(format!("{}/_local/fire/{function}", gateway())).send().await.unwrap();
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["function"], function, "{body}");
+        assert!(body["result"][field].is_u64(), "{body}");
+    }
+}

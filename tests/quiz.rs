@@ -678,7 +678,7 @@ async fn queued_mail(p: &TestPlatform) -> Vec<shared::jobs::JobEnvelope> {
         for m in messages {
             let body = m.body.expect("a message body");
             let raw: Json = serde_json::from_str(&body).unwrap();
-            assert_eq!(raw["kind"], "send-mail", "{body}");
+            assert_eq!(raw["kind"], "send-email", "{body}");
             found.push(shared::jobs::JobEnvelope::parse(&body).expect("a job envelope"));
         }
     }
@@ -710,7 +710,7 @@ async fn a_password_reset_mails_one_link_that_sets_the_new_password_once() {
 
     let mail = queued_mail(&p).await;
     assert_eq!(mail.len(), 1, "exactly one mail, for the account that exists: {mail:?}");
-    assert_eq!(mail[0].kind, shared::jobs::JobKind::SendMail);
+    assert_eq!(mail[0].kind, shared::jobs::JobKind::SendEmail);
     let email: shared::mail::Email = mail[0].payload().unwrap();
     assert_eq!(email.to, ["ada@example.com"]);
     assert!(email.text.contains(&format!("{}/reset-password?token=", p.config.public_base_url)), "{}", email.text);

@@ -135,6 +135,19 @@ impl Cache {
         }
     }
 
+    /// Writes many JSON values with one lifetime in one pipelined round trip; failures are logged, never returned.
+    pub async fn set_many<T: Serialize>(&self, entries: &[(String, T)], ttl: Duration) {
+        let Some(mut conn) = self.connection().await else { return };
+        let mut pipe = redis::pipe();
+        for (key, value) in entries {
+            let Ok(bytes) = serde_json::to_vec(value) else { continue };
+            pipe.set_ex(self.key(key), bytes, ttl.as_secs().max(1)).ignore();
+        }
+        if let Err(e) = pipe.query_async::<()>(&mut conn).await {
+            self.failed("set (pipelined)", &format!("{} keys", entries.len()), &e);
+        }
+    }
+
     /// Deletes keys. Returns false when Redis could not be told, so a caller that must not leave a stale value
     /// can say so.
     pub async fn delete(&self, keys: &[&str]) -> bool {

@@ -29,6 +29,10 @@ pub struct Config {
     pub media_bucket: String,
     /// Sender address of every mail.
     pub mail_from: String,
+    /// Who receives the contact form's messages (the site's admins); may be empty until one is configured.
+    pub admin_emails: Vec<String>,
+    /// The EventBridge bus routes publish domain events to.
+    pub event_bus_name: String,
     /// Where users reach the site; links in mails (password reset) start with it.
     pub public_base_url: String,
     /// Identity settings: the bot token, how old a Telegram sign-in may be, session lifetime, admins.
@@ -78,6 +82,8 @@ impl fmt::Debug for Config {
             .field("queues", &self.queues)
             .field("media_bucket", &self.media_bucket)
             .field("mail_from", &self.mail_from)
+            .field("admin_emails", &self.admin_emails)
+            .field("event_bus_name", &self.event_bus_name)
             .field("public_base_url", &self.public_base_url)
             .field("identity", &self.identity)
             .finish()
@@ -122,6 +128,8 @@ impl Config {
             queues: QueueUrls { debug: env.required("DEBUG_QUEUE_URL"), mail: env.required("MAIL_QUEUE_URL") },
             media_bucket: env.required("MEDIA_BUCKET"),
             mail_from: env.optional("MAIL_FROM").unwrap_or_else(|| "no-reply@quiz.local".into()),
+            admin_emails: env.list_of("ADMIN_EMAILS"),
+            event_bus_name: env.required("EVENT_BUS_NAME"),
             public_base_url: env.required("PUBLIC_BASE_URL").trim_end_matches('/').to_string(),
             identity: IdentityConfig {
                 telegram_bot_token: env.required("TELEGRAM_BOT_TOKEN"),
@@ -226,6 +234,7 @@ mod tests {
             ("MAIL_QUEUE_URL", "http://127.0.0.1:5000/123456789012/quiz-mail"),
             ("PUBLIC_BASE_URL", "https://quiz.example/"),
             ("TELEGRAM_BOT_TOKEN", "123456:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"),
+            ("EVENT_BUS_NAME", "quiz-events"),
         ])
     }
 

@@ -27,6 +27,8 @@ pub struct ApiRequest {
     pub body: Vec<u8>,
     /// `X-Request-ID` of the caller when it sent a usable one, else the Lambda request id.
     pub request_id: String,
+    /// The client's address as API Gateway saw it (`requestContext.http.sourceIp`), for per-client limits.
+    pub source_ip: Option<String>,
 }
 
 impl ApiRequest {
@@ -40,6 +42,7 @@ impl ApiRequest {
             headers: HeaderMap::new(),
             body: Vec::new(),
             request_id: "local".to_string(),
+            source_ip: None,
         }
     }
 

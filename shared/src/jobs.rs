@@ -20,21 +20,26 @@ pub enum JobKind {
     /// Logs and records what it received: a check of the wiring end to end.
     Debug,
     /// Sends one mail (payload: [`crate::mail::Email`]) through SES v2.
-    SendMail,
+    SendEmail,
+    /// A domain event an EventBridge rule delivered to a job's queue (see [`crate::events`]); never enqueued
+    /// directly.
+    Event,
 }
 
 impl JobKind {
     pub fn as_str(self) -> &'static str {
         match self {
             JobKind::Debug => "debug",
-            JobKind::SendMail => "send-mail",
+            JobKind::SendEmail => "send-email",
+            JobKind::Event => "event",
         }
     }
 
-    fn queue_url(self, urls: &QueueUrls) -> &str {
+    fn queue_url(self, urls: &QueueUrls) -> Option<&str> {
         match self {
-            JobKind::Debug => &urls.debug,
-            JobKind::SendMail => &urls.mail,
+            JobKind::Debug => Some(&urls.debug),
+            JobKind::SendEmail => Some(&urls.mail),
+            JobKind::Event => None,
         }
     }
 }
@@ -47,6 +52,9 @@ pub struct JobEnvelope {
     pub id: Uuid,
     pub payload: serde_json::Value,
     pub enqueued_at: DateTime<Utc>,
+    /// For [`JobKind::Event`]: the event's `detail-type`, e.g. `contact.received`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
 }
 
 /// Why a message could not be read as a job; such a message is a poison message.
@@ -56,19 +64,69 @@ pub enum EnvelopeError {
     Malformed(#[from] serde_json::Error),
     #[error("unsupported envelope version {0} (this code reads version {ENVELOPE_VERSION})")]
     UnsupportedVersion(u32),
+    #[error("an event from source {0:?}, not from this project")]
+    ForeignEvent(String),
 }
 
 impl JobEnvelope {
     pub fn new(kind: JobKind, payload: serde_json::Value) -> Self {
-        Self { version: ENVELOPE_VERSION, kind, id: Uuid::new_v4(), payload, enqueued_at: Utc::now() }
+        Self::with_id(kind, Uuid::new_v4(), payload)
     }
 
+    /// A job with a chosen id: a job that follows from something already identified (a stored message, an
+    /// event) derives its id from it, so enqueueing it twice is still one job to every idempotent handler.
+    pub fn with_id(kind: JobKind, id: Uuid, payload: serde_json::Value) -> Self {
+        Self { version: ENVELOPE_VERSION, kind, id, payload, enqueued_at: Utc::now(), event: None }
+    }
+
+    /// Reads a queue message: a job envelope, or a domain event as an EventBridge rule delivers it (its detail
+    /// becomes the payload, the detail's `id` the job id).
     pub fn parse(body: &str) -> Result<Self, EnvelopeError> {
-        let envelope: Self = serde_json::from_str(body)?;
+        let value: serde_json::Value = serde_json::from_str(body)?;
+        if value.get("detail-type").is_some() {
+            return Self::from_event(value);
+        }
+        let envelope: Self = serde_json::from_value(value)?;
         if envelope.version != ENVELOPE_VERSION {
             return Err(EnvelopeError::UnsupportedVersion(envelope.version));
         }
         Ok(envelope)
+    }
+
+    fn from_event(event: serde_json::Value) -> Result<Self, EnvelopeError> {
+        #[derive(Deserialize)]
+        struct Event {
+            #[serde(rename = "detail-type")]
+            detail_type: String,
+            source: String,
+            detail: serde_json::Value,
+        }
+        #[derive(Deserialize)]
+        struct Detail {
+            id: Uuid,
+            occurred_at: DateTime<Utc>,
+        }
+        let event: Event = serde_json::from_value(event)?;
+        if event.source != crate::events::SOURCE {
+            return Err(EnvelopeError::ForeignEvent(event.source));
+        }
+        let detail: Detail = serde_json::from_value(event.detail.clone())?;
+        Ok(Self {
+            version: ENVELOPE_VERSION,
+            kind: JobKind::Event,
+            id: detail.id,
+            payload: event.detail,
+            enqueued_at: detail.occurred_at,
+            event: Some(event.detail_type),
+        })
+    }
+
+    /// What telemetry calls this job: `job:<kind>`, or `event:<detail-type>`.
+    pub fn label(&self) -> String {
+        match &self.event {
+            Some(detail_type) => format!("event:{detail_type}"),
+            None => format!("job:{}", self.kind.as_str()),
+        }
     }
 
     /// The payload as the job's own type.
@@ -99,11 +157,12 @@ impl JobQueue {
     /// Sends the job to the queue of its kind; returns the SQS message id.
     pub async fn enqueue(&self, job: &JobEnvelope) -> Result<String, EnqueueError> {
         let fail = |message: String| EnqueueError { kind: job.kind, message };
+        let queue_url = job.kind.queue_url(&self.urls).ok_or_else(|| fail("events are published, not enqueued".into()))?;
         let body = serde_json::to_string(job).map_err(|e| fail(e.to_string()))?;
         let sent = self
             .sqs
             .send_message()
-            .queue_url(job.kind.queue_url(&self.urls))
+            .queue_url(queue_url)
             .message_body(body)
             .send()
             .await
@@ -139,6 +198,22 @@ mod tests {
         job["version"] = 2.into();
         let err = JobEnvelope::parse(&job.to_string()).unwrap_err();
         assert!(matches!(err, EnvelopeError::UnsupportedVersion(2)));
+    }
+
+    #[test]
+    fn a_domain_event_delivered_by_a_rule_reads_as_a_job_with_the_events_id() {
+        let id = Uuid::new_v4();
+        let body = serde_json::json!({
+            "version": "0", "id": "eventbridge-own-id", "detail-type": "contact.received", "source": "quiz",
+            "account": "123456789012", "time": "2026-11-26T08:00:00Z", "region": "us-east-1", "resources": [],
+            "detail": {"id": id, "occurred_at": "2026-11-26T08:00:00Z"}
+        });
+        let job = JobEnvelope::parse(&body.to_string()).unwrap();
+        assert_eq!((job.kind, job.id), (JobKind::Event, id));
+        assert_eq!(job.label(), "event:contact.received");
+        assert_eq!(job.payload["id"], id.to_string());
+        let foreign = body.to_string().replace(r#""source":"quiz""#, r#""source":"aws.s3""#);
+        assert!(matches!(JobEnvelope::parse(&foreign), Err(EnvelopeError::ForeignEvent(_))));
     }
 
     #[test]

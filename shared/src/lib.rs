@@ -7,8 +7,10 @@
 pub mod aws;
 pub mod cache;
 pub mod config;
+pub mod contact;
 pub mod db;
 pub mod debug_job;
+pub mod events;
 pub mod health;
 pub mod http;
 pub mod identity;

@@ -6,6 +6,7 @@ use std::fmt;
 use crate::cache::Cache;
 use crate::config::{Config, ConfigError};
 use crate::db::{Database, DbError};
+use crate::events::EventBus;
 use crate::http::Conventions;
 use crate::jobs::JobQueue;
 use crate::mail::Mailer;
@@ -19,6 +20,7 @@ pub struct Platform {
     pub jobs: JobQueue,
     pub storage: MediaStore,
     pub mail: Mailer,
+    pub events: EventBus,
 }
 
 /// Why a function could not start.
@@ -54,7 +56,8 @@ impl Platform {
         let jobs = JobQueue::new(aws_sdk_sqs::Client::new(&sdk), config.queues.clone());
         let storage = MediaStore::new(aws::s3_client(&sdk), config.media_bucket.clone());
         let mail = Mailer::new(aws_sdk_sesv2::Client::new(&sdk), config.mail_from.clone());
-        Ok(Self { config, db, cache, jobs, storage, mail })
+        let events = EventBus::new(aws_sdk_eventbridge::Client::new(&sdk), config.event_bus_name.clone());
+        Ok(Self { config, db, cache, jobs, storage, mail, events })
     }
 
     /// What a function's `main` calls first: logging, configuration from the environment, clients. The platform

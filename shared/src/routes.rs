@@ -51,5 +51,6 @@ routes! {
     LEADERBOARD = "leaderboard", "GET /api/v1/leaderboard" => crate::quiz::leaderboard::route;
     GLOBAL_STATS = "global-stats", "GET /api/v1/stats" => crate::quiz::stats::global;
     IMPORT_TASKS = "import-tasks", "POST /api/v1/admin/tasks/import" => crate::quiz::admin::import_tasks;
+    SUBMIT_CONTACT_FORM = "submit-contact-form", "POST /api/v1/contact" => crate::contact::submit;
     UPDATE_TASK = "update-task", "PATCH /api/v1/admin/tasks/{task_id}" => crate::quiz::admin::update_task;
 }

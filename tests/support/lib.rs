@@ -29,6 +29,12 @@ pub struct TestPlatform {
     pub queue_url: String,
     pub dead_letter_queue_url: String,
     pub mail_queue_url: String,
+    pub mail_dead_letter_queue_url: String,
+    /// This platform's own event bus (before `adjust`), and the queue that receives every event published to it
+    /// (a rule matching all of this project's events).
+    pub event_bus: String,
+    /// Receives every event published to this platform's own bus (a rule matching all of this project's events).
+    pub events_queue_url: String,
     pub settings: HashMap<String, String>,
 }
 
@@ -59,8 +65,19 @@ pub async fn platform_with(adjust: impl FnOnce(&mut HashMap<String, String>)) ->
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let (queue_url, dead_letter_queue_url) = create_queue_pair(&sqs, &format!("test-{unique}")).await;
     settings.insert("DEBUG_QUEUE_URL".into(), queue_url.clone());
-    let (mail_queue_url, _) = create_queue_pair(&sqs, &format!("test-{unique}-mail")).await;
+    let (mail_queue_url, mail_dead_letter_queue_url) = create_queue_pair(&sqs, &format!("test-{unique}-mail")).await;
     settings.insert("MAIL_QUEUE_URL".into(), mail_queue_url.clone());
+    let (events_queue_url, _) = create_queue_pair(&sqs, &format!("test-{unique}-events")).await;
+    let bus = format!("test-{unique}");
+    create_bus_to_queue(&sdk, &bus, &events_queue_url).await;
+    let event_bus = bus.clone();
+    settings.insert("EVENT_BUS_NAME".into(), bus.clone());
+    // The local endpoint, like SES in its sandbox, sends only from a verified sender.
+    let ses = aws_sdk_sesv2::Client::new(&sdk);
+    let from = settings.get("MAIL_FROM").cloned().unwrap_or_else(|| "no-reply@quiz.local".into());
+    if ses.get_email_identity().email_identity(&from).send().await.is_err() {
+        ses.create_email_identity().email_identity(&from).send().await.expect("verify the sender locally");
+    }
     shared::aws::s3_client(&sdk).create_bucket().bucket(&settings["MEDIA_BUCKET"]).send().await.expect("create the test bucket");
 
     let fresh = shared::db::Database::new(&settings["DATABASE_URL"], None).expect("a database URL");
@@ -69,7 +86,7 @@ pub async fn platform_with(adjust: impl FnOnce(&mut HashMap<String, String>)) ->
     adjust(&mut settings);
     let config = Config::from_lookup(|k| settings.get(k).cloned()).expect("the local settings are a valid configuration");
     let platform = Platform::new(config).await.expect("a platform");
-    TestPlatform { platform, database, queue_url, dead_letter_queue_url, mail_queue_url, settings }
+    TestPlatform { platform, database, queue_url, dead_letter_queue_url, mail_queue_url, mail_dead_letter_queue_url, event_bus, events_queue_url, settings }
 }
 
 pub async fn platform() -> TestPlatform {
@@ -100,6 +117,48 @@ pub async fn create_queue_pair(sqs: &aws_sdk_sqs::Client, name: &str) -> (String
         .await
         .expect("create the queue");
     (queue.queue_url.expect("a queue URL"), dlq_url)
+}
+
+/// An event bus whose one rule sends every event of this project to the queue, as the template's rules do.
+async fn create_bus_to_queue(sdk: &aws_config::SdkConfig, bus: &str, queue_url: &str) {
+    let events = aws_sdk_eventbridge::Client::new(sdk);
+    events.create_event_bus().name(bus).send().await.expect("create the test event bus");
+    let rule = format!("{bus}-all");
+    let pattern = serde_json::json!({ "source": [shared::events::SOURCE] }).to_string();
+    events.put_rule().name(&rule).event_bus_name(bus).event_pattern(pattern).send().await.expect("create the test rule");
+    let queue_name = queue_url.rsplit('/').next().expect("a queue URL ends with its name");
+    let target = aws_sdk_eventbridge::types::Target::builder()
+        .id("events")
+        .arn(format!("arn:aws:sqs:us-east-1:123456789012:{queue_name}"))
+        .build()
+        .expect("a target");
+    events.put_targets().rule(&rule).event_bus_name(bus).targets(target).send().await.expect("target the test queue");
+}
+
+/// Every SES message the local endpoint has sent whose subject contains `needle`, as JSON.
+pub async fn sent_mail(settings: &HashMap<String, String>, needle: &str) -> Vec<serde_json::Value> {
+    let data: serde_json::Value = reqwest::get(format!("{}/moto-api/data.json", settings["AWS_ENDPOINT_URL"]))
+        .await
+        .expect("the local endpoint answers")
+        .json()
+        .await
+        .expect("its data is JSON");
+    let mut found = Vec::new();
+    collect_messages(&data["ses"]["Message"], needle, &mut found);
+    found
+}
+
+fn collect_messages(value: &serde_json::Value, needle: &str, found: &mut Vec<serde_json::Value>) {
+    match value {
+        serde_json::Value::Array(items) => items.iter().for_each(|v| collect_messages(v, needle, found)),
+        serde_json::Value::Object(map) if map.contains_key("subject") || map.contains_key("Subject") => {
+            if value.to_string().contains(needle) {
+                found.push(value.clone());
+            }
+        }
+        serde_json::Value::Object(map) => map.values().for_each(|v| collect_messages(v, needle, found)),
+        _ => {}
+    }
 }
 
 /// Received SQS messages as the SQS event Lambda would hand the function.

@@ -172,7 +172,7 @@ async fn up(root: PathBuf, settings: HashMap<String, String>, port: u16, instanc
     }
     let sdk = shared::aws::sdk_config().await;
     let sqs = aws_sdk_sqs::Client::new(&sdk);
-    poller::provision(&template, &sqs, &shared::aws::s3_client(&sdk)).await?;
+    poller::provision(&template, &sdk).await?;
 
     let rie = find_rie(&root)?;
     let log_dir = root.join(".local/functions");

@@ -26,8 +26,10 @@ fn region() -> String {
     std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".into())
 }
 
-/// Creates every queue (dead-letter queues first) and bucket the template declares. Idempotent.
-pub async fn provision(template: &Template, sqs: &aws_sdk_sqs::Client, s3: &aws_sdk_s3::Client) -> Result<(), BoxError> {
+/// Creates every queue (dead-letter queues first), bucket, event bus and rule (with its queue targets) the
+/// template declares, and the mail sender identity. Idempotent.
+pub async fn provision(template: &Template, sdk: &aws_config::SdkConfig) -> Result<(), BoxError> {
+    let (sqs, s3) = (aws_sdk_sqs::Client::new(sdk), shared::aws::s3_client(sdk));
     let region = region();
     let mut queues = template.queues.clone();
     queues.sort_by_key(|q| q.redrive.is_some());
@@ -53,6 +55,44 @@ pub async fn provision(template: &Template, sqs: &aws_sdk_sqs::Client, s3: &aws_
         let exists = s3.head_bucket().bucket(bucket).send().await.is_ok();
         if !exists {
             s3.create_bucket().bucket(bucket).send().await.map_err(|e| format!("create bucket {bucket}: {}", shared::aws::describe(&e)))?;
+        }
+    }
+    let events = aws_sdk_eventbridge::Client::new(sdk);
+    for bus in &template.event_buses {
+        if events.describe_event_bus().name(bus).send().await.is_err() {
+            events.create_event_bus().name(bus).send().await.map_err(|e| format!("create event bus {bus}: {}", shared::aws::describe(&e)))?;
+        }
+    }
+    for rule in &template.rules {
+        let fail = |e: String| format!("rule {}: {e}", rule.name);
+        events
+            .put_rule()
+            .name(&rule.name)
+            .event_bus_name(&rule.bus)
+            .event_pattern(rule.pattern.to_string())
+            .send()
+            .await
+            .map_err(|e| fail(shared::aws::describe(&e)))?;
+        let targets: Vec<aws_sdk_eventbridge::types::Target> = rule
+            .targets
+            .iter()
+            .map(|(id, arn)| aws_sdk_eventbridge::types::Target::builder().id(id).arn(arn).build())
+            .collect::<Result<_, _>>()
+            .map_err(|e| fail(e.to_string()))?;
+        events
+            .put_targets()
+            .rule(&rule.name)
+            .event_bus_name(&rule.bus)
+            .set_targets(Some(targets))
+            .send()
+            .await
+            .map_err(|e| fail(shared::aws::describe(&e)))?;
+    }
+    // The local endpoint, like SES in its sandbox, sends only from a verified identity.
+    if let Some(from) = template.mail_from.as_deref().filter(|f| !f.is_empty()) {
+        let ses = aws_sdk_sesv2::Client::new(sdk);
+        if ses.get_email_identity().email_identity(from).send().await.is_err() {
+            ses.create_email_identity().email_identity(from).send().await.map_err(|e| format!("mail identity {from}: {}", shared::aws::describe(&e)))?;
         }
     }
     Ok(())

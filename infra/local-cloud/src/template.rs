@@ -45,12 +45,27 @@ pub struct Queue {
     pub redrive: Option<(String, u64)>,
 }
 
+/// An EventBridge rule: the bus it listens on, its pattern, and the queues it delivers to.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub name: String,
+    pub bus: String,
+    pub pattern: serde_json::Value,
+    /// `(target id, queue ARN)`.
+    pub targets: Vec<(String, String)>,
+}
+
 #[derive(Debug, Clone)]
 pub struct Template {
     pub stack: String,
     pub functions: Vec<Function>,
     pub queues: Vec<Queue>,
     pub buckets: Vec<String>,
+    pub event_buses: Vec<String>,
+    pub rules: Vec<Rule>,
+    /// The sender address the functions use locally (`MAIL_FROM`, else the `MailFrom` parameter): the identity
+    /// the local endpoint must know before it accepts mail from it.
+    pub mail_from: Option<String>,
 }
 
 /// Local names of the things a template refers to.
@@ -89,8 +104,15 @@ impl Locals<'_> {
         match self.resource_type(name)? {
             "AWS::SQS::Queue" => Some(format!("{}/{ACCOUNT}/{}", self.endpoint, self.queue_name(name))),
             "AWS::S3::Bucket" => Some(bucket_name(self.stack, name)),
+            "AWS::Events::EventBus" => Some(self.bus_name(name)),
+            "AWS::Events::Rule" => Some(format!("{}-{}", self.stack, kebab(name))),
             _ => None,
         }
+    }
+
+    fn bus_name(&self, id: &str) -> String {
+        let declared = self.resources.get(id).and_then(|r| r.get("Properties")).and_then(|p| p.get("Name"));
+        declared.and_then(|v| self.resolve(v)).unwrap_or_else(|| format!("{}-{}", self.stack, kebab(id)))
     }
 
     fn attribute(&self, id: &str, attribute: &str) -> Option<String> {
@@ -98,6 +120,8 @@ impl Locals<'_> {
             ("AWS::SQS::Queue", "Arn") => Some(format!("arn:aws:sqs:{}:{ACCOUNT}:{}", self.region, self.queue_name(id))),
             ("AWS::SQS::Queue", "QueueName") => Some(self.queue_name(id)),
             ("AWS::S3::Bucket", "Arn") => Some(format!("arn:aws:s3:::{}", bucket_name(self.stack, id))),
+            ("AWS::Events::EventBus", "Name") => Some(self.bus_name(id)),
+            ("AWS::Events::EventBus", "Arn") => Some(format!("arn:aws:events:{}:{ACCOUNT}:event-bus/{}", self.region, self.bus_name(id))),
             _ => None,
         }
     }
@@ -213,7 +237,15 @@ impl Template {
         let global_env = globals.and_then(|g| g.get("Environment")).and_then(|e| e.get("Variables")).and_then(Value::as_mapping);
         let global_timeout = number(globals.and_then(|g| g.get("Timeout")), &locals).unwrap_or(3);
 
-        let mut template = Template { stack: stack.to_string(), functions: Vec::new(), queues: Vec::new(), buckets: Vec::new() };
+        let mut template = Template {
+            stack: stack.to_string(),
+            functions: Vec::new(),
+            queues: Vec::new(),
+            buckets: Vec::new(),
+            event_buses: Vec::new(),
+            rules: Vec::new(),
+            mail_from: settings.get("MAIL_FROM").or_else(|| locals.parameters.get("MailFrom")).cloned(),
+        };
         for (id, resource) in resources {
             let Some(id) = id.as_str() else { continue };
             let properties = resource.get("Properties");
@@ -298,6 +330,23 @@ impl Template {
                     });
                 }
                 Some("AWS::S3::Bucket") => template.buckets.push(bucket_name(stack, id)),
+                Some("AWS::Events::EventBus") => template.event_buses.push(locals.bus_name(id)),
+                Some("AWS::Events::Rule") => {
+                    let get = |k: &str| properties.and_then(|p| p.get(k));
+                    let Some(pattern) = get("EventPattern") else { continue }; // a scheduled rule: the schedules below
+                    let pattern = serde_json::to_value(pattern).map_err(|e| TemplateError(format!("{id}: EventPattern: {e}")))?;
+                    let bus = get("EventBusName").and_then(|v| locals.resolve(v)).unwrap_or_else(|| "default".into());
+                    let mut targets = Vec::new();
+                    for target in get("Targets").and_then(Value::as_sequence).into_iter().flatten() {
+                        let target_id = target.get("Id").and_then(|v| locals.resolve(v));
+                        let arn = target.get("Arn").and_then(|v| locals.resolve(v));
+                        match (target_id, arn) {
+                            (Some(target_id), Some(arn)) if arn.starts_with("arn:aws:sqs:") => targets.push((target_id, arn)),
+                            _ => return Err(TemplateError(format!("{id}: every target must be a queue of this template with an Id"))),
+                        }
+                    }
+                    template.rules.push(Rule { name: format!("{stack}-{}", kebab(id)), bus, pattern, targets });
+                }
                 _ => {}
             }
         }
@@ -350,6 +399,19 @@ mod tests {
         assert_eq!(queue.redrive, Some(("DebugDeadLetterQueue".into(), 3)));
         assert_eq!(t.queue("DebugDeadLetterQueue").unwrap().name, "quiz-debug-dlq");
         assert_eq!(t.buckets, ["quiz-media-bucket"]);
+    }
+
+    #[test]
+    fn the_event_bus_and_its_rules_come_from_the_template() {
+        let template = project_template();
+        assert_eq!(template.event_buses, ["quiz-events"]);
+        let rule = template.rules.iter().find(|r| r.name == "quiz-contact-received-rule").expect("the contact.received rule");
+        assert_eq!(rule.bus, "quiz-events");
+        assert_eq!(rule.pattern["detail-type"][0], "contact.received");
+        assert_eq!(rule.targets, [("send-contact-form-email".to_string(), "arn:aws:sqs:us-east-1:123456789012:quiz-contact-mail".to_string())]);
+        let send = template.function("send-contact-form-email").expect("the job");
+        assert!(matches!(&send.triggers[..], [Trigger::Sqs { queue, .. }] if queue == "ContactMailQueue"));
+        assert_eq!(template.function("submit-contact-form").unwrap().environment["EVENT_BUS_NAME"], "quiz-events");
     }
 
     #[test]

@@ -425,7 +425,7 @@ pub async fn request_password_reset(platform: &Platform, request: ApiRequest) ->
         html: None,
         reply_to: None,
     };
-    let job = JobEnvelope::new(JobKind::SendMail, serde_json::to_value(&mail).map_err(ApiError::internal)?);
+    let job = JobEnvelope::new(JobKind::SendEmail, serde_json::to_value(&mail).map_err(ApiError::internal)?);
     // The answer must not depend on whether the address has an account, so a queue outage is logged, not
     // answered: the token is stored, and the user can ask again.
     if let Err(e) = platform.jobs.enqueue(&job).await {

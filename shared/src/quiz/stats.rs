@@ -16,6 +16,8 @@ use crate::platform::Platform;
 use crate::quiz::Language;
 use crate::quiz::catalogue::user_topics_key;
 use crate::quiz::leaderboard::{self, Standing};
+use crate::trigger::ReportFuture;
+use crate::trigger::schedule::ScheduledRun;
 use crate::users;
 
 const STATS_TTL: Duration = Duration::from_secs(300);
@@ -105,50 +107,69 @@ pub fn achievements(attempted: i64, solved: i64, best_streak: i64, topics: &[Top
     earned
 }
 
-async fn load(platform: &Platform, user_id: i64, language: &Language) -> Result<PersonalStats, DbError> {
-    let conn = platform.db.connection().await?;
-    let totals = conn
-        .query_opt(
-            "SELECT attempts, solved, failed, rating, current_streak, best_streak FROM user_stats WHERE user_id = $1",
-            &[&user_id],
-        )
-        .await?;
-    let (answers, solved, failed, rating, current_streak, best_streak) = totals.map_or((0, 0, 0, 0, 0, 0), |r| {
-        (r.get::<_, i64>(0), r.get::<_, i32>(1) as i64, r.get::<_, i32>(2) as i64, r.get::<_, i32>(3) as i64, r.get::<_, i32>(4) as i64, r.get::<_, i32>(5) as i64)
-    });
-    let rows = conn
-        .query(
-            "SELECT t.id, t.name, count(*), count(*) FILTER (WHERE r.solved),
-                    (SELECT count(*) FROM tasks k2 JOIN task_translations tr ON tr.task_id = k2.id AND tr.language = $2
-                      WHERE k2.topic_id = t.id AND k2.published_at IS NOT NULL)
-             FROM task_results r JOIN tasks k ON k.id = r.task_id JOIN topics t ON t.id = k.topic_id
-             WHERE r.user_id = $1 GROUP BY t.id, t.name ORDER BY lower(t.name)",
-            &[&user_id, &language.as_str()],
-        )
-        .await?;
-    let topics: Vec<TopicProgress> = rows
-        .iter()
-        .map(|r| {
-            let (attempted, solved): (i64, i64) = (r.get(2), r.get(3));
-            TopicProgress { topic_id: r.get(0), name: r.get(1), attempted, solved, published: r.get(4), accuracy: accuracy(solved, attempted) }
-        })
+/// Personal statistics of a set of players, one row each: the running totals and the per-topic progress (in the
+/// player's language) in one statement. `{players}` is a relation of `(id, lang)` rows.
+const PERSONAL_SQL: &str = "
+    SELECT u.id, coalesce(s.attempts, 0), coalesce(s.solved, 0), coalesce(s.failed, 0), coalesce(s.rating, 0),
+           coalesce(s.current_streak, 0), coalesce(s.best_streak, 0),
+           coalesce((SELECT json_agg(json_build_object(
+                        'topic_id', t.id, 'name', t.name, 'attempted', p.attempted, 'solved', p.solved,
+                        'published', (SELECT count(*) FROM tasks k2
+                                        JOIN task_translations tr ON tr.task_id = k2.id AND tr.language = u.lang
+                                       WHERE k2.topic_id = t.id AND k2.published_at IS NOT NULL))
+                      ORDER BY lower(t.name))
+                     FROM (SELECT k.topic_id, count(*) AS attempted, count(*) FILTER (WHERE r.solved) AS solved
+                             FROM task_results r JOIN tasks k ON k.id = r.task_id
+                            WHERE r.user_id = u.id GROUP BY k.topic_id) p
+                     JOIN topics t ON t.id = p.topic_id), '[]')
+      FROM {players}
+      LEFT JOIN user_stats s ON s.user_id = u.id";
+
+/// One player: the relation is the given id and language.
+const ONE_PLAYER: &str = "(SELECT $1::bigint AS id, $2::text AS lang) AS u";
+/// The players seen since `$1`, in id order after `$2`, at most `$3`: a batch of the statistics refresh.
+const RECENT_PLAYERS: &str = "(SELECT id, language AS lang FROM users
+                               WHERE last_seen_at > $1 AND deactivated_at IS NULL AND id > $2
+                               ORDER BY id LIMIT $3) AS u";
+
+fn personal_stats(row: &tokio_postgres::Row) -> Result<PersonalStats, DbError> {
+    #[derive(Deserialize)]
+    struct Progress {
+        topic_id: i64,
+        name: String,
+        attempted: i64,
+        solved: i64,
+        published: i64,
+    }
+    let progress: Vec<Progress> =
+        serde_json::from_value(row.get(7)).map_err(|e| DbError::Unavailable(format!("per-topic progress: {e}")))?;
+    let topics: Vec<TopicProgress> = progress
+        .into_iter()
+        .map(|p| TopicProgress { accuracy: accuracy(p.solved, p.attempted), topic_id: p.topic_id, name: p.name, attempted: p.attempted, solved: p.solved, published: p.published })
         .collect();
+    let (solved, failed, best_streak) = (row.get::<_, i32>(2) as i64, row.get::<_, i32>(3) as i64, row.get::<_, i32>(6) as i64);
     let attempted = solved + failed;
     Ok(PersonalStats {
-        user_id,
+        user_id: row.get(0),
         attempted,
         solved,
         failed,
-        answers,
+        answers: row.get(1),
         accuracy: accuracy(solved, attempted),
-        rating,
-        current_streak,
+        rating: row.get::<_, i32>(4) as i64,
+        current_streak: row.get::<_, i32>(5) as i64,
         best_streak,
         favourite_topic: favourite_topic(&topics),
         achievements: achievements(attempted, solved, best_streak, &topics),
         topics,
         computed_at: Utc::now(),
     })
+}
+
+async fn load(platform: &Platform, user_id: i64, language: &Language) -> Result<PersonalStats, DbError> {
+    let conn = platform.db.connection().await?;
+    let row = conn.query_one(&PERSONAL_SQL.replace("{players}", ONE_PLAYER), &[&user_id, &language.as_str()]).await?;
+    personal_stats(&row)
 }
 
 /// A player's statistics through the cache (in their profile language).
@@ -177,6 +198,49 @@ pub async fn forget_after_answer(platform: &Platform, user_id: i64, standing: Op
         platform.cache.report_failure("after answer", "user_stats", &e);
         missed();
     }
+}
+
+/// How long the scheduled refresh keeps what it computed: its next run (30 minutes on) renews it first.
+const REFRESHED_TTL: Duration = Duration::from_secs(3600);
+/// Players per statement of the scheduled refresh.
+pub const REFRESH_BATCH: i64 = 500;
+
+/// What one run of the statistics refresh did.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+pub struct Refreshed {
+    pub users: u64,
+    pub batches: u64,
+}
+
+/// Recomputes `user_stats:{id}` of every player seen since `seen_since`, `batch` players per statement, so a
+/// returning player's first statistics read is a cache hit. Cached for an hour; an answer still deletes its
+/// player's entry at once.
+pub async fn refresh_recent(platform: &Platform, seen_since: DateTime<Utc>, batch: i64) -> Result<Refreshed, DbError> {
+    let sql = PERSONAL_SQL.replace("{players}", RECENT_PLAYERS) + " ORDER BY u.id";
+    let mut done = Refreshed { users: 0, batches: 0 };
+    let mut after = 0_i64;
+    loop {
+        let rows = platform.db.connection().await?.query(&sql, &[&seen_since, &after, &batch]).await?;
+        let Some(last) = rows.last() else { break };
+        after = last.get(0);
+        let stats = rows.iter().map(personal_stats).collect::<Result<Vec<_>, _>>()?;
+        let entries: Vec<(String, &PersonalStats)> = stats.iter().map(|s| (stats_key(s.user_id), s)).collect();
+        platform.cache.set_many(&entries, REFRESHED_TTL).await;
+        done.users += rows.len() as u64;
+        done.batches += 1;
+        if (rows.len() as i64) < batch {
+            break;
+        }
+    }
+    Ok(done)
+}
+
+/// The `update-user-statistics-cache` schedule: [`refresh_recent`] for the players seen in the last 24 hours.
+pub fn refresh_job(platform: &'static Platform, run: ScheduledRun) -> ReportFuture {
+    Box::pin(async move {
+        let refreshed = refresh_recent(platform, run.time - chrono::Duration::hours(24), REFRESH_BATCH).await?;
+        Ok(serde_json::to_value(refreshed)?)
+    })
 }
 
 /// Forgets a player's cached statistics (their language changed, so the per-topic totals did too).

@@ -87,6 +87,10 @@ fn to_api_request(request: &Request) -> ApiRequest {
             _ => Vec::new(),
         },
         request_id,
+        source_ip: match request.request_context_ref() {
+            Some(lambda_http::request::RequestContext::ApiGatewayV2(context)) => context.http.source_ip.clone(),
+            _ => None,
+        },
     }
 }
 
@@ -154,6 +158,7 @@ mod tests {
             "name": req.path_params.get("name"),
             "x": req.query.get("x"),
             "cookie": req.header("cookie"),
+            "source_ip": req.source_ip,
             "body": body,
         })))
     }
@@ -172,6 +177,7 @@ mod tests {
         assert_eq!(body["x"], "1");
         assert_eq!(body["cookie"], "session=abc");
         assert_eq!(body["body"]["a"], 1);
+        assert_eq!(body["source_ip"], "127.0.0.1");
         assert_eq!(response.headers()["access-control-allow-origin"], "https://app.example");
         assert!(response.headers().contains_key("x-request-id"));
     }

@@ -48,8 +48,7 @@ where
         let body = message.body.as_deref().unwrap_or_default();
         let (result, _) = match JobEnvelope::parse(body) {
             Ok(job) => {
-                let name = format!("job:{}", job.kind.as_str());
-                telemetry::scope(&name, &message_id, async {
+                telemetry::scope(&job.label(), &message_id, async {
                     tracing::info!(job_id = %job.id, receive_count, "job received");
                     handler(job).await
                 })

@@ -1,0 +1,226 @@
+//! The contact form (DOMAIN §5): a visitor's message is stored first, then the `contact.received` event tells
+//! the jobs that care (today: mailing the site's admins). The visitor's answer never waits for mail.
+//!
+//! Nothing is lost when the event bus cannot be reached: the message is already stored, the answer is still
+//! 202, and the `sweep-contact-messages` schedule publishes every stored message whose event never left.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use http::StatusCode;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::db::{Connection, DbError};
+use crate::events::{DomainEvent, EventKind};
+use crate::http::{ApiError, ApiRequest, ApiResponse};
+use crate::identity::EmailAddress;
+use crate::jobs::{JobEnvelope, JobKind};
+use crate::mail::Email;
+use crate::platform::Platform;
+use crate::trigger::schedule::ScheduledRun;
+use crate::trigger::{JobError, JobFuture, ReportFuture};
+
+const NAME_CHARS: std::ops::RangeInclusive<usize> = 1..=100;
+const MESSAGE_CHARS: std::ops::RangeInclusive<usize> = 10..=5000;
+/// Messages per client address per hour.
+const PER_CLIENT_PER_HOUR: u64 = 5;
+/// The sweep leaves a message this long to its own route before publishing it itself.
+const SWEEP_GRACE: Duration = Duration::from_secs(60);
+const SWEEP_BATCH: i64 = 100;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ContactForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    message: String,
+}
+
+/// A form that passed every check.
+struct ValidForm {
+    name: String,
+    email: EmailAddress,
+    message: String,
+}
+
+fn validate(form: ContactForm) -> Result<ValidForm, ApiError> {
+    let mut problems = BTreeMap::new();
+    let name = form.name.trim().to_string();
+    if !NAME_CHARS.contains(&name.chars().count()) {
+        problems.insert("name".into(), format!("must be {} to {} characters", NAME_CHARS.start(), NAME_CHARS.end()));
+    }
+    let email = EmailAddress::parse(&form.email);
+    if email.is_none() {
+        problems.insert("email".into(), "is not a valid e-mail address".into());
+    }
+    let message = form.message.trim().to_string();
+    if !MESSAGE_CHARS.contains(&message.chars().count()) {
+        problems.insert("message".into(), format!("must be {} to {} characters", MESSAGE_CHARS.start(), MESSAGE_CHARS.end()));
+    }
+    match email {
+        Some(email) if problems.is_empty() => Ok(ValidForm { name, email, message }),
+        _ => Err(ApiError::validation(problems)),
+    }
+}
+
+/// The limit's key for a client: a hash of its address, so no address is stored or cached.
+fn client_hash(request: &ApiRequest) -> String {
+    hex::encode(Sha256::digest(request.source_ip.as_deref().unwrap_or("unknown").as_bytes()))
+}
+
+/// `POST /api/v1/contact`: validates, limits per client address, stores, publishes `contact.received`, 202.
+pub async fn submit(platform: &Platform, request: ApiRequest) -> Result<ApiResponse, ApiError> {
+    let form = validate(request.json()?)?;
+    let client = client_hash(&request);
+    if !platform.cache.within_limit(&format!("contact:{client}"), PER_CLIENT_PER_HOUR, Duration::from_secs(3600)).await {
+        return Err(ApiError::rate_limited(3600));
+    }
+    let id = Uuid::new_v4();
+    let conn = platform.db.connection().await?;
+    conn.execute(
+        "INSERT INTO contact_messages (id, name, email, message, client_hash) VALUES ($1, $2, $3, $4, $5)",
+        &[&id, &form.name, &form.email.as_str(), &form.message, &client],
+    )
+    .await?;
+    let published = publish(platform, &conn, id, Utc::now()).await;
+    if let Err(e) = &published {
+        tracing::warn!(%id, error = %e, "contact message stored; its event waits for the sweep");
+    }
+    Ok(ApiResponse::json(StatusCode::ACCEPTED, &serde_json::json!({ "id": id, "status": "received" })))
+}
+
+/// Publishes `contact.received` for a stored message and records that it left. Takes the caller's connection:
+/// an instance has one, and asking for it again while holding it would wait forever.
+async fn publish(platform: &Platform, conn: &Connection<'_>, id: Uuid, created_at: DateTime<Utc>) -> Result<(), String> {
+    let mut event = DomainEvent::new(EventKind::ContactReceived, id, serde_json::json!({}));
+    event.occurred_at = created_at;
+    platform.events.publish(&event).await.map_err(|e| e.to_string())?;
+    conn.execute("UPDATE contact_messages SET published_at = now() WHERE id = $1 AND published_at IS NULL", &[&id])
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+/// What one sweep did.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+pub struct Swept {
+    pub published: u64,
+    pub failed: u64,
+}
+
+/// Publishes the events of stored messages whose event never left (older than `grace`, oldest first).
+pub async fn sweep(platform: &Platform, grace: Duration) -> Result<Swept, DbError> {
+    let conn = platform.db.connection().await?;
+    let rows = conn
+        .query(
+            "SELECT id, created_at FROM contact_messages
+              WHERE published_at IS NULL AND created_at < now() - make_interval(secs => $1)
+              ORDER BY created_at LIMIT $2",
+            &[&grace.as_secs_f64(), &SWEEP_BATCH],
+        )
+        .await?;
+    let mut swept = Swept { published: 0, failed: 0 };
+    for row in rows {
+        match publish(platform, &conn, row.get(0), row.get(1)).await {
+            Ok(()) => swept.published += 1,
+            Err(e) => {
+                tracing::warn!(id = %row.get::<_, Uuid>(0), error = %e, "still cannot publish a contact message's event");
+                swept.failed += 1;
+            }
+        }
+    }
+    Ok(swept)
+}
+
+/// The `sweep-contact-messages` schedule.
+pub fn sweep_job(platform: &'static Platform, _run: ScheduledRun) -> ReportFuture {
+    Box::pin(async move {
+        let swept = sweep(platform, SWEEP_GRACE).await?;
+        if swept.failed > 0 {
+            return Err(JobError(format!("{} contact messages still could not be published", swept.failed)));
+        }
+        Ok(serde_json::to_value(swept)?)
+    })
+}
+
+/// What the contact-form mail job did with one event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Notified {
+    /// A `send-email` job (this id) was enqueued for the admins.
+    MailEnqueued(Uuid),
+    /// The message no longer exists: nothing to tell.
+    Gone,
+}
+
+/// The `send-contact-form-email` job: loads the stored message and enqueues one mail to the admins. The mail
+/// job's id is derived from the message's, so a second delivery of the event enqueues the same mail, which the
+/// mail job sends once.
+pub async fn notify_admins(platform: &Platform, job: &JobEnvelope) -> Result<Notified, JobError> {
+    let conn = platform.db.connection().await?;
+    let Some(row) =
+        conn.query_opt("SELECT name, email, message, created_at FROM contact_messages WHERE id = $1", &[&job.id]).await?
+    else {
+        return Ok(Notified::Gone);
+    };
+    if platform.config.admin_emails.is_empty() {
+        return Err(JobError::new("ADMIN_EMAILS is empty: nobody to send the contact message to"));
+    }
+    let (name, email, message, created_at): (String, String, String, DateTime<Utc>) = (row.get(0), row.get(1), row.get(2), row.get(3));
+    let mail = Email {
+        to: platform.config.admin_emails.clone(),
+        subject: format!("Contact form: {name}"),
+        text: format!("{name} <{email}> wrote on {}:\n\n{message}\n", created_at.format("%Y-%m-%d %H:%M UTC")),
+        html: None,
+        reply_to: Some(email),
+    };
+    let mail_id = Uuid::new_v5(&job.id, b"send-contact-form-email");
+    platform.jobs.enqueue(&JobEnvelope::with_id(JobKind::SendEmail, mail_id, serde_json::to_value(&mail)?)).await?;
+    conn.execute("UPDATE contact_messages SET mail_enqueued_at = coalesce(mail_enqueued_at, now()) WHERE id = $1", &[&job.id])
+        .await?;
+    Ok(Notified::MailEnqueued(mail_id))
+}
+
+/// The `send-contact-form-email` function's job handler.
+pub fn notify_job(platform: &'static Platform, job: JobEnvelope) -> JobFuture {
+    Box::pin(async move {
+        let notified = notify_admins(platform, &job).await?;
+        tracing::info!(job_id = %job.id, ?notified, "contact message handled");
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn form(name: &str, email: &str, message: &str) -> ContactForm {
+        ContactForm { name: name.into(), email: email.into(), message: message.into() }
+    }
+
+    #[test]
+    fn a_good_form_is_trimmed_and_accepted() {
+        let valid = validate(form("  Ada ", "ada@example.com", "  Hello there, a question.  ")).ok().unwrap();
+        assert_eq!((valid.name.as_str(), valid.message.as_str()), ("Ada", "Hello there, a question."));
+    }
+
+    #[test]
+    fn every_bad_field_is_named_at_once() {
+        let err = validate(form(" ", "not-an-address", "short")).err().unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&err.to_response().body).unwrap();
+        let fields = &body["error"]["fields"];
+        assert!(fields["name"].is_string() && fields["email"].is_string() && fields["message"].is_string(), "{body}");
+        assert_eq!(err.status, StatusCode::BAD_REQUEST);
+    }
+
+    #[test]
+    fn lengths_count_characters_not_bytes() {
+        assert!(validate(form(&"я".repeat(100), "a@b.co", &"ж".repeat(10))).is_ok());
+        assert!(validate(form(&"я".repeat(101), "a@b.co", &"ж".repeat(10))).is_err());
+    }
+}

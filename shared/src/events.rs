@@ -1,0 +1,115 @@
+//! Domain events: what happened, published to the EventBridge bus. Routes name events, never jobs: rules in
+//! `template.yaml` send each event to the queues of the jobs that care, so adding a job that listens changes the
+//! template only.
+//!
+//! Every event's detail carries its own `id`. A job delivered an event uses that id as its idempotency key, so
+//! publishing the same event twice (a retried request, the sweep that re-publishes what never left) has the
+//! effect of publishing it once.
+
+use aws_sdk_eventbridge::types::PutEventsRequestEntry;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::aws::describe;
+
+/// The `source` of every event this project publishes; rules match on it.
+pub const SOURCE: &str = "quiz";
+
+/// Every kind of domain event. The name is the event's `detail-type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    /// A contact message was stored (detail: `{ "id": <contact message id> }`).
+    ContactReceived,
+}
+
+impl EventKind {
+    pub fn detail_type(self) -> &'static str {
+        match self {
+            EventKind::ContactReceived => "contact.received",
+        }
+    }
+}
+
+/// One event: its kind, the id that makes it idempotent, and what the listeners need to know.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DomainEvent {
+    pub kind: EventKind,
+    pub id: Uuid,
+    pub occurred_at: DateTime<Utc>,
+    pub data: serde_json::Value,
+}
+
+/// The detail of every event: the id first, then the event's own fields.
+#[derive(Debug, Serialize, Deserialize)]
+struct Detail {
+    id: Uuid,
+    occurred_at: DateTime<Utc>,
+    #[serde(flatten)]
+    data: serde_json::Value,
+}
+
+impl DomainEvent {
+    pub fn new(kind: EventKind, id: Uuid, data: serde_json::Value) -> Self {
+        Self { kind, id, occurred_at: Utc::now(), data }
+    }
+
+    fn detail(&self) -> String {
+        let data = if self.data.is_object() { self.data.clone() } else { serde_json::json!({ "data": self.data }) };
+        serde_json::to_string(&Detail { id: self.id, occurred_at: self.occurred_at, data }).unwrap_or_else(|_| "{}".into())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("could not publish {detail_type} event {id}: {message}")]
+pub struct PublishError {
+    pub detail_type: &'static str,
+    pub id: Uuid,
+    pub message: String,
+}
+
+/// Publishes events to the project's bus.
+#[derive(Clone)]
+pub struct EventBus {
+    client: aws_sdk_eventbridge::Client,
+    bus_name: String,
+}
+
+impl EventBus {
+    pub fn new(client: aws_sdk_eventbridge::Client, bus_name: impl Into<String>) -> Self {
+        Self { client, bus_name: bus_name.into() }
+    }
+
+    /// Publishes one event. An entry EventBridge refuses is an error too, not only a failed call.
+    pub async fn publish(&self, event: &DomainEvent) -> Result<(), PublishError> {
+        let fail = |message: String| PublishError { detail_type: event.kind.detail_type(), id: event.id, message };
+        let entry = PutEventsRequestEntry::builder()
+            .event_bus_name(&self.bus_name)
+            .source(SOURCE)
+            .detail_type(event.kind.detail_type())
+            .detail(event.detail())
+            .time(aws_sdk_eventbridge::primitives::DateTime::from_secs(event.occurred_at.timestamp()))
+            .build();
+        let output = self.client.put_events().entries(entry).send().await.map_err(|e| fail(describe(&e)))?;
+        if output.failed_entry_count() > 0 {
+            let reason = output.entries().iter().find_map(|e| e.error_message()).unwrap_or("refused").to_string();
+            return Err(fail(reason));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_detail_carries_the_id_and_the_events_fields() {
+        let id = Uuid::new_v4();
+        let event = DomainEvent::new(EventKind::ContactReceived, id, serde_json::json!({"name": "Ada"}));
+        let detail: serde_json::Value = serde_json::from_str(&event.detail()).unwrap();
+        assert_eq!(detail["id"], id.to_string());
+        assert_eq!(detail["name"], "Ada");
+        assert!(detail["occurred_at"].is_string());
+    }
+}
