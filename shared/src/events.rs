@@ -40,13 +40,14 @@ pub struct DomainEvent {
     pub data: serde_json::Value,
 }
 
-/// The detail of every event: the id first, then the event's own fields.
+/// The detail of every event: the id first, then the event's own fields. Written here, read by
+/// [`crate::jobs::JobEnvelope::parse`] when a rule delivers the event to a job's queue.
 #[derive(Debug, Serialize, Deserialize)]
-struct Detail {
-    id: Uuid,
-    occurred_at: DateTime<Utc>,
+pub(crate) struct Detail {
+    pub id: Uuid,
+    pub occurred_at: DateTime<Utc>,
     #[serde(flatten)]
-    data: serde_json::Value,
+    pub data: serde_json::Value,
 }
 
 impl DomainEvent {

@@ -101,16 +101,11 @@ impl JobEnvelope {
             source: String,
             detail: serde_json::Value,
         }
-        #[derive(Deserialize)]
-        struct Detail {
-            id: Uuid,
-            occurred_at: DateTime<Utc>,
-        }
         let event: Event = serde_json::from_value(event)?;
         if event.source != crate::events::SOURCE {
             return Err(EnvelopeError::ForeignEvent(event.source));
         }
-        let detail: Detail = serde_json::from_value(event.detail.clone())?;
+        let detail: crate::events::Detail = serde_json::from_value(event.detail.clone())?;
         Ok(Self {
             version: ENVELOPE_VERSION,
             kind: JobKind::Event,

@@ -4,6 +4,7 @@
 //! itself, so personal statistics cost two indexed queries, never a scan of a player's history, and are cached
 //! for five minutes under `user_stats:{user_id}` — deleted by every answer of that player.
 
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -168,7 +169,8 @@ fn personal_stats(row: &tokio_postgres::Row) -> Result<PersonalStats, DbError> {
 
 async fn load(platform: &Platform, user_id: i64, language: &Language) -> Result<PersonalStats, DbError> {
     let conn = platform.db.connection().await?;
-    let row = conn.query_one(&PERSONAL_SQL.replace("{players}", ONE_PLAYER), &[&user_id, &language.as_str()]).await?;
+    static SQL: LazyLock<String> = LazyLock::new(|| PERSONAL_SQL.replace("{players}", ONE_PLAYER));
+    let row = conn.query_one(SQL.as_str(), &[&user_id, &language.as_str()]).await?;
     personal_stats(&row)
 }
 
@@ -216,11 +218,11 @@ pub struct Refreshed {
 /// returning player's first statistics read is a cache hit. Cached for an hour; an answer still deletes its
 /// player's entry at once.
 pub async fn refresh_recent(platform: &Platform, seen_since: DateTime<Utc>, batch: i64) -> Result<Refreshed, DbError> {
-    let sql = PERSONAL_SQL.replace("{players}", RECENT_PLAYERS) + " ORDER BY u.id";
+    static SQL: LazyLock<String> = LazyLock::new(|| PERSONAL_SQL.replace("{players}", RECENT_PLAYERS) + " ORDER BY u.id");
     let mut done = Refreshed { users: 0, batches: 0 };
     let mut after = 0_i64;
     loop {
-        let rows = platform.db.connection().await?.query(&sql, &[&seen_since, &after, &batch]).await?;
+        let rows = platform.db.connection().await?.query(SQL.as_str(), &[&seen_since, &after, &batch]).await?;
         let Some(last) = rows.last() else { break };
         after = last.get(0);
         let stats = rows.iter().map(personal_stats).collect::<Result<Vec<_>, _>>()?;
