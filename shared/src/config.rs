@@ -27,6 +27,9 @@ pub struct Config {
     pub queues: QueueUrls,
     /// The S3 bucket that holds media.
     pub media_bucket: String,
+    /// Where clients read processed media and Open Graph images (`<base>/<key>`): a CDN in front of the bucket,
+    /// or the bucket itself. Defaults to the bucket's S3 address.
+    pub media_base_url: String,
     /// Sender address of every mail.
     pub mail_from: String,
     /// Who receives the contact form's messages (the site's admins); may be empty until one is configured.
@@ -81,6 +84,7 @@ impl fmt::Debug for Config {
             .field("max_body_bytes", &self.max_body_bytes)
             .field("queues", &self.queues)
             .field("media_bucket", &self.media_bucket)
+            .field("media_base_url", &self.media_base_url)
             .field("mail_from", &self.mail_from)
             .field("admin_emails", &self.admin_emails)
             .field("event_bus_name", &self.event_bus_name)
@@ -127,6 +131,11 @@ impl Config {
             max_body_bytes: env.parsed_or("MAX_BODY_BYTES", 1024 * 1024),
             queues: QueueUrls { debug: env.required("DEBUG_QUEUE_URL"), mail: env.required("MAIL_QUEUE_URL") },
             media_bucket: env.required("MEDIA_BUCKET"),
+            media_base_url: env
+                .optional("MEDIA_BASE_URL")
+                .unwrap_or_else(|| format!("https://{}.s3.amazonaws.com", lookup("MEDIA_BUCKET").unwrap_or_default().trim()))
+                .trim_end_matches('/')
+                .to_string(),
             mail_from: env.optional("MAIL_FROM").unwrap_or_else(|| "no-reply@quiz.local".into()),
             admin_emails: env.list_of("ADMIN_EMAILS"),
             event_bus_name: env.required("EVENT_BUS_NAME"),
@@ -143,6 +152,7 @@ impl Config {
         env.check_url("DEBUG_QUEUE_URL", &config.queues.debug, &["http", "https"]);
         env.check_url("MAIL_QUEUE_URL", &config.queues.mail, &["http", "https"]);
         env.check_url("PUBLIC_BASE_URL", &config.public_base_url, &["http", "https"]);
+        env.check_url("MEDIA_BASE_URL", &config.media_base_url, &["http", "https"]);
         // `123456:ABC…`: a token of any other shape is a deploy mistake, caught before the first sign-in fails.
         let token = &config.identity.telegram_bot_token;
         if !token.is_empty() && !token.split_once(':').is_some_and(|(id, rest)| id.parse::<u64>().is_ok() && rest.len() >= 20) {

@@ -21,12 +21,19 @@ pub const SOURCE: &str = "quiz";
 pub enum EventKind {
     /// A contact message was stored (detail: `{ "id": <contact message id> }`).
     ContactReceived,
+    /// A client finished uploading an original (detail: `{ "id": <upload id> }`).
+    UploadCompleted,
+    /// A post was published, or a published post's title or category changed (detail: `{ "id": <event id>,
+    /// "post_id": <post id> }`): its Open Graph image is due.
+    PostPublished,
 }
 
 impl EventKind {
     pub fn detail_type(self) -> &'static str {
         match self {
             EventKind::ContactReceived => "contact.received",
+            EventKind::UploadCompleted => "upload.completed",
+            EventKind::PostPublished => "post.published",
         }
     }
 }

@@ -54,7 +54,7 @@ impl Platform {
         let cache = Cache::new(&config.redis_url, &config.cache_key_prefix);
         let sdk = aws::sdk_config().await;
         let jobs = JobQueue::new(aws_sdk_sqs::Client::new(&sdk), config.queues.clone());
-        let storage = MediaStore::new(aws::s3_client(&sdk), config.media_bucket.clone());
+        let storage = MediaStore::new(aws::s3_client(&sdk), config.media_bucket.clone(), config.media_base_url.clone());
         let mail = Mailer::new(aws_sdk_sesv2::Client::new(&sdk), config.mail_from.clone());
         let events = EventBus::new(aws_sdk_eventbridge::Client::new(&sdk), config.event_bus_name.clone());
         Ok(Self { config, db, cache, jobs, storage, mail, events })

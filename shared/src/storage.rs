@@ -1,4 +1,4 @@
-//! Storage: media objects in S3, under fixed key prefixes per purpose.
+//! Storage: media objects in S3, under fixed key prefixes per purpose (see [`keys`]).
 //!
 //! Uploads never pass through a function: a client gets a pre-signed PUT URL and sends the bytes to S3 itself.
 //! The jobs that process, serve and clean up media use the other operations here.
@@ -10,6 +10,35 @@ use aws_sdk_s3::primitives::ByteStream;
 use chrono::{DateTime, Utc};
 
 use crate::aws::describe;
+
+/// The bucket's layout. Only [`keys::PROCESSED`] and [`keys::OPEN_GRAPH`] are ever handed to clients as URLs;
+/// originals are read by the processing job alone.
+pub mod keys {
+    use sha2::{Digest, Sha256};
+    use uuid::Uuid;
+
+    /// Originals as clients uploaded them: `uploads/<upload id>`.
+    pub const ORIGINALS: &str = "uploads/";
+    /// Processed uploads: `media/<purpose>/<upload id>.<ext>`.
+    pub const PROCESSED: &str = "media/";
+    /// Open Graph images, content-addressed: `og/<sha-256 of the bytes>.png`.
+    pub const OPEN_GRAPH: &str = "og/";
+    /// Every prefix the media clean-up looks after.
+    pub const ALL: [&str; 3] = [ORIGINALS, PROCESSED, OPEN_GRAPH];
+
+    pub fn original(upload: Uuid) -> String {
+        format!("{ORIGINALS}{upload}")
+    }
+
+    pub fn processed(purpose: &str, upload: Uuid, extension: &str) -> String {
+        format!("{PROCESSED}{purpose}/{upload}.{extension}")
+    }
+
+    /// The same picture always has the same key, so regenerating an unchanged image writes nothing new.
+    pub fn open_graph(png: &[u8]) -> String {
+        format!("{OPEN_GRAPH}{}.png", hex::encode(Sha256::digest(png)))
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 #[error("storage: {0}")]
@@ -28,15 +57,21 @@ pub struct StoredObject {
 pub struct MediaStore {
     s3: aws_sdk_s3::Client,
     bucket: String,
+    base_url: String,
 }
 
 impl MediaStore {
-    pub fn new(s3: aws_sdk_s3::Client, bucket: impl Into<String>) -> Self {
-        Self { s3, bucket: bucket.into() }
+    pub fn new(s3: aws_sdk_s3::Client, bucket: impl Into<String>, base_url: impl Into<String>) -> Self {
+        Self { s3, bucket: bucket.into(), base_url: base_url.into() }
     }
 
     pub fn bucket(&self) -> &str {
         &self.bucket
+    }
+
+    /// The address a client reads a served object at.
+    pub fn public_url(&self, key: &str) -> String {
+        format!("{}/{key}", self.base_url)
     }
 
     pub async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), StorageError> {

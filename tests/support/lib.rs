@@ -55,6 +55,7 @@ pub async fn platform_with(adjust: impl FnOnce(&mut HashMap<String, String>)) ->
     settings.insert("DATABASE_URL".into(), format!("{base_url}/{database}"));
     settings.insert("CACHE_KEY_PREFIX".into(), format!("test:{unique}:"));
     settings.insert("MEDIA_BUCKET".into(), format!("test-{unique}"));
+    settings.insert("MEDIA_BASE_URL".into(), format!("{}/test-{unique}", settings["AWS_ENDPOINT_URL"]));
 
     // AWS clients read these from the process environment, as they do in Lambda.
     for key in ["AWS_ENDPOINT_URL", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] {
