@@ -19,12 +19,15 @@ CREATE TABLE uploads (
     rejection         text,
     created_at        timestamptz NOT NULL DEFAULT now(),
     completed_at      timestamptz,
+    -- Set once the upload.completed event has left; the republish sweep takes rows still without it.
+    event_published_at timestamptz,
     processed_at      timestamptz,
     CHECK ((status = 'ready') = (processed_key IS NOT NULL))
 );
 CREATE INDEX uploads_user_purpose_idx ON uploads (user_id, purpose, created_at DESC);
 -- The clean-up's "abandoned": never completed, or completed but never processed.
 CREATE INDEX uploads_unfinished_idx ON uploads (created_at) WHERE status IN ('pending', 'processing');
+CREATE INDEX uploads_unpublished_idx ON uploads (completed_at) WHERE status = 'processing' AND event_published_at IS NULL;
 
 -- Feedback from signed-in users (DOMAIN §5), with up to three of their processed feedback images.
 CREATE TABLE feedback (

@@ -2,33 +2,30 @@
 //! the jobs that care (today: mailing the site's admins). The visitor's answer never waits for mail.
 //!
 //! Nothing is lost when the event bus cannot be reached: the message is already stored, the answer is still
-//! 202, and the `sweep-contact-messages` schedule publishes every stored message whose event never left.
+//! 202, and the `republish-events` schedule publishes every stored message whose event never left.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use http::StatusCode;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::db::{Connection, DbError};
-use crate::events::{DomainEvent, EventKind};
+use crate::events::{DomainEvent, EventKind, Republished};
 use crate::http::{ApiError, ApiRequest, ApiResponse};
 use crate::identity::EmailAddress;
 use crate::jobs::{JobEnvelope, JobKind};
 use crate::mail::Email;
 use crate::platform::Platform;
-use crate::trigger::schedule::ScheduledRun;
-use crate::trigger::{JobError, JobFuture, ReportFuture};
+use crate::trigger::{JobError, JobFuture};
 
 const NAME_CHARS: std::ops::RangeInclusive<usize> = 1..=100;
 const MESSAGE_CHARS: std::ops::RangeInclusive<usize> = 10..=5000;
 /// Messages per client address per hour.
 const PER_CLIENT_PER_HOUR: u64 = 5;
-/// The sweep leaves a message this long to its own route before publishing it itself.
-const SWEEP_GRACE: Duration = Duration::from_secs(60);
 const SWEEP_BATCH: i64 = 100;
 
 #[derive(Debug, Deserialize)]
@@ -107,15 +104,8 @@ async fn publish(platform: &Platform, conn: &Connection<'_>, id: Uuid, created_a
     Ok(())
 }
 
-/// What one sweep did.
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
-pub struct Swept {
-    pub published: u64,
-    pub failed: u64,
-}
-
 /// Publishes the events of stored messages whose event never left (older than `grace`, oldest first).
-pub async fn sweep(platform: &Platform, grace: Duration) -> Result<Swept, DbError> {
+pub async fn sweep(platform: &Platform, grace: Duration) -> Result<Republished, DbError> {
     let conn = platform.db.connection().await?;
     let rows = conn
         .query(
@@ -125,7 +115,7 @@ pub async fn sweep(platform: &Platform, grace: Duration) -> Result<Swept, DbErro
             &[&grace.as_secs_f64(), &SWEEP_BATCH],
         )
         .await?;
-    let mut swept = Swept { published: 0, failed: 0 };
+    let mut swept = Republished::default();
     for row in rows {
         match publish(platform, &conn, row.get(0), row.get(1)).await {
             Ok(()) => swept.published += 1,
@@ -136,17 +126,6 @@ pub async fn sweep(platform: &Platform, grace: Duration) -> Result<Swept, DbErro
         }
     }
     Ok(swept)
-}
-
-/// The `sweep-contact-messages` schedule.
-pub fn sweep_job(platform: &'static Platform, _run: ScheduledRun) -> ReportFuture {
-    Box::pin(async move {
-        let swept = sweep(platform, SWEEP_GRACE).await?;
-        if swept.failed > 0 {
-            return Err(JobError(format!("{} contact messages still could not be published", swept.failed)));
-        }
-        Ok(serde_json::to_value(swept)?)
-    })
 }
 
 /// What the contact-form mail job did with one event.

@@ -68,6 +68,13 @@ impl DomainEvent {
     }
 }
 
+/// What one pass of re-publishing stored events did (see [`crate::republish`]).
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+pub struct Republished {
+    pub published: u64,
+    pub failed: u64,
+}
+
 #[derive(Debug, thiserror::Error)]
 #[error("could not publish {detail_type} event {id}: {message}")]
 pub struct PublishError {

@@ -70,6 +70,14 @@ impl ApiRequest {
             .ok_or_else(|| ApiError::bad_request("invalid_path", format!("`{name}` must be a positive integer")).with_field(name, "must be a positive integer"))
     }
 
+    /// A UUID from the path, e.g. `{upload_id}`: 400 when it is not one.
+    pub fn path_uuid(&self, name: &str) -> Result<uuid::Uuid, ApiError> {
+        self.path_params
+            .get(name)
+            .and_then(|v| uuid::Uuid::parse_str(v).ok())
+            .ok_or_else(|| ApiError::bad_request("invalid_path", format!("`{name}` must be a UUID")).with_field(name, "must be a UUID"))
+    }
+
     /// An optional integer query parameter within bounds; 400 naming the parameter otherwise.
     pub fn query_int(&self, name: &str, min: i64, max: i64) -> Result<Option<i64>, ApiError> {
         match self.query_param(name) {
@@ -224,6 +232,13 @@ impl From<DbError> for ApiError {
             }
             other => ApiError::internal(other),
         }
+    }
+}
+
+impl From<crate::storage::StorageError> for ApiError {
+    fn from(e: crate::storage::StorageError) -> Self {
+        tracing::warn!(error = %e, "object storage unavailable");
+        ApiError::unavailable("object storage")
     }
 }
 

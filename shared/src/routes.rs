@@ -53,4 +53,8 @@ routes! {
     IMPORT_TASKS = "import-tasks", "POST /api/v1/admin/tasks/import" => crate::quiz::admin::import_tasks;
     SUBMIT_CONTACT_FORM = "submit-contact-form", "POST /api/v1/contact" => crate::contact::submit;
     UPDATE_TASK = "update-task", "PATCH /api/v1/admin/tasks/{task_id}" => crate::quiz::admin::update_task;
+    CREATE_UPLOAD = "create-upload", "POST /api/v1/uploads" => crate::uploads::create;
+    GET_UPLOAD = "get-upload", "GET /api/v1/uploads/{upload_id}" => crate::uploads::get;
+    COMPLETE_UPLOAD = "complete-upload", "POST /api/v1/uploads/{upload_id}/complete" => crate::uploads::complete;
+    SUBMIT_FEEDBACK = "submit-feedback", "POST /api/v1/feedback" => crate::feedback::submit;
 }

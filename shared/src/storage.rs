@@ -98,6 +98,38 @@ impl MediaStore {
         Ok(Some(bytes.to_vec()))
     }
 
+    /// The object's size, or `None` when there is no such key.
+    pub async fn size(&self, key: &str) -> Result<Option<u64>, StorageError> {
+        match self.s3.head_object().bucket(&self.bucket).key(key).send().await {
+            Ok(head) => Ok(Some(head.content_length().unwrap_or(0).max(0) as u64)),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => Ok(None),
+            Err(e) => Err(StorageError(describe(&e))),
+        }
+    }
+
+    /// Deletes many objects, a thousand per request (S3's limit); an object S3 could not delete is an error.
+    pub async fn delete_many(&self, keys: &[String]) -> Result<(), StorageError> {
+        use aws_sdk_s3::types::{Delete, ObjectIdentifier};
+        for chunk in keys.chunks(1000) {
+            let objects = chunk
+                .iter()
+                .map(|key| ObjectIdentifier::builder().key(key).build().map_err(|e| StorageError(e.to_string())))
+                .collect::<Result<Vec<_>, _>>()?;
+            let delete = Delete::builder().set_objects(Some(objects)).quiet(true).build().map_err(|e| StorageError(e.to_string()))?;
+            let output = self.s3.delete_objects().bucket(&self.bucket).delete(delete).send().await.map_err(|e| StorageError(describe(&e)))?;
+            if let Some(failed) = output.errors().first() {
+                return Err(StorageError(format!(
+                    "{} of {} objects were not deleted, e.g. {}: {}",
+                    output.errors().len(),
+                    chunk.len(),
+                    failed.key().unwrap_or("?"),
+                    failed.message().unwrap_or("no reason given")
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// Deletes the object; deleting a missing key is not an error (S3 semantics).
     pub async fn delete(&self, key: &str) -> Result<(), StorageError> {
         self.s3.delete_object().bucket(&self.bucket).key(key).send().await.map_err(|e| StorageError(describe(&e)))?;
