@@ -4,44 +4,11 @@
 use std::time::Duration;
 
 use http::{Method, StatusCode};
-use support::{TestPlatform, platform, platform_with, sent_mail, sqs_event};
+use support::{TestPlatform, delete, platform, platform_with, receive, sent_mail, sqs, sqs_event};
 use shared::contact::{self, Notified};
 use shared::http::ApiRequest;
 use shared::jobs::{JobEnvelope, JobKind};
 use shared::mail::{self, Delivery};
-
-async fn sqs() -> aws_sdk_sqs::Client {
-    aws_sdk_sqs::Client::new(&shared::aws::sdk_config().await)
-}
-
-/// Waits (up to ten seconds) for `n` messages on a queue and returns them, visible again at once.
-async fn receive(queue_url: &str, n: usize) -> Vec<aws_sdk_sqs::types::Message> {
-    let sqs = sqs().await;
-    let mut got = Vec::new();
-    for _ in 0..10 {
-        let out = sqs
-            .receive_message()
-            .queue_url(queue_url)
-            .max_number_of_messages(10)
-            .wait_time_seconds(1)
-            .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::ApproximateReceiveCount)
-            .send()
-            .await
-            .expect("receive");
-        got.extend(out.messages.unwrap_or_default());
-        if got.len() >= n {
-            break;
-        }
-    }
-    got
-}
-
-async fn delete(queue_url: &str, messages: &[aws_sdk_sqs::types::Message]) {
-    let sqs = sqs().await;
-    for m in messages {
-        sqs.delete_message().queue_url(queue_url).receipt_handle(m.receipt_handle().unwrap()).send().await.expect("delete");
-    }
-}
 
 fn contact_request(name: &str, message: &str, client: &str) -> ApiRequest {
     let mut request = ApiRequest::new(Method::POST, "/api/v1/contact");

@@ -23,8 +23,10 @@ mod gif_check;
 mod jpeg_check;
 mod text;
 
-#[cfg(test)]
-mod test_support;
+/// Sample images (photos with EXIF, transparent PNGs, animated GIFs) for this crate's tests and, with the
+/// `test-support` feature, for the integration tests of the jobs that use it.
+#[cfg(any(test, feature = "test-support"))]
+pub mod test_support;
 
 pub use image_type::ImageType;
 pub use og::{OgError, render_og_image};

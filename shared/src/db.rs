@@ -25,11 +25,19 @@ pub enum DbError {
     #[error("database unavailable: {0}")]
     Unavailable(String),
     /// The statement itself failed (constraint, syntax, …).
-    #[error("database error: {0}")]
+    #[error("database error: {}", server_message(.0))]
     Query(#[from] tokio_postgres::Error),
     /// The URL or TLS settings are wrong: a deploy mistake, reported at start-up.
     #[error("database configuration: {0}")]
     Config(String),
+}
+
+/// The server's own words (`relation "posts" does not exist`), where tokio-postgres alone says "db error".
+fn server_message(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{} ({})", db.message(), db.code().code()),
+        None => e.to_string(),
+    }
 }
 
 impl DbError {

@@ -162,6 +162,51 @@ fn collect_messages(value: &serde_json::Value, needle: &str, found: &mut Vec<ser
     }
 }
 
+pub async fn sqs() -> aws_sdk_sqs::Client {
+    aws_sdk_sqs::Client::new(&shared::aws::sdk_config().await)
+}
+
+/// Waits (up to ten seconds) for `n` messages on a queue and returns them, visible again at once.
+pub async fn receive(queue_url: &str, n: usize) -> Vec<aws_sdk_sqs::types::Message> {
+    let sqs = sqs().await;
+    let mut got = Vec::new();
+    for _ in 0..10 {
+        let out = sqs
+            .receive_message()
+            .queue_url(queue_url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::ApproximateReceiveCount)
+            .send()
+            .await
+            .expect("receive");
+        got.extend(out.messages.unwrap_or_default());
+        if got.len() >= n {
+            break;
+        }
+    }
+    got
+}
+
+pub async fn delete(queue_url: &str, messages: &[aws_sdk_sqs::types::Message]) {
+    let sqs = sqs().await;
+    for m in messages {
+        sqs.delete_message().queue_url(queue_url).receipt_handle(m.receipt_handle().unwrap()).send().await.expect("delete");
+    }
+}
+
+/// A user signed in for `ttl`: `(user id, session token)`. An administrator when `admin`.
+pub async fn user_with_session(p: &Platform, name: &str, admin: bool) -> (i64, String) {
+    let conn = p.db.connection().await.expect("the test database");
+    let id: i64 = conn
+        .query_one("INSERT INTO users (first_name, is_admin) VALUES ($1, $2) RETURNING id", &[&name, &admin])
+        .await
+        .expect("a user")
+        .get(0);
+    let (token, _) = shared::sessions::create(&conn, id, std::time::Duration::from_secs(3600), None).await.expect("a session");
+    (id, token.as_str().to_string())
+}
+
 /// Received SQS messages as the SQS event Lambda would hand the function.
 pub fn sqs_event(messages: &[aws_sdk_sqs::types::Message]) -> serde_json::Value {
     shared::trigger::sqs::lambda_event(messages, "arn:aws:sqs:us-east-1:123456789012:test")
