@@ -1,0 +1,104 @@
+//! The issue's two job-path figures, in process against the real local services. Run: `infra/bench jobs`.
+//!
+//! - the contact route's 202: validation, the per-client limit (one Redis round trip), storing the message
+//!   (one INSERT), publishing `contact.received` to the bus on the local AWS endpoint, and marking it published;
+//! - processing a 12-megapixel JPEG upload: reading the original from S3, checking, orienting, stripping and
+//!   fitting it into 2000×2000, re-encoding at quality 85, storing it and marking the upload ready.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use http::Method;
+use shared::events::{DomainEvent, EventKind};
+use shared::http::ApiRequest;
+use shared::storage::keys;
+use shared::uploads::{self, Processing};
+use uuid::Uuid;
+
+fn contact_route(c: &mut Criterion) {
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    let platform = runtime.block_on(support::platform());
+    // A new client address per request: the limit (five an hour per address) never answers for the route.
+    let client = AtomicU64::new(0);
+    let submit = || {
+        let n = client.fetch_add(1, Ordering::Relaxed);
+        let mut request = ApiRequest::new(Method::POST, "/api/v1/contact");
+        request.source_ip = Some(format!("198.51.{}.{}", n / 250 % 250, n % 250 + 1));
+        request.body = br#"{"name": "Bench", "email": "bench@example.com", "message": "How fast is this form?"}"#.to_vec();
+        shared::contact::submit(&platform, request)
+    };
+    runtime.block_on(async { submit().await.unwrap() });
+    c.bench_function("contact form to 202: store + publish (in process)", |b| {
+        b.to_async(&runtime).iter(|| async { assert_eq!(submit().await.unwrap().status, 202) })
+    });
+    // Its parts, to see where the time goes: the bus call alone, and the route's own work alone.
+    c.bench_function("contact form: PutEvents alone (local endpoint)", |b| {
+        b.to_async(&runtime).iter(|| async {
+            let event = DomainEvent::new(EventKind::ContactReceived, Uuid::new_v4(), serde_json::json!({}));
+            platform.events.publish(&event).await.unwrap()
+        })
+    });
+    let offline = runtime.block_on(support::platform_with(|s| {
+        s.insert("EVENT_BUS_NAME".into(), "no-such-bus".into());
+    }));
+    let submit_offline = || {
+        let n = client.fetch_add(1, Ordering::Relaxed);
+        let mut request = ApiRequest::new(Method::POST, "/api/v1/contact");
+        request.source_ip = Some(format!("198.51.{}.{}", n / 250 % 250, n % 250 + 1));
+        request.body = br#"{"name": "Bench", "email": "bench@example.com", "message": "How fast is this form?"}"#.to_vec();
+        shared::contact::submit(&offline, request)
+    };
+    c.bench_function("contact form to 202: store only, bus refuses (in process)", |b| {
+        b.to_async(&runtime).iter(|| async { assert_eq!(submit_offline().await.unwrap().status, 202) })
+    });
+}
+
+fn twelve_megapixel_upload(c: &mut Criterion) {
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    let platform = runtime.block_on(support::platform());
+    let (user, _) = runtime.block_on(support::user_with_session(&platform, "Bench", false));
+    let platform = &platform;
+    let photo = media::test_support::with_exif(&media::test_support::jpeg(4000, 3000), 1);
+    println!("original: 4000×3000 JPEG, {} bytes", photo.len());
+    // Each measured run gets its own upload, completed and waiting, with the original in S3.
+    let photo = &photo;
+    let prepare = move || {
+        async move {
+            let id = Uuid::new_v4();
+            platform.storage.put(&keys::original(id), photo.clone(), "image/jpeg").await.unwrap();
+            platform
+                .db
+                .connection()
+                .await
+                .unwrap()
+                .execute(
+                    "INSERT INTO uploads (id, user_id, purpose, content_type, declared_size, status, completed_at)
+                     VALUES ($1, $2, 'post_image', 'image/jpeg', $3, 'processing', now())",
+                    &[&id, &user, &(photo.len() as i64)],
+                )
+                .await
+                .unwrap();
+            id
+        }
+    };
+    let mut group = c.benchmark_group("upload processing");
+    group.sample_size(10).measurement_time(Duration::from_secs(20));
+    group.bench_function("12-megapixel JPEG, S3 to S3 (in process)", |b| {
+        b.to_async(&runtime).iter_custom(|iterations| async move {
+            let mut spent = Duration::ZERO;
+            for _ in 0..iterations {
+                let id = prepare().await;
+                let started = Instant::now();
+                let outcome = uploads::process(platform, id).await.unwrap();
+                spent += started.elapsed();
+                assert!(matches!(outcome, Processing::Ready { .. }), "{outcome:?}");
+            }
+            spent
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, contact_route, twelve_megapixel_upload);
+criterion_main!(benches);
