@@ -194,3 +194,52 @@ async fn every_route_refuses_bad_input_with_a_json_error() {
         assert!(answer["error"]["code"].is_string() && answer["error"]["message"].is_string(), "{method} {path}: {answer}");
     }
 }
+
+/// Polls an upload until it leaves `processing` (the job runs behind the event bus and a queue).
+async fn settled_upload(token: &str, id: &str) -> Value {
+    for _ in 0..60 {
+        let (status, body) = call(Method::GET, &format!("/api/v1/uploads/{id}"), Some(token), None).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        if body["status"] != "processing" {
+            return body;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    panic!("upload {id} still processing after 30 s");
+}
+
+#[tokio::test]
+async fn a_new_user_uploads_an_avatar_and_gets_the_processed_image() {
+    let token = sign_in(fresh_telegram_id()).await;
+    // A 3000×2000 phone photo with EXIF.
+    let photo = media::test_support::with_exif(&media::test_support::jpeg(3000, 2000), 1);
+    let (status, ticket) =
+        call(Method::POST, "/api/v1/uploads", Some(&token), Some(json!({"purpose": "avatar", "content_type": "image/jpeg", "size": photo.len()}))).await;
+    assert_eq!(status, StatusCode::CREATED, "{ticket}");
+    let id = ticket["id"].as_str().unwrap();
+
+    // The bytes go straight to the bucket through the pre-signed URL, with the headers it was signed for.
+    let mut put = Client::new().put(ticket["upload"]["url"].as_str().unwrap());
+    for (name, value) in ticket["upload"]["headers"].as_object().unwrap() {
+        put = put.header(name, value.as_str().unwrap());
+    }
+    assert!(put.body(photo).send().await.unwrap().status().is_success());
+
+    let (status, body) = call(Method::POST, &format!("/api/v1/uploads/{id}/complete"), Some(&token), None).await;
+    assert_eq!((status, body["status"].as_str()), (StatusCode::ACCEPTED, Some("processing")), "{body}");
+    // complete-upload -> upload.completed -> rule -> uploads queue -> process-uploaded-file
+    let upload = settled_upload(&token, id).await;
+    assert_eq!(upload["status"], "ready", "{upload}");
+    assert_eq!((upload["width"].as_i64(), upload["height"].as_i64()), (Some(2000), Some(2000)), "a square avatar: {upload}");
+
+    // The processed image is served where the API says, and it is the user's avatar now.
+    let url = upload["url"].as_str().unwrap();
+    let image = Client::new().get(url).send().await.unwrap();
+    assert!(image.status().is_success(), "{url}: {}", image.status());
+    let bytes = image.bytes().await.unwrap();
+    let decoded = image::load_from_memory(&bytes).unwrap();
+    assert_eq!((decoded.width(), decoded.height()), (2000, 2000));
+    assert!(!media::test_support::contains(&bytes, b"Exif"), "metadata stripped");
+    let (_, me) = call(Method::GET, "/api/v1/me", Some(&token), None).await;
+    assert_eq!(me["avatar_url"].as_str(), Some(url), "{me}");
+}

@@ -26,8 +26,8 @@ fn region() -> String {
     std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".into())
 }
 
-/// Creates every queue (dead-letter queues first), bucket, event bus and rule (with its queue targets) the
-/// template declares, and the mail sender identity. Idempotent.
+/// Creates every queue (dead-letter queues first), bucket (readable where the template lets its CDN read), event
+/// bus and rule (with its queue targets) the template declares, and the mail sender identity. Idempotent.
 pub async fn provision(template: &Template, sdk: &aws_config::SdkConfig) -> Result<(), BoxError> {
     let (sqs, s3) = (aws_sdk_sqs::Client::new(sdk), shared::aws::s3_client(sdk));
     let region = region();
@@ -56,6 +56,18 @@ pub async fn provision(template: &Template, sdk: &aws_config::SdkConfig) -> Resu
         if !exists {
             s3.create_bucket().bucket(bucket).send().await.map_err(|e| format!("create bucket {bucket}: {}", shared::aws::describe(&e)))?;
         }
+    }
+    for (bucket, resources) in &template.served {
+        let policy = serde_json::json!({
+            "Version": "2012-10-17",
+            "Statement": [{ "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": resources }],
+        });
+        s3.put_bucket_policy()
+            .bucket(bucket)
+            .policy(policy.to_string())
+            .send()
+            .await
+            .map_err(|e| format!("serve {bucket}: {}", shared::aws::describe(&e)))?;
     }
     let events = aws_sdk_eventbridge::Client::new(sdk);
     for bus in &template.event_buses {

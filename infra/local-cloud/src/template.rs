@@ -61,6 +61,9 @@ pub struct Template {
     pub functions: Vec<Function>,
     pub queues: Vec<Queue>,
     pub buckets: Vec<String>,
+    /// Per bucket, the object ARNs (patterns) its policy lets a service such as the CDN read. Locally the
+    /// endpoint stands in for the CDN, so anyone may read exactly those, and nothing else.
+    pub served: Vec<(String, Vec<String>)>,
     pub event_buses: Vec<String>,
     pub rules: Vec<Rule>,
     /// The sender address the functions use locally (`MAIL_FROM`, else the `MailFrom` parameter): the identity
@@ -242,6 +245,7 @@ impl Template {
             functions: Vec::new(),
             queues: Vec::new(),
             buckets: Vec::new(),
+            served: Vec::new(),
             event_buses: Vec::new(),
             rules: Vec::new(),
             mail_from: settings.get("MAIL_FROM").or_else(|| locals.parameters.get("MailFrom")).cloned(),
@@ -330,6 +334,29 @@ impl Template {
                     });
                 }
                 Some("AWS::S3::Bucket") => template.buckets.push(bucket_name(stack, id)),
+                Some("AWS::S3::BucketPolicy") => {
+                    let get = |k: &str| properties.and_then(|p| p.get(k));
+                    let Some(bucket) = get("Bucket").and_then(|v| locals.resolve(v)) else { continue };
+                    let statements = get("PolicyDocument").and_then(|d| d.get("Statement")).and_then(Value::as_sequence);
+                    let mut served = Vec::new();
+                    for statement in statements.into_iter().flatten() {
+                        let allows_reads = statement.get("Effect").and_then(Value::as_str) == Some("Allow")
+                            && statement.get("Action").and_then(Value::as_str) == Some("s3:GetObject")
+                            && statement.get("Principal").and_then(|p| p.get("Service")).is_some();
+                        if !allows_reads {
+                            continue;
+                        }
+                        let resources = match statement.get("Resource") {
+                            Some(Value::Sequence(items)) => items.iter().filter_map(|v| locals.resolve(v)).collect(),
+                            Some(one) => locals.resolve(one).into_iter().collect(),
+                            None => Vec::new(),
+                        };
+                        served.extend(resources);
+                    }
+                    if !served.is_empty() {
+                        template.served.push((bucket, served));
+                    }
+                }
                 Some("AWS::Events::EventBus") => template.event_buses.push(locals.bus_name(id)),
                 Some("AWS::Events::Rule") => {
                     let get = |k: &str| properties.and_then(|p| p.get(k));
@@ -399,6 +426,8 @@ mod tests {
         assert_eq!(queue.redrive, Some(("DebugDeadLetterQueue".into(), 3)));
         assert_eq!(t.queue("DebugDeadLetterQueue").unwrap().name, "quiz-debug-dlq");
         assert_eq!(t.buckets, ["quiz-media-bucket"]);
+        let media = ["arn:aws:s3:::quiz-media-bucket/media/*", "arn:aws:s3:::quiz-media-bucket/og/*"];
+        assert_eq!(t.served, [("quiz-media-bucket".to_string(), media.map(String::from).to_vec())], "what the CDN serves");
     }
 
     #[test]
