@@ -25,8 +25,11 @@ CREATE TABLE posts (
     title            text NOT NULL CHECK (length(title) BETWEEN 1 AND 200),
     excerpt          text NOT NULL DEFAULT '' CHECK (length(excerpt) <= 500),
     content_html     text NOT NULL CHECK (length(content_html) <= 200000),
-    -- What search reads: the title and the content without its tags.
-    search_text      text GENERATED ALWAYS AS (title || ' ' || regexp_replace(content_html, '<[^>]*>', ' ', 'g')) STORED,
+    -- What search reads: the title and the content without its tags, runs of white space made one space (a tag
+    -- becomes a space, so "<em>a</em> b" reads "a b").
+    search_text      text GENERATED ALWAYS AS (
+                         regexp_replace(title || ' ' || regexp_replace(content_html, '<[^>]*>', ' ', 'g'), '\s+', ' ', 'g')
+                     ) STORED,
     -- A category in use cannot be deleted from under its posts.
     category_id      bigint NOT NULL REFERENCES blog_categories (id) ON DELETE RESTRICT,
     published_at     timestamptz,
