@@ -116,7 +116,11 @@ async fn telegram_user(p: &Platform, telegram_id: i64, first_name: &str) -> User
         language_code: Some("en".into()),
     };
     let init_data = sign_init_data(&user, Utc::now(), &p.config.identity.telegram_bot_token);
-    let body = call(Method::POST, "/api/v1/auth/telegram/mini-app").json(&json!({ "init_data": init_data })).send(p, identity::sign_in_mini_app).await.ok();
+    let body = call(Method::POST, "/api/v1/auth/telegram/mini-app")
+        .json(&json!({ "init_data": init_data }))
+        .send(p, identity::sign_in_mini_app)
+        .await
+        .ok();
     User { id: body["user"]["id"].as_i64().unwrap(), token: body["token"].as_str().unwrap().to_string() }
 }
 
@@ -125,7 +129,11 @@ async fn admin_user(p: &Platform) -> User {
 }
 
 async fn create_category(p: &Platform, token: Option<&str>, slug: &str, name: &str) -> Reply {
-    call(Method::POST, "/api/v1/admin/blog/categories").bearer(token).json(&json!({ "slug": slug, "name": name })).send(p, admin::create_category).await
+    call(Method::POST, "/api/v1/admin/blog/categories")
+        .bearer(token)
+        .json(&json!({ "slug": slug, "name": name }))
+        .send(p, admin::create_category)
+        .await
 }
 
 async fn create_post(p: &Platform, token: Option<&str>, body: Json) -> Reply {
@@ -219,7 +227,8 @@ async fn events(p: &TestPlatform, want: usize, seconds: usize) -> Vec<JobEnvelop
     let sqs = sqs().await;
     let mut got = Vec::new();
     for _ in 0..seconds {
-        let out = sqs.receive_message().queue_url(&p.events_queue_url).max_number_of_messages(10).wait_time_seconds(1).send().await.unwrap();
+        let out =
+            sqs.receive_message().queue_url(&p.events_queue_url).max_number_of_messages(10).wait_time_seconds(1).send().await.unwrap();
         for m in out.messages.unwrap_or_default() {
             sqs.delete_message().queue_url(&p.events_queue_url).receipt_handle(m.receipt_handle().unwrap()).send().await.unwrap();
             got.push(JobEnvelope::parse(m.body().unwrap()).expect("the rule delivers a readable event"));
@@ -279,7 +288,13 @@ async fn publishing_a_post_makes_its_open_graph_image_and_the_page_shares_it() {
     assert_eq!(image.dimensions(), (1200, 630));
     let first = *image.get_pixel(0, 0);
     assert!(image.pixels().any(|px| *px != first), "the card is not one flat colour");
-    let row = p.db.connection().await.unwrap().query_one("SELECT og_image_key, og_requested_at FROM posts WHERE id = $1", &[&post_id]).await.unwrap();
+    let row =
+        p.db.connection()
+            .await
+            .unwrap()
+            .query_one("SELECT og_image_key, og_requested_at FROM posts WHERE id = $1", &[&post_id])
+            .await
+            .unwrap();
     assert_eq!(row.get::<_, Option<String>>(0).as_deref(), Some(key.as_str()));
     assert!(row.get::<_, Option<chrono::DateTime<Utc>>>(1).is_none(), "the request is served");
 
@@ -292,7 +307,10 @@ async fn publishing_a_post_makes_its_open_graph_image_and_the_page_shares_it() {
     let url = p.storage.public_url(&key);
     assert!(page.text.contains(&format!(r#"<meta property="og:image" content="{url}">"#)), "{}", page.text);
     assert!(page.text.contains(r#"<meta property="og:type" content="article">"#), "{}", page.text);
-    assert!(page.text.contains(&format!(r#"<meta property="og:url" content="{}/blog/fish-and-chips">"#, p.config.public_base_url.trim_end_matches('/'))));
+    assert!(page.text.contains(&format!(
+        r#"<meta property="og:url" content="{}/blog/fish-and-chips">"#,
+        p.config.public_base_url.trim_end_matches('/')
+    )));
     assert!(page.text.contains("<title>Fish &#38; &#60;Chips&#62; &#34;quoted&#34;"), "the title is escaped: {}", page.text);
     assert!(!page.text.contains("<Chips>") && !page.text.contains("<b>tasty</b>"), "{}", page.text);
     assert!(page.text.contains("<p>Hello</p>"), "the sanitised content is printed as it is");
@@ -348,8 +366,18 @@ async fn post_html_is_sanitised_before_it_is_stored() {
     let admin = admin_user(&p).await;
     let category_id = create_category(&p, Some(&admin.token), "web", "Web").await.ok()["id"].as_i64().unwrap();
     let dirty = r#"<p>Safe <em>text</em></p><script>alert('x')</script><img src="/a.png" onerror="alert(1)"><a href="javascript:alert(2)">link</a>"#;
-    let post = create_post(&p, Some(&admin.token), json!({ "slug": "xss", "title": "XSS", "content_html": dirty, "category_id": category_id })).await.ok();
-    let stored: String = p.db.connection().await.unwrap().query_one("SELECT content_html FROM posts WHERE id = $1", &[&post["id"].as_i64().unwrap()]).await.unwrap().get(0);
+    let post =
+        create_post(&p, Some(&admin.token), json!({ "slug": "xss", "title": "XSS", "content_html": dirty, "category_id": category_id }))
+            .await
+            .ok();
+    let stored: String =
+        p.db.connection()
+            .await
+            .unwrap()
+            .query_one("SELECT content_html FROM posts WHERE id = $1", &[&post["id"].as_i64().unwrap()])
+            .await
+            .unwrap()
+            .get(0);
     for gone in ["<script", "alert", "onerror", "javascript:"] {
         assert!(!stored.contains(gone), "{gone} was stored: {stored}");
     }
@@ -364,7 +392,9 @@ async fn a_view_counts_once_per_reader_per_day() {
     let reader = telegram_user(&p, 7001, "Reader").await;
     let view = |token: Option<String>, ip: &'static str| {
         let p = &p;
-        async move { call(Method::POST, "/view").param("slug", "viewed").bearer(token.as_deref()).from_ip(ip).send(p, reader::count_view).await.ok() }
+        async move {
+            call(Method::POST, "/view").param("slug", "viewed").bearer(token.as_deref()).from_ip(ip).send(p, reader::count_view).await.ok()
+        }
     };
     let first = view(None, "203.0.113.1").await;
     assert_eq!((first["views"].as_i64(), first["counted"].as_bool()), (Some(1), Some(true)));
@@ -412,7 +442,14 @@ async fn readers_list_published_posts_by_category_search_and_page_and_never_see_
     category_and_post(&p, &admin, "rust", "lifetimes", true).await;
     category_and_post(&p, &admin, "rust", "secret-draft", false).await;
     let (_, go) = category_and_post(&p, &admin, "go", "channels", true).await;
-    update_post(&p, Some(&admin.token), go["id"].as_i64().unwrap(), json!({ "content_html": "<p>Channels carry <em>Borrowed</em> values.</p>" })).await.ok();
+    update_post(
+        &p,
+        Some(&admin.token),
+        go["id"].as_i64().unwrap(),
+        json!({ "content_html": "<p>Channels carry <em>Borrowed</em> values.</p>" }),
+    )
+    .await
+    .ok();
 
     let all = list(&p, &[]).await.ok();
     let slugs = |body: &Json| body["posts"].as_array().unwrap().iter().map(|p| p["slug"].as_str().unwrap().to_string()).collect::<Vec<_>>();
@@ -441,11 +478,18 @@ async fn readers_list_published_posts_by_category_search_and_page_and_never_see_
     like(&p, Some(&admin.token), "secret-draft", true).await.expect_error(404, "not_found");
 
     let categories = call(Method::GET, "/api/v1/blog/categories").send(&p, reader::list_categories).await.ok();
-    assert_eq!(categories["categories"].as_array().unwrap().iter().map(|c| c["slug"].as_str().unwrap()).collect::<Vec<_>>(), ["go", "rust"]);
+    assert_eq!(
+        categories["categories"].as_array().unwrap().iter().map(|c| c["slug"].as_str().unwrap()).collect::<Vec<_>>(),
+        ["go", "rust"]
+    );
 
     // Deleting is seen at once by every cached list and post.
     let ownership = get_post(&p, None, "ownership").await.ok();
-    let deleted = call(Method::DELETE, "/x").param("post_id", ownership["id"].as_i64().unwrap()).bearer(Some(&admin.token)).send(&p, admin::delete_post).await;
+    let deleted = call(Method::DELETE, "/x")
+        .param("post_id", ownership["id"].as_i64().unwrap())
+        .bearer(Some(&admin.token))
+        .send(&p, admin::delete_post)
+        .await;
     assert_eq!(deleted.status, 204);
     assert_eq!(slugs(&list(&p, &[]).await.ok()), ["channels", "lifetimes"]);
     get_post(&p, None, "ownership").await.expect_error(404, "not_found");
@@ -475,7 +519,12 @@ async fn bad_input_is_a_400_naming_every_field_and_writes_nothing() {
     let admin = admin_user(&p).await;
     let player = telegram_user(&p, 7301, "Player").await;
     let category_id = create_category(&p, Some(&admin.token), "go", "Go").await.ok()["id"].as_i64().unwrap();
-    let bad = create_post(&p, Some(&admin.token), json!({ "slug": "Bad Slug", "title": "", "category_id": "one", "featured": "yes", "extra": 1 })).await;
+    let bad = create_post(
+        &p,
+        Some(&admin.token),
+        json!({ "slug": "Bad Slug", "title": "", "category_id": "one", "featured": "yes", "extra": 1 }),
+    )
+    .await;
     let mut fields = bad.fields();
     fields.sort();
     assert_eq!(fields, ["category_id", "content_html", "extra", "featured", "slug", "title"]);
@@ -495,7 +544,12 @@ async fn bad_input_is_a_400_naming_every_field_and_writes_nothing() {
     let refused = create_post(&p, Some(&admin.token), body.clone()).await;
     let mut fields = refused.fields();
     fields.sort();
-    assert_eq!(fields, ["category_id", "images[1].upload_id", "images[2].upload_id", "images[3].upload_id", "images[4].upload_id"], "{}", refused.text);
+    assert_eq!(
+        fields,
+        ["category_id", "images[1].upload_id", "images[2].upload_id", "images[3].upload_id", "images[4].upload_id"],
+        "{}",
+        refused.text
+    );
     assert_eq!(count(&p, "SELECT count(*) FROM posts").await, 0, "nothing was written");
     assert!(post_published_events(&p, 1, 2).await.is_empty(), "and nothing was published");
 
@@ -513,10 +567,23 @@ async fn bad_input_is_a_400_naming_every_field_and_writes_nothing() {
     update_post(&p, Some(&admin.token), 999_999, json!({ "title": "x" })).await.expect_error(404, "not_found");
     let not_json = call(Method::PATCH, "/x").param("post_id", post_id).bearer(Some(&admin.token)).send(&p, admin::update_post).await;
     not_json.expect_error(400, "invalid_json");
-    call(Method::PATCH, "/x").param("post_id", "abc").bearer(Some(&admin.token)).json(&json!({})).send(&p, admin::update_post).await.expect_error(400, "invalid_path");
+    call(Method::PATCH, "/x")
+        .param("post_id", "abc")
+        .bearer(Some(&admin.token))
+        .json(&json!({}))
+        .send(&p, admin::update_post)
+        .await
+        .expect_error(400, "invalid_path");
     // The page of a post with a main image but no generated image yet shares the main image.
     let page = post_page(&p, "with-images").await;
-    assert!(page.text.contains(&format!(r#"<meta property="og:image" content="{}">"#, p.storage.public_url(&format!("media/post_image/{ready}.jpg")))), "{}", page.text);
+    assert!(
+        page.text.contains(&format!(
+            r#"<meta property="og:image" content="{}">"#,
+            p.storage.public_url(&format!("media/post_image/{ready}.jpg"))
+        )),
+        "{}",
+        page.text
+    );
 }
 
 #[tokio::test]

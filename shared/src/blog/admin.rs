@@ -330,7 +330,9 @@ pub async fn create_category(platform: &Platform, request: ApiRequest) -> Result
         }
     }
     f.finish()?;
-    let (Some(slug), Some(name)) = (slug, name) else { return Err(ApiError::bad_request("validation_failed", "slug and name are required")) };
+    let (Some(slug), Some(name)) = (slug, name) else {
+        return Err(ApiError::bad_request("validation_failed", "slug and name are required"));
+    };
     let conn = platform.db.connection().await?;
     let row = conn
         .query_one("INSERT INTO blog_categories (slug, name) VALUES ($1, $2) RETURNING id", &[&slug, &name])
@@ -470,7 +472,9 @@ mod tests {
         )
         .unwrap_err();
         let fields = fields_of(e);
-        for name in ["slug", "title", "featured", "published", "colour", "content_html", "category_id", "images[0].upload_id", "images[1].alt"] {
+        for name in
+            ["slug", "title", "featured", "published", "colour", "content_html", "category_id", "images[0].upload_id", "images[1].alt"]
+        {
             assert!(fields.contains_key(name), "{name} not named: {fields:?}");
         }
     }

@@ -49,8 +49,7 @@ pub async fn sweep_og_requests(platform: &Platform) -> Result<u64, DbError> {
         let post_id: i64 = row.get(0);
         match request(platform, post_id).await {
             Ok(()) => {
-                conn.execute("UPDATE posts SET og_requested_at = now() WHERE id = $1 AND og_requested_at IS NOT NULL", &[&post_id])
-                    .await?;
+                conn.execute("UPDATE posts SET og_requested_at = now() WHERE id = $1 AND og_requested_at IS NOT NULL", &[&post_id]).await?;
                 published += 1;
             }
             Err(e) => tracing::warn!(post_id, error = %e, "still cannot publish a post's Open Graph event"),

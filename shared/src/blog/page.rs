@@ -110,7 +110,10 @@ mod tests {
     #[test]
     fn every_value_is_escaped_and_the_content_is_printed_as_stored() {
         let html = render(&post(), "https://quiz.example.com/", "quiz.example.com").unwrap();
-        assert!(html.contains("Fish &#38; &#60;Chips&#62; &#34;quoted&#34;") || html.contains("Fish &amp; &lt;Chips&gt; &quot;quoted&quot;"), "{html}");
+        assert!(
+            html.contains("Fish &#38; &#60;Chips&#62; &#34;quoted&#34;") || html.contains("Fish &amp; &lt;Chips&gt; &quot;quoted&quot;"),
+            "{html}"
+        );
         assert!(!html.contains("<Chips>"), "{html}");
         assert!(html.contains("<p>Body <b>bold</b></p>"), "{html}");
         assert!(html.contains(r#"<meta property="og:url" content="https://quiz.example.com/blog/escapes">"#), "{html}");

@@ -61,7 +61,13 @@ fn contains_pattern(text: &str) -> String {
     pattern
 }
 
-async fn load_page(platform: &Platform, category: Option<&str>, search: Option<&str>, page: i64, per_page: i64) -> Result<PostPage, DbError> {
+async fn load_page(
+    platform: &Platform,
+    category: Option<&str>,
+    search: Option<&str>,
+    page: i64,
+    per_page: i64,
+) -> Result<PostPage, DbError> {
     let pattern = search.map(contains_pattern);
     let from = "FROM posts p JOIN blog_categories c ON c.id = p.category_id";
     let filter = "WHERE p.published_at IS NOT NULL AND ($1::text IS NULL OR c.slug = $1) AND ($2::text IS NULL OR p.search_text ILIKE $2)";
