@@ -2,158 +2,45 @@
 //! Handlers are called in process, as the trigger adapter calls them; each test has its own database, key prefix,
 //! bucket and event bus (see `support`), whose every event lands on `events_queue_url`.
 
-use std::future::Future;
-
 use chrono::Utc;
-use http::{HeaderValue, Method};
 use serde_json::{Value as Json, json};
 use shared::Platform;
 use shared::blog::{admin, og, page, reader};
-use shared::http::{ApiError, ApiRequest, ApiResponse};
-use shared::identity;
-use shared::identity::telegram::{TelegramUser, sign_init_data};
 use shared::jobs::JobEnvelope;
+use support::calls::{Reply, User, admin_user, delete, get, patch, player, post};
 use support::{TestPlatform, platform};
 use uuid::Uuid;
 
 // ---------------------------------------------------------------------------------------------------------------
-// Calling handlers
+// Content
 // ---------------------------------------------------------------------------------------------------------------
-
-#[derive(Debug)]
-struct Reply {
-    status: u16,
-    body: Json,
-    text: String,
-    content_type: String,
-}
-
-impl Reply {
-    #[track_caller]
-    fn ok(self) -> Json {
-        assert!((200..300).contains(&self.status), "expected success, got {}: {}", self.status, self.text);
-        self.body
-    }
-
-    #[track_caller]
-    fn expect_error(&self, status: u16, code: &str) {
-        assert_eq!(self.status, status, "expected {status} {code}, got: {}", self.text);
-        assert_eq!(self.body["error"]["code"], code, "{}", self.text);
-    }
-
-    /// The fields a validation error names.
-    #[track_caller]
-    fn fields(&self) -> Vec<String> {
-        self.expect_error(400, "validation_failed");
-        self.body["error"]["fields"].as_object().map(|f| f.keys().cloned().collect()).unwrap_or_default()
-    }
-}
-
-struct Call(ApiRequest);
-
-fn call(method: Method, path: &str) -> Call {
-    Call(ApiRequest::new(method, path))
-}
-
-impl Call {
-    fn param(mut self, name: &str, value: impl ToString) -> Self {
-        self.0.path_params.insert(name.into(), value.to_string());
-        self
-    }
-
-    fn query(mut self, name: &str, value: impl ToString) -> Self {
-        self.0.query.insert(name.into(), value.to_string());
-        self
-    }
-
-    fn bearer(mut self, token: Option<&str>) -> Self {
-        if let Some(token) = token {
-            self.0.headers.insert("authorization", HeaderValue::from_str(&format!("Bearer {token}")).unwrap());
-        }
-        self
-    }
-
-    fn from_ip(mut self, ip: &str) -> Self {
-        self.0.source_ip = Some(ip.into());
-        self
-    }
-
-    fn json(mut self, body: &Json) -> Self {
-        self.0.body = serde_json::to_vec(body).unwrap();
-        self
-    }
-
-    async fn send<'a, H, F>(self, p: &'a Platform, handler: H) -> Reply
-    where
-        H: FnOnce(&'a Platform, ApiRequest) -> F,
-        F: Future<Output = Result<ApiResponse, ApiError>>,
-    {
-        let response = handler(p, self.0).await.unwrap_or_else(|e| e.to_response());
-        let text = String::from_utf8_lossy(&response.body).into_owned();
-        let content_type = response.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
-        Reply { status: response.status.as_u16(), body: serde_json::from_slice(&response.body).unwrap_or(Json::Null), text, content_type }
-    }
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// People and content
-// ---------------------------------------------------------------------------------------------------------------
-
-/// A signed-in user's id and token.
-#[derive(Debug, Clone)]
-struct User {
-    id: i64,
-    token: String,
-}
-
-async fn telegram_user(p: &Platform, telegram_id: i64, first_name: &str) -> User {
-    let user = TelegramUser {
-        id: telegram_id,
-        first_name: first_name.into(),
-        last_name: None,
-        username: None,
-        photo_url: None,
-        language_code: Some("en".into()),
-    };
-    let init_data = sign_init_data(&user, Utc::now(), &p.config.identity.telegram_bot_token);
-    let body = call(Method::POST, "/api/v1/auth/telegram/mini-app")
-        .json(&json!({ "init_data": init_data }))
-        .send(p, identity::sign_in_mini_app)
-        .await
-        .ok();
-    User { id: body["user"]["id"].as_i64().unwrap(), token: body["token"].as_str().unwrap().to_string() }
-}
-
-async fn admin_user(p: &Platform) -> User {
-    telegram_user(p, p.config.identity.admin_telegram_ids[0], "Admin").await
-}
 
 async fn create_category(p: &Platform, token: Option<&str>, slug: &str, name: &str) -> Reply {
-    call(Method::POST, "/api/v1/admin/blog/categories")
-        .bearer(token)
+    post("/api/v1/admin/blog/categories")
+        .maybe_bearer(token)
         .json(&json!({ "slug": slug, "name": name }))
         .send(p, admin::create_category)
         .await
 }
 
 async fn create_post(p: &Platform, token: Option<&str>, body: Json) -> Reply {
-    call(Method::POST, "/api/v1/admin/blog/posts").bearer(token).json(&body).send(p, admin::create_post).await
+    post("/api/v1/admin/blog/posts").maybe_bearer(token).json(&body).send(p, admin::create_post).await
 }
 
 async fn update_post(p: &Platform, token: Option<&str>, post_id: i64, body: Json) -> Reply {
-    call(Method::PATCH, "/api/v1/admin/blog/posts/x").param("post_id", post_id).bearer(token).json(&body).send(p, admin::update_post).await
+    patch("/api/v1/admin/blog/posts/x").param("post_id", post_id).maybe_bearer(token).json(&body).send(p, admin::update_post).await
 }
 
 async fn get_post(p: &Platform, token: Option<&str>, slug: &str) -> Reply {
-    call(Method::GET, "/api/v1/blog/posts/x").param("slug", slug).bearer(token).send(p, reader::get_post).await
+    get("/api/v1/blog/posts/x").param("slug", slug).maybe_bearer(token).send(p, reader::get_post).await
 }
 
 async fn post_page(p: &Platform, slug: &str) -> Reply {
-    call(Method::GET, "/blog/x").param("slug", slug).send(p, page::post_page).await
+    get("/blog/x").param("slug", slug).send(p, page::post_page).await
 }
 
 async fn list(p: &Platform, query: &[(&str, &str)]) -> Reply {
-    let mut c = call(Method::GET, "/api/v1/blog/posts");
+    let mut c = get("/api/v1/blog/posts");
     for (name, value) in query {
         c = c.query(name, value);
     }
@@ -162,9 +49,9 @@ async fn list(p: &Platform, query: &[(&str, &str)]) -> Reply {
 
 async fn like(p: &Platform, token: Option<&str>, slug: &str, liked: bool) -> Reply {
     if liked {
-        call(Method::POST, "/like").param("slug", slug).bearer(token).send(p, reader::like).await
+        post("/like").param("slug", slug).maybe_bearer(token).send(p, reader::like).await
     } else {
-        call(Method::DELETE, "/like").param("slug", slug).bearer(token).send(p, reader::unlike).await
+        delete("/like").param("slug", slug).maybe_bearer(token).send(p, reader::unlike).await
     }
 }
 
@@ -389,12 +276,10 @@ async fn a_view_counts_once_per_reader_per_day() {
     let p = platform().await;
     let admin = admin_user(&p).await;
     category_and_post(&p, &admin, "go", "viewed", true).await;
-    let reader = telegram_user(&p, 7001, "Reader").await;
+    let reader = player(&p, 7001, "Reader").await;
     let view = |token: Option<String>, ip: &'static str| {
         let p = &p;
-        async move {
-            call(Method::POST, "/view").param("slug", "viewed").bearer(token.as_deref()).from_ip(ip).send(p, reader::count_view).await.ok()
-        }
+        async move { post("/view").param("slug", "viewed").maybe_bearer(token.as_deref()).from_ip(ip).send(p, reader::count_view).await.ok() }
     };
     let first = view(None, "203.0.113.1").await;
     assert_eq!((first["views"].as_i64(), first["counted"].as_bool()), (Some(1), Some(true)));
@@ -409,7 +294,7 @@ async fn a_view_counts_once_per_reader_per_day() {
     let keys: Vec<String> = redis::cmd("KEYS").arg(format!("{}blog_view:*", p.cache.prefix())).query_async(&mut redis).await.unwrap();
     assert_eq!(keys.len(), 3, "{keys:?}");
     assert!(keys.iter().all(|k| !k.contains("203.0.113")), "{keys:?}");
-    let missing = call(Method::POST, "/view").param("slug", "no-such-post").from_ip("203.0.113.1").send(&p, reader::count_view).await;
+    let missing = post("/view").param("slug", "no-such-post").from_ip("203.0.113.1").send(&p, reader::count_view).await;
     missing.expect_error(404, "not_found");
 }
 
@@ -418,7 +303,7 @@ async fn likes_are_idempotent_and_counted_once_per_reader() {
     let p = platform().await;
     let admin = admin_user(&p).await;
     category_and_post(&p, &admin, "go", "liked", true).await;
-    let (ada, bob) = (telegram_user(&p, 7101, "Ada").await, telegram_user(&p, 7102, "Bob").await);
+    let (ada, bob) = (player(&p, 7101, "Ada").await, player(&p, 7102, "Bob").await);
     like(&p, None, "liked", true).await.expect_error(401, "unauthorized");
     let (a, b) = tokio::join!(like(&p, Some(&ada.token), "liked", true), like(&p, Some(&ada.token), "liked", true));
     assert_eq!((a.status, b.status), (200, 200));
@@ -477,7 +362,7 @@ async fn readers_list_published_posts_by_category_search_and_page_and_never_see_
     assert!(draft_page.text.contains("<title>Post not found"), "{}", draft_page.text);
     like(&p, Some(&admin.token), "secret-draft", true).await.expect_error(404, "not_found");
 
-    let categories = call(Method::GET, "/api/v1/blog/categories").send(&p, reader::list_categories).await.ok();
+    let categories = get("/api/v1/blog/categories").send(&p, reader::list_categories).await.ok();
     assert_eq!(
         categories["categories"].as_array().unwrap().iter().map(|c| c["slug"].as_str().unwrap()).collect::<Vec<_>>(),
         ["go", "rust"]
@@ -485,11 +370,7 @@ async fn readers_list_published_posts_by_category_search_and_page_and_never_see_
 
     // Deleting is seen at once by every cached list and post.
     let ownership = get_post(&p, None, "ownership").await.ok();
-    let deleted = call(Method::DELETE, "/x")
-        .param("post_id", ownership["id"].as_i64().unwrap())
-        .bearer(Some(&admin.token))
-        .send(&p, admin::delete_post)
-        .await;
+    let deleted = delete("/x").param("post_id", ownership["id"].as_i64().unwrap()).bearer(&admin.token).send(&p, admin::delete_post).await;
     assert_eq!(deleted.status, 204);
     assert_eq!(slugs(&list(&p, &[]).await.ok()), ["channels", "lifetimes"]);
     get_post(&p, None, "ownership").await.expect_error(404, "not_found");
@@ -500,14 +381,14 @@ async fn readers_list_published_posts_by_category_search_and_page_and_never_see_
 async fn only_admins_write_the_blog() {
     let p = platform().await;
     let admin = admin_user(&p).await;
-    let player = telegram_user(&p, 7201, "Player").await;
+    let player = player(&p, 7201, "Player").await;
     let (category_id, post) = category_and_post(&p, &admin, "go", "kept", true).await;
     let post_id = post["id"].as_i64().unwrap();
     for (token, status, code) in [(None, 401, "unauthorized"), (Some(player.token.as_str()), 403, "forbidden")] {
         create_category(&p, token, "other", "Other").await.expect_error(status, code);
         create_post(&p, token, post_body("new-post", category_id, true)).await.expect_error(status, code);
         update_post(&p, token, post_id, json!({ "title": "Taken over" })).await.expect_error(status, code);
-        call(Method::DELETE, "/x").param("post_id", post_id).bearer(token).send(&p, admin::delete_post).await.expect_error(status, code);
+        delete("/x").param("post_id", post_id).maybe_bearer(token).send(&p, admin::delete_post).await.expect_error(status, code);
     }
     assert_eq!(count(&p, "SELECT count(*) FROM blog_categories").await, 1);
     assert_eq!(count(&p, "SELECT count(*) FROM posts WHERE title = 'Post kept'").await, 1, "the post is untouched and still there");
@@ -517,7 +398,7 @@ async fn only_admins_write_the_blog() {
 async fn bad_input_is_a_400_naming_every_field_and_writes_nothing() {
     let p = platform().await;
     let admin = admin_user(&p).await;
-    let player = telegram_user(&p, 7301, "Player").await;
+    let player = player(&p, 7301, "Player").await;
     let category_id = create_category(&p, Some(&admin.token), "go", "Go").await.ok()["id"].as_i64().unwrap();
     let bad = create_post(
         &p,
@@ -565,11 +446,11 @@ async fn bad_input_is_a_400_naming_every_field_and_writes_nothing() {
     assert_eq!(get_post(&p, None, "with-images").await.ok()["title"], "Post with-images");
     update_post(&p, Some(&admin.token), post_id, json!({})).await.expect_error(400, "validation_failed");
     update_post(&p, Some(&admin.token), 999_999, json!({ "title": "x" })).await.expect_error(404, "not_found");
-    let not_json = call(Method::PATCH, "/x").param("post_id", post_id).bearer(Some(&admin.token)).send(&p, admin::update_post).await;
+    let not_json = patch("/x").param("post_id", post_id).bearer(&admin.token).send(&p, admin::update_post).await;
     not_json.expect_error(400, "invalid_json");
-    call(Method::PATCH, "/x")
+    patch("/x")
         .param("post_id", "abc")
-        .bearer(Some(&admin.token))
+        .bearer(&admin.token)
         .json(&json!({}))
         .send(&p, admin::update_post)
         .await

@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, HashSet};
 use http::StatusCode;
 use serde::Serialize;
 use serde_json::{Map, Value};
+use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
 use super::{Category, Post, PostRef, invalidate, is_valid_slug, load_post, og, sanitize_html};
@@ -220,6 +221,11 @@ impl PostChanges {
         Ok(changes)
     }
 
+    /// The values of the columns a body sets, in the order both the INSERT and the UPDATE list them.
+    fn columns(&self) -> [&(dyn ToSql + Sync); 7] {
+        [&self.slug, &self.title, &self.excerpt, &self.content_html, &self.category_id, &self.featured, &self.meta_description]
+    }
+
     fn is_empty(&self) -> bool {
         matches!(
             self,
@@ -357,16 +363,7 @@ pub async fn create_post(platform: &Platform, request: ApiRequest) -> Result<Api
              VALUES ($1, $2, coalesce($3, ''), $4, $5, coalesce($6, false), coalesce($7, ''),
                      CASE WHEN $8 THEN now() END, CASE WHEN $8 THEN now() END)
              RETURNING id",
-            &[
-                &changes.slug,
-                &changes.title,
-                &changes.excerpt,
-                &changes.content_html,
-                &changes.category_id,
-                &changes.featured,
-                &changes.meta_description,
-                &publish,
-            ],
+            &[changes.columns().as_slice(), &[&publish]].concat(),
         )
         .await
         .map_err(|e| slug_conflict(e, changes.slug.as_deref()))?;
@@ -406,18 +403,7 @@ pub async fn update_post(platform: &Platform, request: ApiRequest) -> Result<Api
                 og_requested_at = CASE WHEN $10 THEN now() WHEN $9 THEN og_requested_at END,
                 updated_at = now()
           WHERE id = $1",
-        &[
-            &post_id,
-            &changes.slug,
-            &changes.title,
-            &changes.excerpt,
-            &changes.content_html,
-            &changes.category_id,
-            &changes.featured,
-            &changes.meta_description,
-            &published,
-            &og_due,
-        ],
+        &[&[&post_id as &(dyn ToSql + Sync)], changes.columns().as_slice(), &[&published, &og_due]].concat(),
     )
     .await
     .map_err(|e| slug_conflict(e, changes.slug.as_deref()))?;
