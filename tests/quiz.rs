@@ -2,155 +2,20 @@
 //! statistics, the leaderboard, Redis going away, and bad input. Handlers are called in-process with
 //! `ApiRequest`s, each test on its own fresh platform (database, key prefix, queues, bucket).
 
-use std::future::Future;
 use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use http::{HeaderValue, Method};
 use serde_json::{Value as Json, json};
 use shared::Platform;
-use shared::http::{ApiError, ApiRequest, ApiResponse};
-use shared::identity::telegram::{TelegramUser, sign_init_data, sign_login_widget};
+use shared::identity::telegram::{sign_init_data, sign_login_widget};
 use shared::quiz::{admin, answers, catalogue, leaderboard, stats};
 use shared::{identity, users};
+use support::calls::{Reply, User, admin_user, bot_token, get, mini_app_sign_in, patch, player, post, signed_in, telegram};
 use support::{TestPlatform, platform, platform_with};
 
-// ---------------------------------------------------------------------------------------------------------------
-// Calling handlers
-// ---------------------------------------------------------------------------------------------------------------
-
-/// What a handler answered, errors turned into their response as the trigger adapter does.
-#[derive(Debug)]
-struct Reply {
-    status: u16,
-    body: Json,
-    text: String,
-}
-
-impl Reply {
-    #[track_caller]
-    fn ok(self) -> Json {
-        assert!((200..300).contains(&self.status), "expected success, got {}: {}", self.status, self.text);
-        self.body
-    }
-
-    /// A documented client error: the status, the code, and the `{"error": {"code", "message"}}` body.
-    #[track_caller]
-    fn expect_error(&self, status: u16, code: &str) {
-        assert_eq!(self.status, status, "expected {status} {code}, got: {}", self.text);
-        assert_eq!(self.body["error"]["code"], code, "{}", self.text);
-        assert!(self.body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "an error message: {}", self.text);
-    }
-}
-
-/// An `ApiRequest` being built.
-struct Call(ApiRequest);
-
-fn get(path: &str) -> Call {
-    Call(ApiRequest::new(Method::GET, path))
-}
-
-fn post(path: &str) -> Call {
-    Call(ApiRequest::new(Method::POST, path))
-}
-
-fn patch(path: &str) -> Call {
-    Call(ApiRequest::new(Method::PATCH, path))
-}
-
-impl Call {
-    fn param(mut self, name: &str, value: impl ToString) -> Self {
-        self.0.path_params.insert(name.into(), value.to_string());
-        self
-    }
-
-    fn query(mut self, name: &str, value: impl ToString) -> Self {
-        self.0.query.insert(name.into(), value.to_string());
-        self
-    }
-
-    fn bearer(mut self, token: &str) -> Self {
-        self.0.headers.insert("authorization", HeaderValue::from_str(&format!("Bearer {token}")).unwrap());
-        self
-    }
-
-    fn maybe_bearer(self, token: Option<&str>) -> Self {
-        match token {
-            Some(t) => self.bearer(t),
-            None => self,
-        }
-    }
-
-    fn json(mut self, body: &Json) -> Self {
-        self.0.body = serde_json::to_vec(body).unwrap();
-        self
-    }
-
-    fn raw(mut self, body: impl Into<Vec<u8>>) -> Self {
-        self.0.body = body.into();
-        self
-    }
-
-    async fn send<'a, H, F>(self, p: &'a Platform, handler: H) -> Reply
-    where
-        H: FnOnce(&'a Platform, ApiRequest) -> F,
-        F: Future<Output = Result<ApiResponse, ApiError>>,
-    {
-        let response = handler(p, self.0).await.unwrap_or_else(|e| e.to_response());
-        let text = String::from_utf8_lossy(&response.body).into_owned();
-        let body = serde_json::from_slice(&response.body).unwrap_or(Json::Null);
-        Reply { status: response.status.as_u16(), body, text }
-    }
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Signing in
-// ---------------------------------------------------------------------------------------------------------------
-
-#[derive(Debug, Clone)]
-struct User {
-    id: i64,
-    token: String,
-}
-
-fn telegram(id: i64, first_name: &str) -> TelegramUser {
-    TelegramUser {
-        id,
-        first_name: first_name.into(),
-        last_name: None,
-        username: None,
-        photo_url: None,
-        language_code: Some("en".into()),
-    }
-}
-
-fn bot_token(p: &Platform) -> &str {
-    &p.config.identity.telegram_bot_token
-}
-
-async fn mini_app_sign_in(p: &Platform, init_data: &str) -> Reply {
-    post("/api/v1/auth/telegram/mini-app").json(&json!({ "init_data": init_data })).send(p, identity::sign_in_mini_app).await
-}
-
-fn signed_in(reply: Reply) -> User {
-    let body = reply.ok();
-    User { id: body["user"]["id"].as_i64().expect("a user id"), token: body["token"].as_str().expect("a token").to_string() }
-}
-
-/// A Mini App user, signed in with freshly signed initData.
-async fn player(p: &Platform, telegram_id: i64, first_name: &str) -> User {
-    let init_data = sign_init_data(&telegram(telegram_id, first_name), Utc::now(), bot_token(p));
-    signed_in(mini_app_sign_in(p, &init_data).await)
-}
-
-/// The configured administrator (ADMIN_TELEGRAM_IDS), signed in through the Mini App.
-async fn admin_user(p: &Platform) -> User {
-    let id = *p.config.identity.admin_telegram_ids.first().expect("infra/local.env names an admin");
-    player(p, id, "Admin").await
-}
 
 async fn register(p: &Platform, email: &str, password: &str) -> Reply {
     post("/api/v1/auth/register").json(&json!({ "email": email, "password": password, "first_name": "Ada" })).send(p, identity::register).await

@@ -118,6 +118,14 @@ impl ApiResponse {
         Self::json(StatusCode::OK, value)
     }
 
+    /// An HTML document (a server-rendered page). The trigger adapter sends it as text and
+    /// [`Conventions::finish`] gives it a Content-Security-Policy.
+    pub fn html(status: StatusCode, document: String) -> Self {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+        Self { status, headers, body: document.into_bytes() }
+    }
+
     pub fn with_header(mut self, name: header::HeaderName, value: HeaderValue) -> Self {
         self.headers.insert(name, value);
         self

@@ -5,6 +5,7 @@
 //! functions that do not know which trigger called them.
 
 pub mod aws;
+pub mod blog;
 pub mod cache;
 pub mod config;
 pub mod contact;

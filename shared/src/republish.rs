@@ -1,6 +1,6 @@
-//! The outbox sweep: routes store a fact first (a contact message, a completed upload) and publish its event
-//! after; when the bus could not be reached, the `republish-events` schedule publishes what never left. Each
-//! event keeps its fact's id, so an event published twice still has one effect downstream.
+//! The outbox sweep: routes store a fact first (a contact message, a completed upload, a post's image request)
+//! and publish its event after; when the bus could not be reached, the `republish-events` schedule publishes
+//! what never left. A job handles an event published twice as once.
 
 use std::time::Duration;
 
@@ -19,10 +19,11 @@ pub fn job(platform: &'static Platform, _run: ScheduledRun) -> ReportFuture {
     Box::pin(async move {
         let contact_messages = crate::contact::sweep(platform, GRACE).await?;
         let uploads = crate::uploads::republish(platform, GRACE, BATCH).await?;
-        let failed: u64 = [contact_messages, uploads].iter().map(|r: &Republished| r.failed).sum();
+        let open_graph_images = crate::blog::og::sweep_og_requests(platform).await?;
+        let failed: u64 = [contact_messages, uploads, open_graph_images].iter().map(|r: &Republished| r.failed).sum();
         if failed > 0 {
             return Err(JobError(format!("{failed} stored events still could not be published")));
         }
-        Ok(serde_json::json!({ "contact_messages": contact_messages, "uploads": uploads }))
+        Ok(serde_json::json!({ "contact_messages": contact_messages, "uploads": uploads, "open_graph_images": open_graph_images }))
     })
 }

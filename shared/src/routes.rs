@@ -57,4 +57,15 @@ routes! {
     GET_UPLOAD = "get-upload", "GET /api/v1/uploads/{upload_id}" => crate::uploads::get;
     COMPLETE_UPLOAD = "complete-upload", "POST /api/v1/uploads/{upload_id}/complete" => crate::uploads::complete;
     SUBMIT_FEEDBACK = "submit-feedback", "POST /api/v1/feedback" => crate::feedback::submit;
+    LIST_BLOG_POSTS = "list-blog-posts", "GET /api/v1/blog/posts" => crate::blog::reader::list_posts;
+    GET_BLOG_POST = "get-blog-post", "GET /api/v1/blog/posts/{slug}" => crate::blog::reader::get_post;
+    LIST_BLOG_CATEGORIES = "list-blog-categories", "GET /api/v1/blog/categories" => crate::blog::reader::list_categories;
+    LIKE_BLOG_POST = "like-blog-post", "POST /api/v1/blog/posts/{slug}/like" => crate::blog::reader::like;
+    UNLIKE_BLOG_POST = "unlike-blog-post", "DELETE /api/v1/blog/posts/{slug}/like" => crate::blog::reader::unlike;
+    COUNT_BLOG_POST_VIEW = "count-blog-post-view", "POST /api/v1/blog/posts/{slug}/view" => crate::blog::reader::count_view;
+    CREATE_BLOG_CATEGORY = "create-blog-category", "POST /api/v1/admin/blog/categories" => crate::blog::admin::create_category;
+    CREATE_BLOG_POST = "create-blog-post", "POST /api/v1/admin/blog/posts" => crate::blog::admin::create_post;
+    UPDATE_BLOG_POST = "update-blog-post", "PATCH /api/v1/admin/blog/posts/{post_id}" => crate::blog::admin::update_post;
+    DELETE_BLOG_POST = "delete-blog-post", "DELETE /api/v1/admin/blog/posts/{post_id}" => crate::blog::admin::delete_post;
+    BLOG_POST_PAGE = "blog-post-page", "GET /blog/{slug}" => crate::blog::page::post_page;
 }

@@ -5,6 +5,8 @@
 //! seeing each other. Settings come from `infra/local.env`, the one file of local settings; the services must
 //! be running (`infra/services start`, which the README's test command does).
 
+pub mod calls;
+
 use std::collections::HashMap;
 use std::path::PathBuf;
 

@@ -444,6 +444,18 @@ mod tests {
     }
 
     #[test]
+    fn a_published_post_reaches_the_open_graph_image_job() {
+        let template = project_template();
+        let rule = template.rules.iter().find(|r| r.name == "quiz-post-published-rule").expect("the post.published rule");
+        assert_eq!((rule.bus.as_str(), &rule.pattern["detail-type"][0]), ("quiz-events", &serde_json::json!("post.published")));
+        assert_eq!(rule.targets, [("generate-og-image".to_string(), "arn:aws:sqs:us-east-1:123456789012:quiz-og-image".to_string())]);
+        let job = template.function("generate-og-image").expect("the job");
+        assert!(matches!(&job.triggers[..], [Trigger::Sqs { queue, .. }] if queue == "OgImageQueue"));
+        let queue = template.queue("OgImageQueue").unwrap();
+        assert_eq!((queue.redrive.clone(), queue.visibility_timeout), (Some(("OgImageDeadLetterQueue".into(), 3)), Some(60)));
+    }
+
+    #[test]
     fn the_environment_resolves_to_local_values_and_leaves_out_what_only_aws_has() {
         let t = project_template();
         let env = &t.function("health").unwrap().environment;
