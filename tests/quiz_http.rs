@@ -243,3 +243,55 @@ async fn a_new_user_uploads_an_avatar_and_gets_the_processed_image() {
     let (_, me) = call(Method::GET, "/api/v1/me", Some(&token), None).await;
     assert_eq!(me["avatar_url"].as_str(), Some(url), "{me}");
 }
+
+#[tokio::test]
+async fn an_admin_publishes_a_post_and_its_page_shares_the_generated_open_graph_image() {
+    let admin = sign_in_admin().await;
+    let unique = uuid::Uuid::new_v4().simple().to_string()[..10].to_string();
+    let (status, category) =
+        call(Method::POST, "/api/v1/admin/blog/categories", Some(&admin), Some(json!({"slug": format!("rust-{unique}"), "name": "Rust"}))).await;
+    assert_eq!(status, StatusCode::CREATED, "{category}");
+    let slug = format!("borrowing-{unique}");
+    let title = "Borrowing <without> tears & \"fear\"";
+    let (status, post) = call(
+        Method::POST,
+        "/api/v1/admin/blog/posts",
+        Some(&admin),
+        Some(json!({"slug": slug, "title": title, "excerpt": "Lifetimes, gently.", "category_id": category["id"],
+                    "content_html": "<p>Hello<script>alert(1)</script></p>", "published": false})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{post}");
+    let (status, _) = Client::new().get(format!("{}/blog/{slug}", gateway())).send().await.map(|r| (r.status(), ())).unwrap();
+    assert_eq!(status, StatusCode::NOT_FOUND, "a draft has no page");
+
+    // Publishing: update-blog-post -> post.published -> rule -> og queue -> generate-og-image -> S3 and the post.
+    let (status, body) =
+        call(Method::PATCH, &format!("/api/v1/admin/blog/posts/{}", post["id"]), Some(&admin), Some(json!({"published": true}))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let mut page = String::new();
+    for _ in 0..60 {
+        let response = Client::new().get(format!("{}/blog/{slug}", gateway())).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+        page = response.text().await.unwrap();
+        if page.contains("/og/") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    assert!(page.contains("<meta property=\"og:title\" content=\"Borrowing &#60;without&#62; tears &#38; &#34;fear&#34;\">"), "the title, escaped: {page}");
+    assert!(!page.contains("<without>"), "nothing of the title is markup");
+    assert!(!page.contains("<script>alert"), "the script was cleaned out");
+    let og_image = page
+        .split("property=\"og:image\" content=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("an og:image on the page: {page}"));
+    let image = Client::new().get(og_image).send().await.unwrap();
+    assert!(image.status().is_success(), "{og_image}: {}", image.status());
+    let decoded = image::load_from_memory(&image.bytes().await.unwrap()).unwrap();
+    assert_eq!((decoded.width(), decoded.height()), (1200, 630));
+    let first = decoded.to_rgb8().get_pixel(0, 0).0;
+    assert!(decoded.to_rgb8().pixels().any(|p| p.0 != first), "not one colour");
+}
