@@ -105,26 +105,11 @@ async fn upload(p: &Platform, user_id: i64, purpose: &str, status: &str) -> Uuid
 // Events
 // ---------------------------------------------------------------------------------------------------------------
 
-async fn sqs() -> aws_sdk_sqs::Client {
-    aws_sdk_sqs::Client::new(&shared::aws::sdk_config().await)
-}
-
 /// Waits (up to `seconds`) for events on the test bus's queue, deletes and returns them as jobs.
 async fn events(p: &TestPlatform, want: usize, seconds: usize) -> Vec<JobEnvelope> {
-    let sqs = sqs().await;
-    let mut got = Vec::new();
-    for _ in 0..seconds {
-        let out =
-            sqs.receive_message().queue_url(&p.events_queue_url).max_number_of_messages(10).wait_time_seconds(1).send().await.unwrap();
-        for m in out.messages.unwrap_or_default() {
-            sqs.delete_message().queue_url(&p.events_queue_url).receipt_handle(m.receipt_handle().unwrap()).send().await.unwrap();
-            got.push(JobEnvelope::parse(m.body().unwrap()).expect("the rule delivers a readable event"));
-        }
-        if got.len() >= want {
-            break;
-        }
-    }
-    got
+    let messages = support::receive_within(&p.events_queue_url, want, seconds).await;
+    support::delete(&p.events_queue_url, &messages).await;
+    messages.iter().map(|m| JobEnvelope::parse(m.body().unwrap()).expect("the rule delivers a readable event")).collect()
 }
 
 async fn post_published_events(p: &TestPlatform, want: usize, seconds: usize) -> Vec<JobEnvelope> {

@@ -242,7 +242,12 @@ async fn a_contact_message_reaches_the_admins_mailbox_through_the_event_bus_and_
 
 #[tokio::test]
 async fn the_new_schedules_fire_on_demand() {
-    for (function, field) in [("update-user-statistics-cache", "/users"), ("republish-events", "/uploads/published")] {
+    let schedules = [
+        ("update-user-statistics-cache", "/users"),
+        ("republish-events", "/open_graph_images/published"),
+        ("cleanup-old-media-files", "/scanned"),
+    ];
+    for (function, field) in schedules {
         let response = reqwest::Client::new().post(format!("{}/_local/fire/{function}", gateway())).send().await.unwrap();
         let body: serde_json::Value = response.json().await.unwrap();
         assert_eq!(body["function"], function, "{body}");

@@ -16,18 +16,21 @@ use shared::storage::keys;
 use shared::uploads::{self, Processing};
 use uuid::Uuid;
 
+/// A contact form from a new client address each time: the limit (five an hour per address) never answers for
+/// the route.
+fn contact_request(client: &AtomicU64) -> ApiRequest {
+    let n = client.fetch_add(1, Ordering::Relaxed);
+    let mut request = ApiRequest::new(Method::POST, "/api/v1/contact");
+    request.source_ip = Some(format!("198.51.{}.{}", n / 250 % 250, n % 250 + 1));
+    request.body = br#"{"name": "Bench", "email": "bench@example.com", "message": "How fast is this form?"}"#.to_vec();
+    request
+}
+
 fn contact_route(c: &mut Criterion) {
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
     let platform = runtime.block_on(support::platform());
-    // A new client address per request: the limit (five an hour per address) never answers for the route.
     let client = AtomicU64::new(0);
-    let submit = || {
-        let n = client.fetch_add(1, Ordering::Relaxed);
-        let mut request = ApiRequest::new(Method::POST, "/api/v1/contact");
-        request.source_ip = Some(format!("198.51.{}.{}", n / 250 % 250, n % 250 + 1));
-        request.body = br#"{"name": "Bench", "email": "bench@example.com", "message": "How fast is this form?"}"#.to_vec();
-        shared::contact::submit(&platform, request)
-    };
+    let submit = || shared::contact::submit(&platform, contact_request(&client));
     runtime.block_on(async { submit().await.unwrap() });
     c.bench_function("contact form to 202: store + publish (in process)", |b| {
         b.to_async(&runtime).iter(|| async { assert_eq!(submit().await.unwrap().status, 202) })
@@ -42,13 +45,7 @@ fn contact_route(c: &mut Criterion) {
     let offline = runtime.block_on(support::platform_with(|s| {
         s.insert("EVENT_BUS_NAME".into(), "no-such-bus".into());
     }));
-    let submit_offline = || {
-        let n = client.fetch_add(1, Ordering::Relaxed);
-        let mut request = ApiRequest::new(Method::POST, "/api/v1/contact");
-        request.source_ip = Some(format!("198.51.{}.{}", n / 250 % 250, n % 250 + 1));
-        request.body = br#"{"name": "Bench", "email": "bench@example.com", "message": "How fast is this form?"}"#.to_vec();
-        shared::contact::submit(&offline, request)
-    };
+    let submit_offline = || shared::contact::submit(&offline, contact_request(&client));
     c.bench_function("contact form to 202: store only, bus refuses (in process)", |b| {
         b.to_async(&runtime).iter(|| async { assert_eq!(submit_offline().await.unwrap().status, 202) })
     });

@@ -170,9 +170,14 @@ pub async fn sqs() -> aws_sdk_sqs::Client {
 
 /// Waits (up to ten seconds) for `n` messages on a queue and returns them, visible again at once.
 pub async fn receive(queue_url: &str, n: usize) -> Vec<aws_sdk_sqs::types::Message> {
+    receive_within(queue_url, n, 10).await
+}
+
+/// As [`receive`], waiting up to `seconds`.
+pub async fn receive_within(queue_url: &str, n: usize, seconds: usize) -> Vec<aws_sdk_sqs::types::Message> {
     let sqs = sqs().await;
     let mut got = Vec::new();
-    for _ in 0..10 {
+    for _ in 0..seconds {
         let out = sqs
             .receive_message()
             .queue_url(queue_url)
