@@ -290,3 +290,15 @@ async fn mail_is_sent_through_ses_v2() {
         .unwrap();
     assert!(data["ses"]["Message"].to_string().contains(&subject), "the outbox holds the mail");
 }
+
+#[tokio::test]
+async fn asking_for_the_instances_connection_while_holding_it_fails_instead_of_hanging() {
+    let p = platform().await;
+    let held = p.db.connection().await.unwrap();
+    let started = std::time::Instant::now();
+    let second = p.db.connection().await;
+    assert!(matches!(second, Err(shared::db::DbError::Unavailable(_))), "an error, not a wait without end");
+    assert!(started.elapsed() >= shared::db::CONNECTION_WAIT);
+    drop(held);
+    assert!(p.db.connection().await.is_ok(), "free again once the first is dropped");
+}

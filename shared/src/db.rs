@@ -9,6 +9,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::{Mutex, MutexGuard};
 use tokio_postgres::config::SslMode;
@@ -70,6 +71,10 @@ struct Open {
     statements: std::sync::Mutex<HashMap<String, Statement>>,
 }
 
+/// How long a caller waits for the instance's one connection before giving up. Far above any statement's
+/// run time: reaching it means the connection is held by work that is waiting for it itself.
+pub const CONNECTION_WAIT: Duration = Duration::from_secs(10);
+
 /// Statements kept per connection; past this the cache starts over (only constant SQL is expected here).
 const MAX_PREPARED: usize = 256;
 
@@ -89,8 +94,19 @@ impl Database {
     }
 
     /// The instance's connection, opening (or re-opening) it when needed.
+    ///
+    /// There is one per instance. Work that asks for it while its own task still holds it would wait forever;
+    /// instead, after [`CONNECTION_WAIT`] the wait ends in an error that says so (a 503 for a route, a retry for
+    /// a job), and the log line names the likely cause.
     pub async fn connection(&self) -> Result<Connection<'_>, DbError> {
-        let mut guard = self.client.lock().await;
+        let Ok(mut guard) = tokio::time::timeout(CONNECTION_WAIT, self.client.lock()).await else {
+            tracing::error!(
+                wait = ?CONNECTION_WAIT,
+                "the instance's database connection stayed taken: is it asked for while already held (drop the first \
+                 Connection, or pass it down)?"
+            );
+            return Err(DbError::Unavailable(format!("the instance's connection stayed taken for {CONNECTION_WAIT:?}")));
+        };
         if guard.as_ref().is_none_or(|open| open.client.is_closed()) {
             *guard = Some(Open { client: self.connect().await?, statements: Default::default() });
         }
