@@ -302,3 +302,35 @@ async fn asking_for_the_instances_connection_while_holding_it_fails_instead_of_h
     drop(held);
     assert!(p.db.connection().await.is_ok(), "free again once the first is dropped");
 }
+
+#[tokio::test]
+async fn the_cache_monitor_checks_reports_tests_and_clears_only_this_projects_keys() {
+    use shared::cache_monitor;
+    let p = platform().await;
+    let check = cache_monitor::check(&p).await;
+    assert!(check.ok && check.error.is_none(), "{check:?}");
+
+    // Three keys of this project (the test's own prefix), one of somebody else's.
+    for key in ["a", "b", "c"] {
+        p.cache.set(key, &1, Duration::from_secs(60)).await;
+    }
+    let foreign = format!("other-project:{}", uuid::Uuid::new_v4().simple());
+    p.cache.run::<()>(redis::cmd("SET").arg(&foreign).arg(1).arg("EX").arg(60)).await.unwrap();
+
+    let stats = cache_monitor::stats(&p).await.unwrap();
+    assert_eq!(stats.project_keys, 3, "{stats:?}");
+    assert_eq!(stats.maxmemory_policy, "allkeys-lru", "the production setting, locally too");
+    assert!(!stats.redis_version.is_empty() && stats.uptime_seconds > 0 && stats.used_memory_bytes > 0, "{stats:?}");
+
+    let speed = cache_monitor::speed_test(&p).await.unwrap();
+    assert_eq!(speed.keys, cache_monitor::SPEED_TEST_KEYS);
+    assert!(speed.write.ops_per_second > 0.0 && speed.read.ops_per_second > 0.0 && speed.delete.ops_per_second > 0.0);
+    assert_eq!(cache_monitor::stats(&p).await.unwrap().project_keys, 3, "the speed test leaves nothing behind");
+
+    let cleared = cache_monitor::clear(&p).await.unwrap();
+    assert_eq!(cleared.deleted, 3);
+    assert_eq!(cache_monitor::stats(&p).await.unwrap().project_keys, 0);
+    let still: Option<String> = p.cache.run(redis::cmd("GET").arg(&foreign)).await.unwrap();
+    assert_eq!(still.as_deref(), Some("1"), "another prefix's key is untouched");
+    p.cache.run::<()>(redis::cmd("DEL").arg(&foreign)).await.unwrap();
+}

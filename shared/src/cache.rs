@@ -105,6 +105,18 @@ impl Cache {
         result
     }
 
+    /// As [`Cache::run`], for a pipeline.
+    pub async fn run_pipeline<T: redis::FromRedisValue>(&self, pipe: &redis::Pipeline) -> Result<T, redis::RedisError> {
+        let mut conn = self.manager.clone().ok_or_else(|| redis::RedisError::from((redis::ErrorKind::Client, "cache disabled")))?;
+        let result = tokio::time::timeout(DEPENDENCY_TIMEOUT, pipe.query_async(&mut conn))
+            .await
+            .unwrap_or_else(|_| Err(redis::RedisError::from((redis::ErrorKind::Io, "timed out"))));
+        if let Err(e) = &result {
+            self.failed("pipeline", "-", e);
+        }
+        result
+    }
+
     /// Reads a JSON value; a failure or an unreadable value is a miss.
     pub async fn get<T: DeserializeOwned>(&self, key: &str) -> Option<T> {
         let mut conn = self.connection().await?;

@@ -7,6 +7,7 @@
 pub mod aws;
 pub mod blog;
 pub mod cache;
+pub mod cache_monitor;
 pub mod config;
 pub mod contact;
 pub mod db;
