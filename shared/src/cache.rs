@@ -95,24 +95,28 @@ impl Cache {
     /// Runs a raw command against Redis (for health checks and operations), ignoring the cool-down: the caller
     /// wants to know whether Redis answers now.
     pub async fn run<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, redis::RedisError> {
-        let mut conn = self.manager.clone().ok_or_else(|| redis::RedisError::from((redis::ErrorKind::Client, "cache disabled")))?;
-        let result = tokio::time::timeout(DEPENDENCY_TIMEOUT, cmd.query_async(&mut conn))
-            .await
-            .unwrap_or_else(|_| Err(redis::RedisError::from((redis::ErrorKind::Io, "timed out"))));
-        if let Err(e) = &result {
-            self.failed("command", "-", e);
-        }
-        result
+        let mut conn = self.direct()?;
+        self.bounded("command", cmd.query_async(&mut conn)).await
     }
 
     /// As [`Cache::run`], for a pipeline.
     pub async fn run_pipeline<T: redis::FromRedisValue>(&self, pipe: &redis::Pipeline) -> Result<T, redis::RedisError> {
-        let mut conn = self.manager.clone().ok_or_else(|| redis::RedisError::from((redis::ErrorKind::Client, "cache disabled")))?;
-        let result = tokio::time::timeout(DEPENDENCY_TIMEOUT, pipe.query_async(&mut conn))
+        let mut conn = self.direct()?;
+        self.bounded("pipeline", pipe.query_async(&mut conn)).await
+    }
+
+    /// The connection regardless of the cool-down, for [`Cache::run`] and [`Cache::run_pipeline`].
+    fn direct(&self) -> Result<ConnectionManager, redis::RedisError> {
+        self.manager.clone().ok_or_else(|| redis::RedisError::from((redis::ErrorKind::Client, "cache disabled")))
+    }
+
+    /// Bounds a raw Redis call by the dependency timeout; a failure starts the cool-down.
+    async fn bounded<T>(&self, op: &str, call: impl std::future::Future<Output = redis::RedisResult<T>>) -> redis::RedisResult<T> {
+        let result = tokio::time::timeout(DEPENDENCY_TIMEOUT, call)
             .await
             .unwrap_or_else(|_| Err(redis::RedisError::from((redis::ErrorKind::Io, "timed out"))));
         if let Err(e) = &result {
-            self.failed("pipeline", "-", e);
+            self.failed(op, "-", e);
         }
         result
     }

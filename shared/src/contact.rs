@@ -117,13 +117,8 @@ pub async fn sweep(platform: &Platform, grace: Duration) -> Result<Republished, 
         .await?;
     let mut swept = Republished::default();
     for row in rows {
-        match publish(platform, &conn, row.get(0), row.get(1)).await {
-            Ok(()) => swept.published += 1,
-            Err(e) => {
-                tracing::warn!(id = %row.get::<_, Uuid>(0), error = %e, "still cannot publish a contact message's event");
-                swept.failed += 1;
-            }
-        }
+        let id: Uuid = row.get(0);
+        swept.record("contact message", id, publish(platform, &conn, id, row.get(1)).await);
     }
     Ok(swept)
 }

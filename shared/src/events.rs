@@ -75,6 +75,20 @@ pub struct Republished {
     pub failed: u64,
 }
 
+impl Republished {
+    /// Counts one attempt to publish a stored fact's event; a failure is logged, and the fact waits for the
+    /// next sweep.
+    pub fn record<E: std::fmt::Display>(&mut self, what: &str, id: impl std::fmt::Display, attempt: Result<(), E>) {
+        match attempt {
+            Ok(()) => self.published += 1,
+            Err(e) => {
+                tracing::warn!(%id, error = %e, "still cannot publish the event of a {what}");
+                self.failed += 1;
+            }
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 #[error("could not publish {detail_type} event {id}: {message}")]
 pub struct PublishError {

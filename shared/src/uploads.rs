@@ -141,19 +141,20 @@ pub struct UploadView {
 const VIEW_COLUMNS: &str = "id, purpose, status, coalesce(processed_type, content_type), processed_key, width, height, \
                             processed_size, rejection, created_at";
 
-fn view_from_row(platform: &Platform, row: &tokio_postgres::Row) -> UploadView {
-    let purpose: String = row.get(1);
+/// Reads [`VIEW_COLUMNS`], starting at column `at`.
+fn view_from_row(platform: &Platform, row: &tokio_postgres::Row, at: usize) -> UploadView {
+    let purpose: String = row.get(at + 1);
     UploadView {
-        id: row.get(0),
+        id: row.get(at),
         purpose: Purpose::parse(&purpose).unwrap_or(Purpose::FeedbackImage),
-        status: row.get(2),
-        content_type: row.get(3),
-        url: row.get::<_, Option<String>>(4).map(|key| platform.storage.public_url(&key)),
-        width: row.get(5),
-        height: row.get(6),
-        size: row.get(7),
-        rejection: row.get(8),
-        created_at: row.get(9),
+        status: row.get(at + 2),
+        content_type: row.get(at + 3),
+        url: row.get::<_, Option<String>>(at + 4).map(|key| platform.storage.public_url(&key)),
+        width: row.get(at + 5),
+        height: row.get(at + 6),
+        size: row.get(at + 7),
+        rejection: row.get(at + 8),
+        created_at: row.get(at + 9),
     }
 }
 
@@ -215,7 +216,7 @@ async fn owned(platform: &Platform, conn: &Connection<'_>, id: Uuid, user_id: i6
     let sql = format!("SELECT {VIEW_COLUMNS} FROM uploads WHERE id = $1 AND user_id = $2");
     conn.query_opt(&sql, &[&id, &user_id])
         .await?
-        .map(|row| view_from_row(platform, &row))
+        .map(|row| view_from_row(platform, &row, 0))
         .ok_or_else(|| ApiError::not_found("no such upload of yours"))
 }
 
@@ -245,20 +246,18 @@ pub async fn complete(platform: &Platform, request: ApiRequest) -> Result<ApiRes
             "nothing has been uploaded to this upload's URL yet; PUT the file first",
         ));
     }
-    let completed = conn
-        .query_opt(
-            "UPDATE uploads SET status = 'processing', completed_at = now() WHERE id = $1 AND status = 'pending'
-             RETURNING completed_at",
-            &[&id],
-        )
-        .await?;
-    if let Some(row) = completed {
-        if let Err(e) = publish(platform, &conn, id, row.get(0)).await {
-            tracing::warn!(%id, error = %e, "upload completed; its event waits for the republish sweep");
-        }
+    let sql = format!(
+        "UPDATE uploads SET status = 'processing', completed_at = now() WHERE id = $1 AND status = 'pending'
+         RETURNING completed_at, {VIEW_COLUMNS}"
+    );
+    let Some(row) = conn.query_opt(&sql, &[&id]).await? else {
+        // A concurrent request completed it first: answer its state.
+        return Ok(ApiResponse::json(StatusCode::ACCEPTED, &owned(platform, &conn, id, viewer.id()).await?));
+    };
+    if let Err(e) = publish(platform, &conn, id, row.get(0)).await {
+        tracing::warn!(%id, error = %e, "upload completed; its event waits for the republish sweep");
     }
-    let upload = owned(platform, &conn, id, viewer.id()).await?;
-    Ok(ApiResponse::json(StatusCode::ACCEPTED, &upload))
+    Ok(ApiResponse::json(StatusCode::ACCEPTED, &view_from_row(platform, &row, 1)))
 }
 
 /// Publishes `upload.completed` (its id is the upload's) and records that it left.
@@ -284,13 +283,8 @@ pub async fn republish(platform: &Platform, grace: Duration, batch: i64) -> Resu
         .await?;
     let mut republished = Republished::default();
     for row in rows {
-        match publish(platform, &conn, row.get(0), row.get(1)).await {
-            Ok(()) => republished.published += 1,
-            Err(e) => {
-                tracing::warn!(id = %row.get::<_, Uuid>(0), error = %e, "still cannot publish an upload's event");
-                republished.failed += 1;
-            }
-        }
+        let id: Uuid = row.get(0);
+        republished.record("completed upload", id, publish(platform, &conn, id, row.get(1)).await);
     }
     Ok(republished)
 }

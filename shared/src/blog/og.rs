@@ -47,16 +47,11 @@ pub async fn sweep_og_requests(platform: &Platform) -> Result<Republished, DbErr
     let mut republished = Republished::default();
     for row in rows {
         let post_id: i64 = row.get(0);
-        match request(platform, post_id).await {
-            Ok(()) => {
-                conn.execute("UPDATE posts SET og_requested_at = now() WHERE id = $1 AND og_requested_at IS NOT NULL", &[&post_id]).await?;
-                republished.published += 1;
-            }
-            Err(e) => {
-                tracing::warn!(post_id, error = %e, "still cannot publish a post's Open Graph event");
-                republished.failed += 1;
-            }
+        let attempt = request(platform, post_id).await;
+        if attempt.is_ok() {
+            conn.execute("UPDATE posts SET og_requested_at = now() WHERE id = $1 AND og_requested_at IS NOT NULL", &[&post_id]).await?;
         }
+        republished.record("post's Open Graph request", post_id, attempt);
     }
     Ok(republished)
 }
