@@ -1,9 +1,10 @@
 //! The API's description agrees with the template, and the template with the repository: every `HttpApi` route of
 //! `template.yaml` is an operation of `openapi.yaml` named after the function that serves it, every function has
-//! its crate and its sample events, and every sample event of a route carries that route's key.
+//! its crate and its sample events, and every sample event of a route carries that route's key. The template's
+//! monitoring keeps up with its queues: every dead-letter queue has an alarm, every queue is on the dashboard.
 //!
 //! Reads files only: no service needs to run. `template.yaml` uses CloudFormation's short tags (`!Ref`, `!GetAtt`,
-//! `!Sub`, `!Split`); they parse as tagged values, and only plain keys are read here.
+//! `!Sub`, `!Split`); they parse as tagged values, and only plain keys, `!GetAtt` and `!Sub` are read here.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -91,6 +92,39 @@ fn documented_operations() -> BTreeMap<RouteKey, Option<String>> {
         }
     }
     operations
+}
+
+/// The resources of `template.yaml`, by logical id.
+fn template_resources() -> serde_norway::Mapping {
+    let template = read_yaml(&repo_root().join("template.yaml"));
+    template.get("Resources").and_then(Value::as_mapping).cloned().expect("template.yaml has Resources")
+}
+
+/// The argument of an intrinsic function, written either short (`!GetAtt …`) or long (`Fn::GetAtt: …`).
+fn intrinsic<'v>(value: &'v Value, name: &str) -> Option<&'v Value> {
+    match value {
+        Value::Tagged(tagged) if tagged.tag.to_string().trim_start_matches('!') == name => Some(&tagged.value),
+        Value::Mapping(map) if map.len() == 1 => map.get(format!("Fn::{name}").as_str()),
+        _ => None,
+    }
+}
+
+/// `(logical id, attribute)` of a `!GetAtt Id.Attribute` or `Fn::GetAtt: [Id, Attribute]`.
+fn get_att(value: &Value) -> Option<(String, String)> {
+    match intrinsic(value, "GetAtt")? {
+        Value::String(s) => s.split_once('.').map(|(id, attribute)| (id.to_string(), attribute.to_string())),
+        Value::Sequence(v) => Some((v.first()?.as_str()?.to_string(), v.get(1)?.as_str()?.to_string())),
+        _ => None,
+    }
+}
+
+/// The text of a `!Sub` (one string, or `[string, variables]`), or a plain string.
+fn sub_text(value: &Value) -> Option<&str> {
+    match intrinsic(value, "Sub") {
+        Some(Value::Sequence(v)) => v.first()?.as_str(),
+        Some(text) => text.as_str(),
+        None => value.as_str(),
+    }
 }
 
 /// The `.json` files directly under a directory, sorted; empty when the directory does not exist.
@@ -217,4 +251,84 @@ fn each_route_function_serves_its_entry_of_shared_routes_with_the_template_route
     let functions: BTreeSet<&str> = shared::routes::ALL.iter().map(|r| r.function).collect();
     assert_eq!(functions.len(), shared::routes::ALL.len(), "two entries of shared::routes name the same function");
     assert!(wrong.is_empty(), "route functions that disagree with shared::routes:\n  {}", wrong.join("\n  "));
+}
+
+#[test]
+fn every_dead_letter_queue_has_an_alarm_and_every_job_queue_is_on_the_dashboard() {
+    let resources = template_resources();
+    let of_type = |kind: &'static str| {
+        resources
+            .iter()
+            .filter(move |(_, r)| r.get("Type").and_then(Value::as_str) == Some(kind))
+            .map(|(id, r)| (id.as_str().expect("a resource's logical id is a string"), r))
+    };
+    let queues: Vec<&str> = of_type("AWS::SQS::Queue").map(|(id, _)| id).collect();
+    assert!(!queues.is_empty(), "template.yaml declares no queues");
+    let mut problems = Vec::new();
+
+    // A dead-letter queue is whatever another queue's RedrivePolicy sends its failed messages to.
+    let mut dead_letter_queues = BTreeSet::new();
+    for (id, queue) in of_type("AWS::SQS::Queue") {
+        let Some(redrive) = queue.get("Properties").and_then(|p| p.get("RedrivePolicy")) else { continue };
+        match redrive.get("deadLetterTargetArn").and_then(get_att) {
+            Some((target, attribute)) if attribute == "Arn" && queues.contains(&target.as_str()) => {
+                dead_letter_queues.insert(target);
+            }
+            other => problems.push(format!("{id}: deadLetterTargetArn is {other:?}, not !GetAtt <a queue of the template>.Arn")),
+        }
+        // Jobs know which receive is their last (and record the message as dead-lettered) from this number.
+        let expected = 3; // = shared::jobs::MAX_RECEIVE_COUNT
+        let count = redrive.get("maxReceiveCount").and_then(Value::as_u64);
+        if count != Some(expected) {
+            problems.push(format!("{id}: maxReceiveCount is {count:?}, the jobs expect {expected}"));
+        }
+    }
+    if dead_letter_queues.is_empty() {
+        problems.push("no queue of template.yaml has a dead-letter queue".to_string());
+    }
+
+    // The queues that an alarm on visible messages watches, by the `!GetAtt Queue.QueueName` of its dimension.
+    let mut alarmed = BTreeSet::new();
+    for (_, alarm) in of_type("AWS::CloudWatch::Alarm") {
+        let properties = alarm.get("Properties");
+        let metric = properties.and_then(|p| p.get("MetricName")).and_then(Value::as_str);
+        if metric != Some("ApproximateNumberOfMessagesVisible") {
+            continue;
+        }
+        let dimensions = properties.and_then(|p| p.get("Dimensions")).and_then(Value::as_sequence);
+        for dimension in dimensions.into_iter().flatten() {
+            if dimension.get("Name").and_then(Value::as_str) != Some("QueueName") {
+                continue;
+            }
+            if let Some((queue, _)) = dimension.get("Value").and_then(get_att).filter(|(_, a)| a == "QueueName") {
+                alarmed.insert(queue);
+            }
+        }
+    }
+    for queue in dead_letter_queues.difference(&alarmed) {
+        problems.push(format!(
+            "{queue} is a dead-letter queue, but no alarm on ApproximateNumberOfMessagesVisible has the dimension \
+             QueueName: !GetAtt {queue}.QueueName"
+        ));
+    }
+
+    // Every queue is on the dashboard: `${Queue.QueueName}` (or `${Queue}`) in some dashboard's `!Sub` body.
+    let bodies: Vec<&str> = of_type("AWS::CloudWatch::Dashboard")
+        .map(|(id, d)| {
+            let body = d.get("Properties").and_then(|p| p.get("DashboardBody"));
+            body.and_then(sub_text).unwrap_or_else(|| panic!("{id}: DashboardBody is neither a string nor a !Sub"))
+        })
+        .collect();
+    if bodies.is_empty() {
+        problems.push("template.yaml declares no AWS::CloudWatch::Dashboard".to_string());
+    }
+    for queue in &queues {
+        // `${MailQueue.` does not match `${ContactMailQueue.`: the logical id is matched whole.
+        let (attribute, reference) = (format!("${{{queue}."), format!("${{{queue}}}"));
+        if !bodies.iter().any(|body| body.contains(&attribute) || body.contains(&reference)) {
+            problems.push(format!("{queue} is on no dashboard (no ${{{queue}.QueueName}} in a DashboardBody)"));
+        }
+    }
+
+    assert!(problems.is_empty(), "queues without their alarm or dashboard widgets:\n  {}", problems.join("\n  "));
 }
