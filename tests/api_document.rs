@@ -277,7 +277,7 @@ fn every_dead_letter_queue_has_an_alarm_and_every_job_queue_is_on_the_dashboard(
             other => problems.push(format!("{id}: deadLetterTargetArn is {other:?}, not !GetAtt <a queue of the template>.Arn")),
         }
         // Jobs know which receive is their last (and record the message as dead-lettered) from this number.
-        let expected = 3; // = shared::jobs::MAX_RECEIVE_COUNT
+        let expected = u64::from(shared::jobs::MAX_RECEIVE_COUNT);
         let count = redrive.get("maxReceiveCount").and_then(Value::as_u64);
         if count != Some(expected) {
             problems.push(format!("{id}: maxReceiveCount is {count:?}, the jobs expect {expected}"));
@@ -331,4 +331,34 @@ fn every_dead_letter_queue_has_an_alarm_and_every_job_queue_is_on_the_dashboard(
     }
 
     assert!(problems.is_empty(), "queues without their alarm or dashboard widgets:\n  {}", problems.join("\n  "));
+}
+
+#[test]
+fn queue_inspect_pings_every_function_that_runs_jobs() {
+    let resources = template_resources();
+    let mut job_functions = BTreeSet::new();
+    for (id, resource) in &resources {
+        let events = resource.get("Properties").and_then(|p| p.get("Events")).and_then(Value::as_mapping);
+        let runs_jobs = events.into_iter().flatten().any(|(_, e)| matches!(e.get("Type").and_then(Value::as_str), Some("SQS" | "Schedule")));
+        if runs_jobs {
+            job_functions.insert(id.as_str().expect("a resource's logical id is a string").to_string());
+        }
+    }
+    let inspect = resources.get("QueueInspect").expect("template.yaml has QueueInspect");
+    let listed = inspect
+        .get("Properties")
+        .and_then(|p| p.get("Environment"))
+        .and_then(|e| e.get("Variables"))
+        .and_then(|v| v.get("JOB_FUNCTIONS"))
+        .and_then(|v| intrinsic(v, "Join"))
+        .and_then(|j| j.as_sequence()?.get(1)?.as_sequence().cloned())
+        .expect("QueueInspect's JOB_FUNCTIONS is a !Join of a list");
+    let listed: BTreeSet<String> =
+        listed.iter().filter_map(|v| intrinsic(v, "Ref").and_then(Value::as_str).map(String::from)).collect();
+    assert_eq!(listed, job_functions, "JOB_FUNCTIONS must !Ref exactly the functions with an SQS or Schedule event");
+    // And it may invoke each of them.
+    let text = std::fs::read_to_string(repo_root().join("template.yaml")).unwrap();
+    for f in &job_functions {
+        assert!(text.contains(&format!("- !GetAtt {f}.Arn")), "QueueInspect's policy does not let it invoke {f}");
+    }
 }

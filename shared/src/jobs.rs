@@ -13,6 +13,10 @@ use crate::config::QueueUrls;
 /// The envelope format this code writes and understands.
 pub const ENVELOPE_VERSION: u32 = 1;
 
+/// How many times a job queue delivers a message before its redrive policy moves it to the dead-letter queue:
+/// every queue's `maxReceiveCount` in `template.yaml` (a test checks they agree).
+pub const MAX_RECEIVE_COUNT: u32 = 3;
+
 /// Every kind of background job. Adding one adds its queue URL to [`QueueUrls`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

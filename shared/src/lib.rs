@@ -22,6 +22,7 @@ pub mod mail;
 pub mod media_cleanup;
 pub mod migrations;
 pub mod platform;
+pub mod queue_inspect;
 pub mod quiz;
 pub mod republish;
 pub mod routes;

@@ -266,6 +266,9 @@ async fn handle(cloud: Arc<Cloud>, peer: SocketAddr, request: hyper::Request<Inc
     if let Some(rest) = path.strip_prefix("/_local/") {
         return Ok(control_api(&cloud, &parts.method, rest, body).await);
     }
+    if let Some(name) = path.strip_prefix("/2015-03-31/functions/").and_then(|p| p.strip_suffix("/invocations")) {
+        return Ok(lambda_invoke(&cloud, name, body).await);
+    }
     let Some((route, params)) = cloud.routes.iter().find_map(|r| r.matches(&parts.method, &path).map(|p| (r, p))) else {
         return Ok(respond(gateway::gateway_error(http::StatusCode::NOT_FOUND, "Not Found")));
     };
@@ -285,6 +288,36 @@ async fn handle(cloud: Arc<Cloud>, peer: SocketAddr, request: hyper::Request<Inc
             respond(gateway::gateway_error(http::StatusCode::BAD_GATEWAY, "Internal Server Error"))
         }
     })
+}
+
+/// Lambda's `Invoke` API (request-response), as `sam local start-lambda` serves it: what an AWS SDK client pointed
+/// here with `AWS_ENDPOINT_URL_LAMBDA` calls, as `queue-inspect ping` does. A function error is a 200 with the
+/// `X-Amz-Function-Error` header and the error as the payload, as Lambda answers.
+async fn lambda_invoke(cloud: &Cloud, name: &str, body: Vec<u8>) -> Response {
+    let name = name.rsplit(':').next().unwrap_or(name); // an ARN names the function last
+    let Some(pool) = cloud.pool(name) else {
+        let error = json!({"Type": "User", "message": format!("Function not found: {name}")});
+        let mut response = json_response(http::StatusCode::NOT_FOUND, &error);
+        response.headers_mut().insert("x-amzn-errortype", http::HeaderValue::from_static("ResourceNotFoundException"));
+        return response;
+    };
+    let payload = if body.is_empty() { b"{}".to_vec() } else { body };
+    let mut headers = http::HeaderMap::new();
+    headers.insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
+    headers.insert("x-amz-executed-version", http::HeaderValue::from_static("$LATEST"));
+    match pool.invoke(payload).await {
+        Ok(Invocation::Ok(result)) => respond((http::StatusCode::OK, headers, result)),
+        Ok(Invocation::FunctionError(error)) => {
+            headers.insert("x-amz-function-error", http::HeaderValue::from_static("Unhandled"));
+            respond((http::StatusCode::OK, headers, error.into_bytes()))
+        }
+        Err(e) => {
+            let error = json!({"Type": "Service", "message": e});
+            let mut response = json_response(http::StatusCode::BAD_GATEWAY, &error);
+            response.headers_mut().insert("x-amzn-errortype", http::HeaderValue::from_static("ServiceException"));
+            response
+        }
+    }
 }
 
 async fn control_api(cloud: &Cloud, method: &http::Method, path: &str, body: Vec<u8>) -> Response {

@@ -109,6 +109,16 @@ impl Locals<'_> {
             "AWS::S3::Bucket" => Some(bucket_name(self.stack, name)),
             "AWS::Events::EventBus" => Some(self.bus_name(name)),
             "AWS::Events::Rule" => Some(format!("{}-{}", self.stack, kebab(name))),
+            // A function's name is what the local cloud's Lambda API (`/2015-03-31/functions/{name}/invocations`)
+            // knows it by: its binary.
+            "AWS::Serverless::Function" => self
+                .resources
+                .get(name)?
+                .get("Metadata")?
+                .get("BuildProperties")?
+                .get("Binary")?
+                .as_str()
+                .map(String::from),
             _ => None,
         }
     }
@@ -157,6 +167,12 @@ impl Locals<'_> {
                     _ => return None,
                 };
                 self.attribute(id, attribute)
+            }
+            "Join" => {
+                let parts = arg.as_sequence()?;
+                let separator = parts.first()?.as_str()?;
+                let values: Option<Vec<String>> = parts.get(1)?.as_sequence()?.iter().map(|v| self.resolve(v)).collect();
+                Some(values?.join(separator))
             }
             "Sub" => {
                 let text = match arg {
@@ -464,5 +480,14 @@ mod tests {
         assert_eq!(env["RUST_LOG"], "info");
         assert!(!env.contains_key("DATABASE_URL"), "a Secrets Manager reference only exists in AWS");
         assert!(!env.contains_key("REDIS_URL"), "the cache endpoint only exists in AWS");
+    }
+
+    #[test]
+    fn a_join_of_function_references_lists_the_functions_by_their_local_names() {
+        let t = project_template();
+        let env = &t.function("queue-inspect").unwrap().environment;
+        let functions: Vec<&str> = env["JOB_FUNCTIONS"].split(',').collect();
+        assert!(functions.contains(&"send-email") && functions.contains(&"clear-expired-sessions"), "{functions:?}");
+        assert_eq!(env["QUEUE_NAME_PREFIX"], "quiz-");
     }
 }

@@ -10,7 +10,7 @@ use lambda_http::{Body, Request, RequestExt, Response, service_fn};
 use crate::http::{ApiError, ApiRequest, ApiResponse, Conventions, usable_request_id};
 use crate::platform::Platform;
 use crate::routes::Route;
-use crate::telemetry::{self, Outcome};
+use crate::telemetry::{self, Class, Outcome, Trigger};
 
 use super::BoxError;
 
@@ -44,7 +44,7 @@ where
     let api_request = to_api_request(&request);
     let origin = request.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok()).map(String::from);
     let request_id = api_request.request_id.clone();
-    let (result, _) = telemetry::scope(route, &request_id, async {
+    let (result, _) = telemetry::scope(Trigger::Http, route, &request_id, async {
         if api_request.body.len() > conventions.max_body_bytes {
             return Err(ApiError::payload_too_large(conventions.max_body_bytes));
         }
@@ -60,8 +60,12 @@ impl Outcome for Result<ApiResponse, ApiError> {
     fn status(&self) -> String {
         self.as_ref().map_or_else(|e| e.status, |r| r.status).as_u16().to_string()
     }
-    fn is_failure(&self) -> bool {
-        self.as_ref().map_or_else(|e| e.status, |r| r.status).is_server_error()
+    fn class(&self) -> Class {
+        match self.as_ref().map_or_else(|e| e.status, |r| r.status) {
+            s if s.is_server_error() => Class::ServerError,
+            s if s.is_client_error() => Class::ClientError,
+            _ => Class::Success,
+        }
     }
 }
 

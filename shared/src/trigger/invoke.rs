@@ -4,9 +4,9 @@
 use lambda_runtime::{LambdaEvent, service_fn};
 
 use crate::platform::Platform;
-use crate::telemetry;
+use crate::telemetry::{self, Class, Trigger};
 
-use super::{BoxError, ReportFuture};
+use super::{Attempt, BoxError, ReportFuture};
 
 /// A directly invoked function's whole `main`: starts the instance and serves `handler` until the runtime stops.
 pub fn run(function_name: &'static str, handler: fn(&'static Platform, serde_json::Value) -> ReportFuture) -> Result<(), BoxError> {
@@ -21,8 +21,12 @@ pub async fn serve(
     // Boxed: the nested future types are otherwise too deep for the compiler's layout computation.
     lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
         Box::pin(async move {
-            let (result, _) = telemetry::scope(name, &event.context.request_id, handler(platform, event.payload)).await;
-            result.map_err(BoxError::from)
+            if let Some(answer) = super::ping_answer(&event.payload) {
+                return Ok(answer);
+            }
+            let work = async { Attempt { result: handler(platform, event.payload).await, on_failure: Class::Failed } };
+            let (attempt, _) = telemetry::scope(Trigger::Invoke, name, &event.context.request_id, work).await;
+            attempt.result.map_err(BoxError::from)
         })
     }))
     .await

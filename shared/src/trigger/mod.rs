@@ -8,6 +8,7 @@ pub mod schedule;
 pub mod sqs;
 
 use crate::platform::Platform;
+use crate::telemetry::{Class, Outcome};
 
 /// A job or scheduled run that did not complete. The queue retries it (and dead-letters it after
 /// `maxReceiveCount`); a schedule reports it as the invocation's error.
@@ -41,15 +42,39 @@ pub struct MalformedEvent {
     pub reason: String,
 }
 
-impl<T> crate::telemetry::Outcome for Result<T, JobError> {
+/// The answer to `{"ping": {}}`, the no-op invocation `queue-inspect ping` sends every job function (the
+/// earlier `celery inspect ping`): which function and version answered, and whether its instance was cold. Any
+/// other event is `None`, and goes to the handler.
+pub fn ping_answer(event: &serde_json::Value) -> Option<serde_json::Value> {
+    event.as_object().filter(|o| o.len() == 1 && o.contains_key("ping"))?;
+    let cold = crate::telemetry::take_cold();
+    tracing::info!(cold, "ping");
+    Some(serde_json::json!({
+        "pong": true,
+        "function": crate::telemetry::function_name(),
+        "version": env!("CARGO_PKG_VERSION"),
+        "function_version": std::env::var("AWS_LAMBDA_FUNCTION_VERSION").unwrap_or_else(|_| "$LATEST".into()),
+        "cold": cold,
+        "instance_uptime_seconds": crate::telemetry::uptime().as_secs(),
+    }))
+}
+
+/// A job's or run's result, with what a failure means for it: a queue's retry, its dead-letter queue, or an
+/// error for the caller. This is what its metrics count.
+pub(crate) struct Attempt<T> {
+    pub result: Result<T, JobError>,
+    pub on_failure: Class,
+}
+
+impl<T> Outcome for Attempt<T> {
     fn status(&self) -> String {
-        match self {
+        match &self.result {
             Ok(_) => "done".into(),
             Err(_) => "failed".into(),
         }
     }
-    fn is_failure(&self) -> bool {
-        self.is_err()
+    fn class(&self) -> Class {
+        if self.result.is_ok() { Class::Done } else { self.on_failure }
     }
 }
 

@@ -11,9 +11,9 @@ use chrono::{DateTime, Utc};
 use lambda_runtime::{LambdaEvent, service_fn};
 
 use crate::platform::Platform;
-use crate::telemetry;
+use crate::telemetry::{self, Class, Trigger};
 
-use super::{BoxError, JobError, MalformedEvent, ReportFuture};
+use super::{Attempt, BoxError, JobError, MalformedEvent, ReportFuture};
 
 /// One firing of a schedule.
 #[derive(Debug, Clone)]
@@ -38,6 +38,9 @@ pub async fn serve(
     // Boxed: the nested future types are otherwise too deep for the compiler's layout computation.
     lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
         Box::pin(async move {
+            if let Some(answer) = super::ping_answer(&event.payload) {
+                return Ok(answer);
+            }
             let request_id = event.context.request_id.clone();
             run_once(job, &request_id, event.payload, |run| handler(platform, run)).await
         })
@@ -58,15 +61,16 @@ where
         rule: event.resources.and_then(|r| r.into_iter().next()),
         detail: event.detail,
     };
-    let (result, _) = telemetry::scope(&format!("schedule:{job}"), request_id, async {
+    // A failed run is retried by Lambda (an asynchronous invocation gets two more tries).
+    let (attempt, _) = telemetry::scope(Trigger::Schedule, &format!("schedule:{job}"), request_id, async {
         let result = handler(run).await;
         if let Ok(report) = &result {
             tracing::info!(report = %report, "scheduled job finished");
         }
-        result
+        Attempt { result, on_failure: Class::Retried }
     })
     .await;
-    Ok(result?)
+    Ok(attempt.result?)
 }
 
 #[cfg(test)]

@@ -10,11 +10,11 @@ use std::future::Future;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{LambdaEvent, service_fn};
 
-use crate::jobs::JobEnvelope;
+use crate::jobs::{JobEnvelope, MAX_RECEIVE_COUNT};
 use crate::platform::Platform;
-use crate::telemetry;
+use crate::telemetry::{self, Class, Trigger};
 
-use super::{BoxError, JobError, JobFuture, MalformedEvent};
+use super::{Attempt, BoxError, JobError, JobFuture, MalformedEvent};
 
 /// A job function's whole `main`: starts the instance and serves `handler` until the runtime stops.
 pub fn run(function_name: &'static str, handler: fn(&'static Platform, JobEnvelope) -> JobFuture) -> Result<(), BoxError> {
@@ -25,7 +25,13 @@ pub fn run(function_name: &'static str, handler: fn(&'static Platform, JobEnvelo
 pub async fn serve(platform: &'static Platform, handler: fn(&'static Platform, JobEnvelope) -> JobFuture) -> Result<(), BoxError> {
     // Boxed: the nested future types are otherwise too deep for the compiler's layout computation.
     lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
-        Box::pin(async move { process_batch(event.payload, |job| handler(platform, job)).await.map_err(BoxError::from) })
+        Box::pin(async move {
+            if let Some(answer) = super::ping_answer(&event.payload) {
+                return Ok(answer);
+            }
+            let response = process_batch(event.payload, |job| handler(platform, job)).await?;
+            Ok::<_, BoxError>(serde_json::to_value(response)?)
+        })
     }))
     .await
 }
@@ -44,25 +50,27 @@ where
             tracing::error!("an SQS record without a message id cannot be reported; skipping it");
             continue;
         };
-        let receive_count = message.attributes.get("ApproximateReceiveCount").map(String::as_str).unwrap_or("1");
+        let receive_count: u32 = message.attributes.get("ApproximateReceiveCount").and_then(|n| n.parse().ok()).unwrap_or(1);
+        // The queue's redrive policy moves a message that fails its last receive to the dead-letter queue.
+        let on_failure = if receive_count >= MAX_RECEIVE_COUNT { Class::DeadLettered } else { Class::Retried };
         let body = message.body.as_deref().unwrap_or_default();
-        let (result, _) = match JobEnvelope::parse(body) {
+        let (attempt, _) = match JobEnvelope::parse(body) {
             Ok(job) => {
-                telemetry::scope(&job.label(), &message_id, async {
+                telemetry::scope(Trigger::Sqs, &job.label(), &message_id, async {
                     tracing::info!(job_id = %job.id, receive_count, "job received");
-                    handler(job).await
+                    Attempt { result: handler(job).await, on_failure }
                 })
                 .await
             }
             Err(e) => {
-                telemetry::scope("job:poison", &message_id, async {
+                telemetry::scope(Trigger::Sqs, "job:poison", &message_id, async {
                     tracing::error!(error = %e, receive_count, "poison message: not a job envelope");
-                    Err::<(), _>(JobError(e.to_string()))
+                    Attempt { result: Err::<(), _>(JobError(e.to_string())), on_failure }
                 })
                 .await
             }
         };
-        if let Err(e) = result {
+        if let Err(e) = attempt.result {
             tracing::warn!(message_id, error = %e, "job failed; the queue will deliver it again");
             response.add_failure(message_id);
         }
