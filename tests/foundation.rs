@@ -199,7 +199,7 @@ async fn clear_expired_sessions_removes_only_expired_rows_in_batches() {
 async fn the_cache_counts_hits_and_misses_and_the_loader_answers_when_redis_is_down() {
     let p = platform().await;
     let load = |n: i32| async move { Ok::<_, std::convert::Infallible>(serde_json::json!({"n": n})) };
-    let (values, summary) = telemetry::scope("cache-test", "t1", async {
+    let (values, summary) = telemetry::scope(telemetry::Trigger::Invoke, "cache-test", "t1", async {
         let first = p.cache.get_or_load("k", Duration::from_secs(60), || load(1)).await.unwrap();
         let second = p.cache.get_or_load("k", Duration::from_secs(60), || load(2)).await.unwrap();
         Ok::<_, shared::JobError>((first, second))
@@ -225,7 +225,7 @@ async fn the_cache_counts_hits_and_misses_and_the_loader_answers_when_redis_is_d
 #[tokio::test]
 async fn statements_are_counted_per_request() {
     let p = platform().await;
-    let (_, summary) = telemetry::scope("count-test", "t2", async {
+    let (_, summary) = telemetry::scope(telemetry::Trigger::Invoke, "count-test", "t2", async {
         let connection = p.db.connection().await?;
         connection.query_one("SELECT 1", &[]).await?;
         connection.execute("SELECT 2", &[]).await?;

@@ -205,9 +205,9 @@ pub fn metrics_line(
 ) -> String {
     let flag = |b: bool| u32::from(b);
     let c = s.counters;
-    let mut metrics: Vec<(&str, &str, f64)> = vec![
-        ("Latency", "Milliseconds", (s.duration.as_secs_f64() * 1_000_000.0).round() / 1000.0),
-        ("Invocations", "Count", 1.0),
+    let mut metrics: Vec<(&str, &str, serde_json::Value)> = vec![
+        ("Latency", "Milliseconds", ((s.duration.as_secs_f64() * 1_000_000.0).round() / 1000.0).into()),
+        ("Invocations", "Count", 1.into()),
         ("Errors", "Count", flag(class.is_failure()).into()),
         ("SqlStatements", "Count", c.sql_statements.into()),
         ("CacheHits", "Count", c.cache_hits.into()),
@@ -237,7 +237,7 @@ pub fn metrics_line(
     record.insert("Function".into(), function_name().into());
     record.insert("Trigger".into(), trigger.as_str().into());
     for (n, _, value) in &metrics {
-        record.insert((*n).into(), (*value).into());
+        record.insert((*n).into(), value.clone());
     }
     record.insert("level".into(), (if class.is_failure() { "WARN" } else { "INFO" }).into());
     record.insert("summary".into(), name.into());

@@ -4,6 +4,8 @@
 //!   local-cloud status                              routes, queues with their depths, schedules with next firing
 //!   local-cloud invoke <function> [event.json]      invoke a function directly (default: its first sample event)
 //!   local-cloud fire <function>                     fire a scheduled function now
+//!   local-cloud metrics [--last S] [--json]          per route and job: count, errors, p50, p99, cache hit rate,
+//!                                                   SQL per invocation, cold starts (from the functions' EMF lines)
 //!   local-cloud down                                stop a running `up`
 //!   local-cloud sign-in [--admin] [--telegram-id N] [--init-data]
 //!                                                   sign in through the Mini App route with initData signed by the
@@ -12,6 +14,7 @@
 //! Run it through `infra/cloud`, which builds it and reads `infra/local.env`.
 
 mod gateway;
+mod metrics;
 mod poller;
 mod runtime;
 mod schedule;
@@ -93,9 +96,21 @@ async fn main() -> Result<(), BoxError> {
             print_json(control(&base, "POST", &format!("/_local/fire/{function}"), Vec::new()).await?)
         }
         Some("down") => print_json(control(&base, "POST", "/_local/shutdown", Vec::new()).await?),
+        Some("metrics") => {
+            // `--last 60`: only the records of the last 60 seconds (the run just made); `--json`: machine-readable.
+            let last: Option<i64> = arg_value(&args, "--last").map(|s| s.parse()).transpose()?;
+            let since_ms = last.map(|seconds| chrono::Utc::now().timestamp_millis() - seconds * 1000);
+            let summary = metrics::summarise(&root.join(".local/functions"), since_ms)?;
+            if args.iter().any(|a| a == "--json") {
+                print_json(summary)
+            } else {
+                print!("{}", metrics::table(&summary));
+                Ok(())
+            }
+        }
         Some("sign-in") => sign_in(&base, &settings, &args).await,
         _ => {
-            eprintln!("usage: local-cloud up|status|invoke <function> [event]|fire <function>|down|sign-in [--admin]");
+            eprintln!("usage: local-cloud up|status|invoke <function> [event]|fire <function>|metrics [--last S] [--json]|down|sign-in [--admin]");
             std::process::exit(2)
         }
     }

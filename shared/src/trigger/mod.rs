@@ -59,6 +59,16 @@ pub fn ping_answer(event: &serde_json::Value) -> Option<serde_json::Value> {
     }))
 }
 
+/// A plain result, as a direct invocation's: done, or failed for its caller.
+impl<T> Outcome for Result<T, JobError> {
+    fn status(&self) -> String {
+        if self.is_ok() { "done".into() } else { "failed".into() }
+    }
+    fn class(&self) -> Class {
+        if self.is_ok() { Class::Done } else { Class::Failed }
+    }
+}
+
 /// A job's or run's result, with what a failure means for it: a queue's retry, its dead-letter queue, or an
 /// error for the caller. This is what its metrics count.
 pub(crate) struct Attempt<T> {
