@@ -5,50 +5,7 @@ use std::time::{Duration, Instant};
 
 use shared::jobs::{JobEnvelope, JobKind};
 
-fn gateway() -> String {
-    let settings = support::local_settings();
-    format!("http://127.0.0.1:{}", settings.get("LOCAL_GATEWAY_PORT").map(String::as_str).unwrap_or("3000"))
-}
-
-async fn sqs() -> aws_sdk_sqs::Client {
-    let settings = support::local_settings();
-    for key in ["AWS_ENDPOINT_URL", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] {
-        // SAFETY: every test sets the same values from the same file.
-        unsafe { std::env::set_var(key, &settings[key]) };
-    }
-    aws_sdk_sqs::Client::new(&shared::aws::sdk_config().await)
-}
-
-fn queue_url(name: &str) -> String {
-    let settings = support::local_settings();
-    format!("{}/123456789012/{}-{name}", settings["AWS_ENDPOINT_URL"], settings["LOCAL_STACK_NAME"])
-}
-
-async fn database() -> tokio_postgres::Client {
-    let (client, connection) = tokio_postgres::connect(&support::local_settings()["DATABASE_URL"], tokio_postgres::NoTls).await.unwrap();
-    tokio::spawn(connection);
-    client
-}
-
-async fn recorded(db: &tokio_postgres::Client, id: uuid::Uuid) -> i64 {
-    db.query_one("SELECT count(*) FROM debug_job_runs WHERE job_id = $1", &[&id]).await.unwrap().get(0)
-}
-
-/// Waits until `check` holds, up to `limit`.
-async fn eventually<F, Fut>(limit: Duration, mut check: F) -> bool
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let started = Instant::now();
-    while started.elapsed() < limit {
-        if check().await {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    false
-}
+use support::cloud::{database, eventually, fresh_loopback_client, gateway, queue_url, recorded, sqs};
 
 #[tokio::test]
 async fn the_health_route_answers_over_http_with_the_callers_request_id() {
@@ -211,13 +168,6 @@ async fn path_parameters_query_strings_cookies_and_binary_bodies_survive_the_rou
     let cookies: Vec<&str> = response.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap()).collect();
     assert_eq!(cookies, ["first=1; HttpOnly", "second=2; Secure"]);
     assert_eq!(response.bytes().await.unwrap().to_vec(), bytes);
-}
-
-/// A loopback address of its own (127.x.y.z), so per-client limits of earlier runs do not apply.
-fn fresh_loopback_client() -> reqwest::Client {
-    let bytes = uuid::Uuid::new_v4().into_bytes();
-    let address = std::net::Ipv4Addr::new(127, bytes[0], bytes[1], bytes[2].max(2));
-    reqwest::Client::builder().local_address(std::net::IpAddr::V4(address)).build().unwrap()
 }
 
 #[tokio::test]

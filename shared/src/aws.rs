@@ -4,11 +4,28 @@
 //! same code talks to AWS or to the local endpoint. S3 then needs path-style addressing, because a local
 //! endpoint has no per-bucket host names.
 
+use std::time::Duration;
+
+use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
+
+/// Every AWS call is bounded: an endpoint that accepts connections and then stalls becomes an error the caller
+/// handles (a route's fallback, a job's retry) instead of holding the invocation until Lambda's own timeout
+/// kills it. The fault drills (`tests/drills.rs`) stall the local endpoint to prove it.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// One attempt of an operation; the SDK's retries get another.
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
+/// An operation with all its retries.
+pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(8);
 
 /// Loads the shared SDK configuration. Cheap: credentials are resolved lazily on first use.
 pub async fn sdk_config() -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest()).load().await
+    let timeouts = TimeoutConfig::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+        .operation_timeout(OPERATION_TIMEOUT)
+        .build();
+    aws_config::defaults(BehaviorVersion::latest()).timeout_config(timeouts).load().await
 }
 
 /// An S3 client; path-style addressing when an endpoint override (a local endpoint) is set.

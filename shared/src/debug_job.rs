@@ -1,6 +1,7 @@
 //! The `debug` job: logs the envelope it received and records it in PostgreSQL, once per job id, so the wiring
 //! from a queue to a function can be checked end to end. A payload with `"fail": "<reason>"` makes it fail
-//! on purpose, to exercise retries and the dead-letter queue.
+//! on purpose, to exercise retries and the dead-letter queue; `"hold_ms": n` (at most 5000) makes it take that long
+//! before recording, so a fault drill can stop its instance mid-job.
 
 use crate::db::Database;
 use crate::jobs::JobEnvelope;
@@ -18,6 +19,9 @@ pub enum DebugOutcome {
 pub async fn run(db: &Database, job: &JobEnvelope) -> Result<DebugOutcome, JobError> {
     if let Some(reason) = job.payload.get("fail") {
         return Err(JobError(format!("debug job asked to fail: {reason}")));
+    }
+    if let Some(ms) = job.payload.get("hold_ms").and_then(serde_json::Value::as_u64) {
+        tokio::time::sleep(std::time::Duration::from_millis(ms.min(5000))).await;
     }
     tracing::info!(job_id = %job.id, enqueued_at = %job.enqueued_at, payload = %job.payload, "debug job received");
     let connection = db.connection().await?;

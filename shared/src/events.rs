@@ -6,6 +6,8 @@
 //! publishing the same event twice (a retried request, the sweep that re-publishes what never left) has the
 //! effect of publishing it once.
 
+use std::time::Duration;
+
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -105,7 +107,16 @@ pub struct EventBus {
 }
 
 impl EventBus {
+    /// Routes publish while a client waits, and an event that cannot leave now is stored and re-published by
+    /// the sweep (`republish-events`), so publishing gives up sooner than other AWS calls: one second per
+    /// attempt, two in all.
     pub fn new(client: aws_sdk_eventbridge::Client, bus_name: impl Into<String>) -> Self {
+        let timeouts = aws_config::timeout::TimeoutConfig::builder()
+            .connect_timeout(Duration::from_secs(1))
+            .operation_attempt_timeout(Duration::from_secs(1))
+            .operation_timeout(Duration::from_secs(2))
+            .build();
+        let client = aws_sdk_eventbridge::Client::from_conf(client.config().to_builder().timeout_config(timeouts).build());
         Self { client, bus_name: bus_name.into() }
     }
 

@@ -6,6 +6,7 @@
 //! be running (`infra/services start`, which the README's test command does).
 
 pub mod calls;
+pub mod cloud;
 
 use std::collections::HashMap;
 use std::path::PathBuf;

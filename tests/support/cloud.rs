@@ -1,0 +1,73 @@
+//! Reaching the running local cloud (`infra/cloud start`) as a client would: its gateway, its queues, its
+//! database, its control API.
+
+use std::time::{Duration, Instant};
+
+/// The gateway's base URL.
+pub fn gateway() -> String {
+    let settings = super::local_settings();
+    format!("http://127.0.0.1:{}", settings.get("LOCAL_GATEWAY_PORT").map(String::as_str).unwrap_or("3000"))
+}
+
+/// An SQS client for the local endpoint, configured from `infra/local.env`.
+pub async fn sqs() -> aws_sdk_sqs::Client {
+    let settings = super::local_settings();
+    for key in ["AWS_ENDPOINT_URL", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] {
+        // SAFETY: every test sets the same values from the same file.
+        unsafe { std::env::set_var(key, &settings[key]) };
+    }
+    aws_sdk_sqs::Client::new(&shared::aws::sdk_config().await)
+}
+
+/// The URL of one of the local cloud's queues, by its name without the stack prefix (`debug`, `mail-dlq`).
+pub fn queue_url(name: &str) -> String {
+    let settings = super::local_settings();
+    format!("{}/123456789012/{}-{name}", settings["AWS_ENDPOINT_URL"], settings["LOCAL_STACK_NAME"])
+}
+
+/// A connection to the local cloud's database.
+pub async fn database() -> tokio_postgres::Client {
+    let (client, connection) = tokio_postgres::connect(&super::local_settings()["DATABASE_URL"], tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(connection);
+    client
+}
+
+/// How many times the `debug` job recorded this job id.
+pub async fn recorded(db: &tokio_postgres::Client, id: uuid::Uuid) -> i64 {
+    db.query_one("SELECT count(*) FROM debug_job_runs WHERE job_id = $1", &[&id]).await.unwrap().get(0)
+}
+
+/// Waits until `check` holds, up to `limit`.
+pub async fn eventually<F, Fut>(limit: Duration, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let started = Instant::now();
+    while started.elapsed() < limit {
+        if check().await {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    false
+}
+
+/// A client with a loopback address of its own (127.x.y.z), so per-client limits of earlier runs do not apply.
+pub fn fresh_loopback_client() -> reqwest::Client {
+    let bytes = uuid::Uuid::new_v4().into_bytes();
+    let address = std::net::Ipv4Addr::new(127, bytes[0], bytes[1], bytes[2].max(2));
+    reqwest::Client::builder().local_address(std::net::IpAddr::V4(address)).build().unwrap()
+}
+
+/// Invokes a function directly through the control API, as `infra/cloud invoke` does: its result, or its error.
+pub async fn invoke(function: &str, event: serde_json::Value) -> serde_json::Value {
+    let response = reqwest::Client::new().post(format!("{}/_local/invoke/{function}", gateway())).json(&event).send().await.unwrap();
+    response.json().await.unwrap()
+}
+
+/// Fires a scheduled function now, as `infra/cloud fire` does.
+pub async fn fire(function: &str) -> serde_json::Value {
+    let response = reqwest::Client::new().post(format!("{}/_local/fire/{function}", gateway())).send().await.unwrap();
+    response.json().await.unwrap()
+}
