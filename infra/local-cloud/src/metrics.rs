@@ -101,19 +101,19 @@ pub fn table(summary: &Value) -> String {
         out.push_str(&format!(
             "{:<44} {:>7} {:>6} {:>9.2} {:>9.2} {:>9} {:>7.1} {:>5}\n",
             row["name"].as_str().unwrap_or("?"),
-            row["count"],
-            row["errors"],
+            row["count"].as_u64().unwrap_or(0),
+            row["errors"].as_u64().unwrap_or(0),
             row["p50_ms"].as_f64().unwrap_or(0.0),
             row["p99_ms"].as_f64().unwrap_or(0.0),
             percent(&row["cache_hit_rate"]),
             row["sql_per_invocation"].as_f64().unwrap_or(0.0),
-            row["cold_starts"],
+            row["cold_starts"].as_u64().unwrap_or(0),
         ));
     }
     out.push_str(&format!(
         "{} invocations, {} errors (5xx or failed jobs), cache hit rate {}\n",
-        summary["invocations"],
-        summary["errors"],
+        summary["invocations"].as_u64().unwrap_or(0),
+        summary["errors"].as_u64().unwrap_or(0),
         percent(&summary["cache_hit_rate"])
     ));
     out
