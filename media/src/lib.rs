@@ -15,6 +15,7 @@
 //!
 //! Nothing here panics on bad input: every failure is a typed error.
 
+pub mod code_image;
 pub mod image_type;
 pub mod og;
 pub mod process;
@@ -28,6 +29,7 @@ mod text;
 #[cfg(any(test, feature = "test-support"))]
 pub mod test_support;
 
+pub use code_image::{CodeImage, CodeImageError, render_code_image};
 pub use image_type::ImageType;
 pub use og::{OgError, render_og_image};
 pub use process::{Processed, Purpose, Rejected, process_upload};
