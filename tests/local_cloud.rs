@@ -204,3 +204,23 @@ async fn the_new_schedules_fire_on_demand() {
         assert!(body["result"].pointer(field).is_some_and(serde_json::Value::is_u64), "{body}");
     }
 }
+
+#[tokio::test]
+async fn queue_inspect_pings_every_job_function_and_reports_every_job_queue() {
+    let ping = support::cloud::invoke("queue-inspect", serde_json::json!({"action": "ping"})).await;
+    let result = &ping["result"];
+    assert!(result["of"].as_u64().unwrap() >= 9, "{ping}");
+    assert_eq!(result["answered"], result["of"], "every job function answered: {ping}");
+    for pong in result["functions"].as_array().unwrap() {
+        assert_eq!(pong["answer"]["pong"], true, "{pong}");
+        assert_eq!(pong["answer"]["function"], pong["function"], "the function itself answered: {pong}");
+        assert!(pong["answer"]["cold"].is_boolean() && pong["answer"]["version"].is_string(), "{pong}");
+    }
+    let inspection = support::cloud::invoke("queue-inspect", serde_json::json!({"action": "inspect"})).await;
+    let queues: Vec<&str> = inspection["result"]["queues"].as_array().unwrap().iter().map(|q| q["queue"].as_str().unwrap()).collect();
+    for queue in ["quiz-debug", "quiz-mail", "quiz-contact-mail", "quiz-uploads", "quiz-og-image"] {
+        assert!(queues.contains(&queue), "{queue} in {queues:?}");
+    }
+    let bad = support::cloud::invoke("queue-inspect", serde_json::json!({"action": "redrive", "queue": "no-such-queue"})).await;
+    assert!(bad["error"].to_string().contains("no queue of this stack"), "{bad}");
+}

@@ -11,6 +11,7 @@ use syntect::easy::HighlightLines;
 use syntect::highlighting::{Theme, ThemeSet};
 use syntect::parsing::SyntaxSet;
 
+use crate::og::{fill_rect, mix};
 use crate::text::Style;
 
 pub const WIDTH: u32 = 1600;
@@ -144,24 +145,7 @@ pub fn render_code_image(code: &str, language: &str) -> Result<CodeImage, CodeIm
 }
 
 fn canvas() -> RgbImage {
-    RgbImage::from_fn(WIDTH, HEIGHT, |_, y| {
-        let t = y as f32 / HEIGHT as f32;
-        let mut rgb = [0; 3];
-        for ((channel, from), to) in rgb.iter_mut().zip(CANVAS_TOP).zip(CANVAS_BOTTOM) {
-            *channel = (from + (to - from) * t).round() as u8;
-        }
-        image::Rgb(rgb)
-    })
-}
-
-fn fill_rect(image: &mut RgbImage, x: u32, y: u32, width: u32, height: u32, colour: [u8; 3]) {
-    for py in y..y.saturating_add(height) {
-        for px in x..x.saturating_add(width) {
-            if let Some(pixel) = image.get_pixel_mut_checked(px, py) {
-                pixel.0 = colour;
-            }
-        }
-    }
+    RgbImage::from_fn(WIDTH, HEIGHT, |_, y| image::Rgb(mix(CANVAS_TOP, CANVAS_BOTTOM, y as f32 / HEIGHT as f32)))
 }
 
 /// A rectangle with corners of radius `r`, their edges anti-aliased.

@@ -208,16 +208,20 @@ fn draw_centred(
 fn background() -> RgbImage {
     let span = (WIDTH + HEIGHT) as f32;
     RgbImage::from_fn(WIDTH, HEIGHT, |x, y| {
-        let t = (x + y) as f32 / span;
-        let mut rgb = [0; 3];
-        for ((channel, from), to) in rgb.iter_mut().zip(BACKGROUND_FROM).zip(BACKGROUND_TO) {
-            *channel = (from + (to - from) * t).round() as u8;
-        }
-        image::Rgb(rgb)
+        image::Rgb(mix(BACKGROUND_FROM, BACKGROUND_TO, (x + y) as f32 / span))
     })
 }
 
-fn fill_rect(image: &mut RgbImage, x: u32, y: u32, width: u32, height: u32, colour: [u8; 3]) {
+/// The colour `t` of the way from `from` to `to` (0 ≤ t ≤ 1).
+pub(crate) fn mix(from: [f32; 3], to: [f32; 3], t: f32) -> [u8; 3] {
+    let mut rgb = [0; 3];
+    for ((channel, from), to) in rgb.iter_mut().zip(from).zip(to) {
+        *channel = (from + (to - from) * t).round() as u8;
+    }
+    rgb
+}
+
+pub(crate) fn fill_rect(image: &mut RgbImage, x: u32, y: u32, width: u32, height: u32, colour: [u8; 3]) {
     for py in y..y.saturating_add(height) {
         for px in x..x.saturating_add(width) {
             if let Some(pixel) = image.get_pixel_mut_checked(px, py) {
