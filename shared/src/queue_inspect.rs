@@ -111,35 +111,39 @@ async fn describe_queues(sqs: &aws_sdk_sqs::Client, prefix: &str) -> Result<Vec<
     }
     let mut queues = Vec::new();
     for url in urls {
-        let attributes = sqs
-            .get_queue_attributes()
-            .queue_url(&url)
-            .attribute_names(QueueAttributeName::All)
-            .send()
-            .await
-            .map_err(|e| sqs_error("GetQueueAttributes", e))?
-            .attributes
-            .unwrap_or_default();
-        let get = |name: QueueAttributeName| attributes.get(&name).cloned().unwrap_or_default();
-        let count = |name: QueueAttributeName| get(name).parse().unwrap_or(0);
-        let redrive = serde_json::from_str::<serde_json::Value>(&get(QueueAttributeName::RedrivePolicy)).ok().and_then(|p| {
-            let target = p.get("deadLetterTargetArn")?.as_str()?.to_string();
-            // The policy's count is a number, or a string in some SDK versions.
-            let max = p.get("maxReceiveCount").and_then(|m| m.as_u64().or_else(|| m.as_str()?.parse().ok()))?;
-            Some((target, u32::try_from(max).ok()?))
-        });
-        queues.push(QueueInfo {
-            name: name_of(&url).to_string(),
-            arn: get(QueueAttributeName::QueueArn),
-            visible: count(QueueAttributeName::ApproximateNumberOfMessages),
-            in_flight: count(QueueAttributeName::ApproximateNumberOfMessagesNotVisible),
-            delayed: count(QueueAttributeName::ApproximateNumberOfMessagesDelayed),
-            redrive,
-            url,
-        });
+        queues.push(describe_queue(sqs, url).await?);
     }
     queues.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(queues)
+}
+
+async fn describe_queue(sqs: &aws_sdk_sqs::Client, url: String) -> Result<QueueInfo, JobError> {
+    let attributes = sqs
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(QueueAttributeName::All)
+        .send()
+        .await
+        .map_err(|e| sqs_error("GetQueueAttributes", e))?
+        .attributes
+        .unwrap_or_default();
+    let get = |name: QueueAttributeName| attributes.get(&name).cloned().unwrap_or_default();
+    let count = |name: QueueAttributeName| get(name).parse().unwrap_or(0);
+    let redrive = serde_json::from_str::<serde_json::Value>(&get(QueueAttributeName::RedrivePolicy)).ok().and_then(|p| {
+        let target = p.get("deadLetterTargetArn")?.as_str()?.to_string();
+        // The policy's count is a number, or a string in some SDK versions.
+        let max = p.get("maxReceiveCount").and_then(|m| m.as_u64().or_else(|| m.as_str()?.parse().ok()))?;
+        Some((target, u32::try_from(max).ok()?))
+    });
+    Ok(QueueInfo {
+        name: name_of(&url).to_string(),
+        arn: get(QueueAttributeName::QueueArn),
+        visible: count(QueueAttributeName::ApproximateNumberOfMessages),
+        in_flight: count(QueueAttributeName::ApproximateNumberOfMessagesNotVisible),
+        delayed: count(QueueAttributeName::ApproximateNumberOfMessagesDelayed),
+        redrive,
+        url,
+    })
 }
 
 /// A job queue's state.
@@ -373,8 +377,8 @@ async fn redrive(clients: &Clients, prefix: &str, queue: &str) -> Result<Redrive
             moved += deleted.successful().len() as u64;
         }
     }
-    let after = describe_queues(sqs, prefix).await?;
-    let remaining = after.iter().find(|q| q.arn == dlq.arn).map_or(0, |q| q.visible + q.in_flight);
+    let after = describe_queue(sqs, dlq.url.clone()).await?;
+    let remaining = after.visible + after.in_flight;
     tracing::info!(queue = source.name, moved, failed, remaining, "redrive");
     Ok(Redrive { queue: source.name.clone(), dead_letter_queue: dlq.name.clone(), moved, failed, remaining })
 }

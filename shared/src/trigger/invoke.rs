@@ -4,9 +4,9 @@
 use lambda_runtime::{LambdaEvent, service_fn};
 
 use crate::platform::Platform;
-use crate::telemetry::{self, Class, Trigger};
+use crate::telemetry::{self, Trigger};
 
-use super::{Attempt, BoxError, ReportFuture};
+use super::{BoxError, ReportFuture};
 
 /// A directly invoked function's whole `main`: starts the instance and serves `handler` until the runtime stops.
 pub fn run(function_name: &'static str, handler: fn(&'static Platform, serde_json::Value) -> ReportFuture) -> Result<(), BoxError> {
@@ -24,9 +24,9 @@ pub async fn serve(
             if let Some(answer) = super::ping_answer(&event.payload) {
                 return Ok(answer);
             }
-            let work = async { Attempt { result: handler(platform, event.payload).await, on_failure: Class::Failed } };
-            let (attempt, _) = telemetry::scope(Trigger::Invoke, name, &event.context.request_id, work).await;
-            attempt.result.map_err(BoxError::from)
+            // A plain result: a failure is the caller's error, retried by nothing (`Class::Failed`).
+            let (result, _) = telemetry::scope(Trigger::Invoke, name, &event.context.request_id, handler(platform, event.payload)).await;
+            result.map_err(BoxError::from)
         })
     }))
     .await
