@@ -6,51 +6,7 @@
 
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
-use shared::identity::telegram::{TelegramUser, sign_init_data};
-
-fn gateway() -> String {
-    let settings = support::local_settings();
-    format!("http://127.0.0.1:{}", settings.get("LOCAL_GATEWAY_PORT").map(String::as_str).unwrap_or("3000"))
-}
-
-/// A Telegram id no other test run uses.
-fn fresh_telegram_id() -> i64 {
-    200_000_000 + (uuid::Uuid::new_v4().as_u128() % 1_000_000_000) as i64
-}
-
-fn init_data_for(telegram_id: i64, bot_token: &str) -> String {
-    let user = TelegramUser {
-        id: telegram_id,
-        first_name: "E2E".into(),
-        last_name: Some("Player".into()),
-        username: None,
-        photo_url: None,
-        language_code: Some("en".into()),
-    };
-    sign_init_data(&user, chrono::Utc::now(), bot_token)
-}
-
-async fn call(method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
-    let mut request = Client::new().request(method, format!("{}{path}", gateway()));
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.expect("is the local cloud up? (infra/cloud start)");
-    let status = response.status();
-    let text = response.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
-}
-
-async fn sign_in(telegram_id: i64) -> String {
-    let token = &support::local_settings()["TELEGRAM_BOT_TOKEN"];
-    let (status, body) =
-        call(Method::POST, "/api/v1/auth/telegram/mini-app", None, Some(json!({"init_data": init_data_for(telegram_id, token)}))).await;
-    assert!(status.is_success(), "{status} {body}");
-    body["token"].as_str().unwrap().to_string()
-}
+use support::cloud::{call, fresh_telegram_id, gateway, init_data_for, sign_in};
 
 async fn sign_in_admin() -> String {
     let settings = support::local_settings();

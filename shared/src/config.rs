@@ -40,6 +40,33 @@ pub struct Config {
     pub public_base_url: String,
     /// Identity settings: the bot token, how old a Telegram sign-in may be, session lifetime, admins.
     pub identity: IdentityConfig,
+    /// The Telegram bot: where its Bot API is, the webhook's secret, the Mini App it opens.
+    pub telegram: TelegramConfig,
+}
+
+/// What the bot needs besides its token (which is in [`IdentityConfig`]).
+#[derive(Clone)]
+pub struct TelegramConfig {
+    /// The Bot API's address (default `https://api.telegram.org`); tests point it at a stand-in on loopback.
+    pub api_base_url: String,
+    /// What Telegram sends in `X-Telegram-Bot-Api-Secret-Token` with every update (`setWebhook`'s
+    /// `secret_token`): 1–256 of `A-Z a-z 0-9 _ -`. Never logged.
+    pub webhook_secret: String,
+    /// The Mini App the `/start` button opens (default `<PUBLIC_BASE_URL>/app/`).
+    pub mini_app_url: String,
+    /// The webhook's public URL, for `setWebhook`; only the operation that registers it needs it.
+    pub webhook_url: Option<String>,
+}
+
+impl fmt::Debug for TelegramConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TelegramConfig")
+            .field("api_base_url", &self.api_base_url)
+            .field("webhook_secret", &"<redacted>")
+            .field("mini_app_url", &self.mini_app_url)
+            .field("webhook_url", &self.webhook_url)
+            .finish()
+    }
 }
 
 /// What sign-in needs to know.
@@ -71,6 +98,10 @@ impl fmt::Debug for IdentityConfig {
 pub struct QueueUrls {
     pub debug: String,
     pub mail: String,
+    /// Publishing one translation of a task to its Telegram channel.
+    pub telegram_publish: String,
+    /// Importing a question bank an admin sent the bot as a document.
+    pub telegram_import: String,
 }
 
 impl fmt::Debug for Config {
@@ -90,6 +121,7 @@ impl fmt::Debug for Config {
             .field("event_bus_name", &self.event_bus_name)
             .field("public_base_url", &self.public_base_url)
             .field("identity", &self.identity)
+            .field("telegram", &self.telegram)
             .finish()
     }
 }
@@ -129,7 +161,12 @@ impl Config {
                 .map(|list| list.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect())
                 .unwrap_or_default(),
             max_body_bytes: env.parsed_or("MAX_BODY_BYTES", 1024 * 1024),
-            queues: QueueUrls { debug: env.required("DEBUG_QUEUE_URL"), mail: env.required("MAIL_QUEUE_URL") },
+            queues: QueueUrls {
+                debug: env.required("DEBUG_QUEUE_URL"),
+                mail: env.required("MAIL_QUEUE_URL"),
+                telegram_publish: env.required("TELEGRAM_PUBLISH_QUEUE_URL"),
+                telegram_import: env.required("TELEGRAM_IMPORT_QUEUE_URL"),
+            },
             media_bucket: env.required("MEDIA_BUCKET"),
             media_base_url: env
                 .optional("MEDIA_BASE_URL")
@@ -146,6 +183,18 @@ impl Config {
                 session_ttl: Duration::from_secs(env.parsed_or("SESSION_TTL_SECONDS", 30 * 24 * 3600)),
                 admin_telegram_ids: env.list_of("ADMIN_TELEGRAM_IDS"),
             },
+            telegram: TelegramConfig {
+                api_base_url: env
+                    .optional("TELEGRAM_API_BASE_URL")
+                    .unwrap_or_else(|| "https://api.telegram.org".into())
+                    .trim_end_matches('/')
+                    .to_string(),
+                webhook_secret: env.required("TELEGRAM_WEBHOOK_SECRET"),
+                mini_app_url: env.optional("MINI_APP_URL").unwrap_or_else(|| {
+                    format!("{}/app/", lookup("PUBLIC_BASE_URL").unwrap_or_default().trim().trim_end_matches('/'))
+                }),
+                webhook_url: env.optional("TELEGRAM_WEBHOOK_URL"),
+            },
         };
         env.check_url("DATABASE_URL", &config.database_url, &["postgres", "postgresql"]);
         env.check_url("REDIS_URL", &config.redis_url, &["redis", "rediss"]);
@@ -153,6 +202,20 @@ impl Config {
         env.check_url("MAIL_QUEUE_URL", &config.queues.mail, &["http", "https"]);
         env.check_url("PUBLIC_BASE_URL", &config.public_base_url, &["http", "https"]);
         env.check_url("MEDIA_BASE_URL", &config.media_base_url, &["http", "https"]);
+        env.check_url("TELEGRAM_PUBLISH_QUEUE_URL", &config.queues.telegram_publish, &["http", "https"]);
+        env.check_url("TELEGRAM_IMPORT_QUEUE_URL", &config.queues.telegram_import, &["http", "https"]);
+        env.check_url("TELEGRAM_API_BASE_URL", &config.telegram.api_base_url, &["http", "https"]);
+        env.check_url("MINI_APP_URL", &config.telegram.mini_app_url, &["https", "http"]);
+        if let Some(url) = &config.telegram.webhook_url {
+            env.check_url("TELEGRAM_WEBHOOK_URL", url, &["https", "http"]);
+        }
+        let secret = &config.telegram.webhook_secret;
+        if !secret.is_empty()
+            && !(secret.len() <= 256 && secret.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'))
+        {
+            env.problems
+                .insert("TELEGRAM_WEBHOOK_SECRET".into(), "is malformed: Telegram accepts 1-256 of A-Z, a-z, 0-9, _ and -".into());
+        }
         // `123456:ABC…`: a token of any other shape is a deploy mistake, caught before the first sign-in fails.
         let token = &config.identity.telegram_bot_token;
         if !token.is_empty() && !token.split_once(':').is_some_and(|(id, rest)| id.parse::<u64>().is_ok() && rest.len() >= 20) {
@@ -245,6 +308,9 @@ mod tests {
             ("PUBLIC_BASE_URL", "https://quiz.example/"),
             ("TELEGRAM_BOT_TOKEN", "123456:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"),
             ("EVENT_BUS_NAME", "quiz-events"),
+            ("TELEGRAM_PUBLISH_QUEUE_URL", "http://127.0.0.1:5000/123456789012/quiz-telegram-publish"),
+            ("TELEGRAM_IMPORT_QUEUE_URL", "http://127.0.0.1:5000/123456789012/quiz-telegram-import"),
+            ("TELEGRAM_WEBHOOK_SECRET", "local-webhook-secret"),
         ])
     }
 
@@ -261,6 +327,15 @@ mod tests {
         assert_eq!(config.public_base_url, "https://quiz.example");
         assert_eq!(config.identity.telegram_auth_max_age, Duration::from_secs(86400));
         assert!(config.identity.admin_telegram_ids.is_empty());
+        assert_eq!(config.telegram.api_base_url, "https://api.telegram.org");
+        assert_eq!(config.telegram.mini_app_url, "https://quiz.example/app/");
+    }
+
+    #[test]
+    fn a_webhook_secret_telegram_would_refuse_is_named() {
+        let mut vars = complete();
+        vars.insert("TELEGRAM_WEBHOOK_SECRET", "has spaces!");
+        assert!(read(&vars).unwrap_err().problems.contains_key("TELEGRAM_WEBHOOK_SECRET"));
     }
 
     #[test]
@@ -310,5 +385,6 @@ mod tests {
         let config = read(&complete()).unwrap();
         assert!(!format!("{config:?}").contains("127.0.0.1:5432"));
         assert!(!format!("{config:?}").contains("AAHdqTcv"));
+        assert!(!format!("{config:?}").contains("local-webhook-secret"));
     }
 }

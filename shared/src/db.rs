@@ -8,7 +8,6 @@
 //! parsing and planning it again.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{Mutex, MutexGuard};
@@ -144,19 +143,14 @@ async fn drive<F: std::future::Future<Output = Result<(), tokio_postgres::Error>
 fn rustls_connector(extra_ca_file: Option<&str>) -> Result<tokio_postgres_rustls::MakeRustlsConnect, DbError> {
     use rustls::pki_types::CertificateDer;
     use rustls::pki_types::pem::PemObject;
-    let mut roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+    let mut roots = crate::tls::default_roots();
     if let Some(path) = extra_ca_file {
         for cert in CertificateDer::pem_file_iter(path).map_err(|e| DbError::Config(format!("DATABASE_CA_FILE: {e}")))? {
             let cert = cert.map_err(|e| DbError::Config(format!("DATABASE_CA_FILE: {e}")))?;
             roots.add(cert).map_err(|e| DbError::Config(format!("DATABASE_CA_FILE: {e}")))?;
         }
     }
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| DbError::Config(e.to_string()))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+    let config = crate::tls::client_config(roots).map_err(|e| DbError::Config(e.to_string()))?;
     Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
 }
 

@@ -25,6 +25,10 @@ pub enum JobKind {
     Debug,
     /// Sends one mail (payload: [`crate::mail::Email`]) through SES v2.
     SendEmail,
+    /// Publishes one translation of a task to its Telegram channel (payload: `{"publication_id": …}`).
+    PublishTelegram,
+    /// Imports a question bank an admin sent the bot as a document, and reports back in the chat.
+    ImportTelegramDocument,
     /// A domain event an EventBridge rule delivered to a job's queue (see [`crate::events`]); never enqueued
     /// directly.
     Event,
@@ -35,6 +39,8 @@ impl JobKind {
         match self {
             JobKind::Debug => "debug",
             JobKind::SendEmail => "send-email",
+            JobKind::PublishTelegram => "publish-telegram",
+            JobKind::ImportTelegramDocument => "import-telegram-document",
             JobKind::Event => "event",
         }
     }
@@ -43,6 +49,8 @@ impl JobKind {
         match self {
             JobKind::Debug => Some(&urls.debug),
             JobKind::SendEmail => Some(&urls.mail),
+            JobKind::PublishTelegram => Some(&urls.telegram_publish),
+            JobKind::ImportTelegramDocument => Some(&urls.telegram_import),
             JobKind::Event => None,
         }
     }
@@ -155,6 +163,12 @@ impl JobQueue {
 
     /// Sends the job to the queue of its kind; returns the SQS message id.
     pub async fn enqueue(&self, job: &JobEnvelope) -> Result<String, EnqueueError> {
+        self.enqueue_after(job, std::time::Duration::ZERO).await
+    }
+
+    /// Sends the job to be delivered no sooner than `delay` from now (SQS allows up to 15 minutes): how a job
+    /// told to wait (Telegram's `retry_after`) comes back later without using up one of its receives.
+    pub async fn enqueue_after(&self, job: &JobEnvelope, delay: std::time::Duration) -> Result<String, EnqueueError> {
         let fail = |message: String| EnqueueError { kind: job.kind, message };
         let queue_url = job.kind.queue_url(&self.urls).ok_or_else(|| fail("events are published, not enqueued".into()))?;
         let body = serde_json::to_string(job).map_err(|e| fail(e.to_string()))?;
@@ -163,6 +177,7 @@ impl JobQueue {
             .send_message()
             .queue_url(queue_url)
             .message_body(body)
+            .delay_seconds(delay.as_secs().min(900) as i32)
             .send()
             .await
             .map_err(|e| fail(crate::aws::describe(&e)))?;

@@ -128,6 +128,7 @@ async fn referenced(
         }
         keys::PROCESSED => conn.query("SELECT processed_key FROM uploads WHERE processed_key = ANY($1)", &[&keys]).await?,
         keys::OPEN_GRAPH => conn.query("SELECT og_image_key FROM posts WHERE og_image_key = ANY($1)", &[&keys]).await?,
+        keys::CODE_IMAGES => conn.query("SELECT s3_key FROM telegram_code_images WHERE s3_key = ANY($1)", &[&keys]).await?,
         other => return Err(DbError::Config(format!("no rule says what refers to objects under {other}"))),
     };
     Ok(rows.iter().map(|row| row.get::<_, String>(0)).collect())

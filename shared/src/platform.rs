@@ -11,6 +11,7 @@ use crate::http::Conventions;
 use crate::jobs::JobQueue;
 use crate::mail::Mailer;
 use crate::storage::MediaStore;
+use crate::telegram::bot::BotApi;
 use crate::{aws, telemetry};
 
 pub struct Platform {
@@ -21,6 +22,8 @@ pub struct Platform {
     pub storage: MediaStore,
     pub mail: Mailer,
     pub events: EventBus,
+    /// The Telegram Bot API client, made on first use: most functions never talk to Telegram.
+    bot: std::sync::OnceLock<BotApi>,
 }
 
 /// Why a function could not start.
@@ -57,7 +60,7 @@ impl Platform {
         let storage = MediaStore::new(aws::s3_client(&sdk), config.media_bucket.clone(), config.media_base_url.clone());
         let mail = Mailer::new(aws_sdk_sesv2::Client::new(&sdk), config.mail_from.clone());
         let events = EventBus::new(aws_sdk_eventbridge::Client::new(&sdk), config.event_bus_name.clone());
-        Ok(Self { config, db, cache, jobs, storage, mail, events })
+        Ok(Self { config, db, cache, jobs, storage, mail, events, bot: std::sync::OnceLock::new() })
     }
 
     /// What a function's `main` calls first: logging, configuration from the environment, clients. The platform
@@ -67,6 +70,11 @@ impl Platform {
         let config = Config::from_env().map_err(StartupError::Config).inspect_err(|e| tracing::error!(error = %e, "cannot start"))?;
         let platform = Self::new(config).await.inspect_err(|e| tracing::error!(error = %e, "cannot start"))?;
         Ok(Box::leak(Box::new(platform)))
+    }
+
+    /// The bot's client for the Bot API.
+    pub fn bot(&self) -> &BotApi {
+        self.bot.get_or_init(|| BotApi::new(&self.config.telegram.api_base_url, &self.config.identity.telegram_bot_token))
     }
 
     pub fn conventions(&self) -> Conventions {

@@ -68,4 +68,7 @@ routes! {
     UPDATE_BLOG_POST = "update-blog-post", "PATCH /api/v1/admin/blog/posts/{post_id}" => crate::blog::admin::update_post;
     DELETE_BLOG_POST = "delete-blog-post", "DELETE /api/v1/admin/blog/posts/{post_id}" => crate::blog::admin::delete_post;
     BLOG_POST_PAGE = "blog-post-page", "GET /blog/{slug}" => crate::blog::page::post_page;
+    TELEGRAM_WEBHOOK = "telegram-webhook", "POST /api/v1/telegram/webhook" => crate::telegram::webhook::route;
+    PUBLISH_TO_TELEGRAM = "publish-to-telegram", "POST /api/v1/admin/telegram/publish" => crate::telegram::publish::publish_route;
+    REGISTER_TELEGRAM_CHANNEL = "register-telegram-channel", "PUT /api/v1/admin/telegram/channels" => crate::telegram::publish::register_channel;
 }

@@ -23,8 +23,10 @@ pub mod keys {
     pub const PROCESSED: &str = "media/";
     /// Open Graph images, content-addressed: `og/<sha-256 of the bytes>.png`.
     pub const OPEN_GRAPH: &str = "og/";
+    /// Code images of tasks published to Telegram, content-addressed: `code/<sha-256 of what is drawn>.png`.
+    pub const CODE_IMAGES: &str = "code/";
     /// Every prefix the media clean-up looks after.
-    pub const ALL: [&str; 3] = [ORIGINALS, PROCESSED, OPEN_GRAPH];
+    pub const ALL: [&str; 4] = [ORIGINALS, PROCESSED, OPEN_GRAPH, CODE_IMAGES];
 
     pub fn original(upload: Uuid) -> String {
         format!("{ORIGINALS}{upload}")
@@ -37,6 +39,11 @@ pub mod keys {
     /// The same picture always has the same key, so regenerating an unchanged image writes nothing new.
     pub fn open_graph(png: &[u8]) -> String {
         format!("{OPEN_GRAPH}{}.png", hex::encode(Sha256::digest(png)))
+    }
+
+    /// A code image's key, from the SHA-256 of what it shows: the same code is drawn and stored once.
+    pub fn code_image(content_sha256: &str) -> String {
+        format!("{CODE_IMAGES}{content_sha256}.png")
     }
 }
 

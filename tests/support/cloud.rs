@@ -3,6 +3,10 @@
 
 use std::time::{Duration, Instant};
 
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use shared::identity::telegram::{TelegramUser, sign_init_data};
+
 /// The gateway's base URL.
 pub fn gateway() -> String {
     let settings = super::local_settings();
@@ -70,4 +74,46 @@ pub async fn invoke(function: &str, event: serde_json::Value) -> serde_json::Val
 pub async fn fire(function: &str) -> serde_json::Value {
     let response = reqwest::Client::new().post(format!("{}/_local/fire/{function}", gateway())).send().await.unwrap();
     response.json().await.unwrap()
+}
+
+/// A Telegram id no other test run uses.
+pub fn fresh_telegram_id() -> i64 {
+    200_000_000 + (uuid::Uuid::new_v4().as_u128() % 1_000_000_000) as i64
+}
+
+/// Mini App initData for a Telegram user, signed with `bot_token` now.
+pub fn init_data_for(telegram_id: i64, bot_token: &str) -> String {
+    let user = TelegramUser {
+        id: telegram_id,
+        first_name: "E2E".into(),
+        last_name: Some("Player".into()),
+        username: None,
+        photo_url: None,
+        language_code: Some("en".into()),
+    };
+    sign_init_data(&user, chrono::Utc::now(), bot_token)
+}
+
+/// One request to the gateway: its status and JSON body (a JSON string when the body is not JSON).
+pub async fn call(method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
+    let mut request = reqwest::Client::new().request(method, format!("{}{path}", gateway()));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.expect("is the local cloud up? (infra/cloud start)");
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+}
+
+/// A session token for a Telegram user, through the Mini App sign-in route.
+pub async fn sign_in(telegram_id: i64) -> String {
+    let token = &super::local_settings()["TELEGRAM_BOT_TOKEN"];
+    let (status, body) =
+        call(Method::POST, "/api/v1/auth/telegram/mini-app", None, Some(json!({"init_data": init_data_for(telegram_id, token)}))).await;
+    assert!(status.is_success(), "{status} {body}");
+    body["token"].as_str().unwrap().to_string()
 }

@@ -5,6 +5,7 @@
 //! seeing each other. Settings come from `infra/local.env`, the one file of local settings; the services must
 //! be running (`infra/services start`, which the README's test command does).
 
+pub mod bot_api;
 pub mod calls;
 pub mod cloud;
 

@@ -136,7 +136,7 @@ fn telegram_refusal(e: TelegramAuthError) -> ApiError {
 
 /// Finds or creates the user of a Telegram account. Names and language fill a new profile; later, the user's
 /// own edits win and only the Telegram photo follows Telegram.
-async fn telegram_user(platform: &Platform, tg: &TelegramUser) -> Result<(i64, bool), ApiError> {
+pub(crate) async fn telegram_user(platform: &Platform, tg: &TelegramUser) -> Result<(i64, bool), ApiError> {
     let conn = platform.db.connection().await?;
     let language = tg.language_code.as_deref().and_then(Language::parse).unwrap_or_else(Language::english);
     let first_name: String = tg.first_name.chars().take(128).collect();

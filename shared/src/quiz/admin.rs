@@ -213,7 +213,26 @@ pub async fn import_tasks(platform: &Platform, request: ApiRequest) -> Result<Ap
             return Err(ApiError::bad_request("invalid_query", "`publish` must be true or false").with_field("publish", "must be true or false"));
         }
     };
-    let outcomes = import::parse_bank(&request.body).map_err(bank_refusal)?;
+    let report = import_bank(platform, &request.body, publish).await.map_err(|e| match e {
+        ImportError::Bank(e) => bank_refusal(e),
+        ImportError::Database(e) => e.into(),
+    })?;
+    Ok(ApiResponse::ok(&report))
+}
+
+/// Why a whole bank could not be imported (a single task's problems are in its report instead).
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error(transparent)]
+    Bank(#[from] BankError),
+    #[error(transparent)]
+    Database(#[from] DbError),
+}
+
+/// Imports a question bank in one transaction, whoever sent it (the admin route, or the bot's document import),
+/// and answers the per-task report.
+pub async fn import_bank(platform: &Platform, bank: &[u8], publish: bool) -> Result<ImportReport, ImportError> {
+    let outcomes = import::parse_bank(bank)?;
     let mut conn = platform.db.connection().await?;
     let tx = conn.transaction().await?;
     let mut writer =
@@ -247,7 +266,7 @@ pub async fn import_tasks(platform: &Platform, request: ApiRequest) -> Result<Ap
     if report.created > 0 || reports_added(&report) {
         catalogue::invalidate(platform).await;
     }
-    Ok(ApiResponse::ok(&report))
+    Ok(report)
 }
 
 fn reports_added(report: &ImportReport) -> bool {

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::db::DbError;
 use crate::http::{ApiError, ApiRequest, ApiResponse};
 use crate::identity::Viewer;
 use crate::platform::Platform;
@@ -116,6 +117,54 @@ SELECT (SELECT counted FROM outcome),
        (SELECT coalesce(jsonb_agg(jsonb_build_array(chosen, n)), '[]'::jsonb)
           FROM (SELECT chosen, count(*) AS n FROM task_results WHERE task_id = $2 AND language = $3 GROUP BY chosen) shares)";
 
+/// What recording one answer did.
+#[derive(Debug)]
+pub struct Recorded {
+    pub correct: bool,
+    /// True when this was the player's first answer to the task.
+    pub counted: bool,
+    /// The player's totals after the answer.
+    pub rating: i32,
+    pub solved: i32,
+    /// First answers per chosen index (`None`: "I don't know"), this answer included once when it counted.
+    pub counts: BTreeMap<Option<i16>, i64>,
+}
+
+/// Records one answer by a player, whatever client it came from (the web, the Mini App, a channel poll), and
+/// forgets what it changes in the cache. `chosen` is an index into the options in `language`'s stored order.
+pub async fn record(platform: &Platform, user_id: i64, task: &StoredTask, language: &Language, chosen: Option<i16>) -> Result<Recorded, DbError> {
+    let correct = chosen == Some(task.correct_index);
+    let conn = platform.db.connection().await?;
+    let row = conn.query_one(RECORD_ANSWER, &[&user_id, &task.id, &language.as_str(), &chosen, &correct, &task.difficulty.weight()]).await?;
+    let counted: bool = row.get(0);
+    let rating: i32 = row.get(1);
+    let solved: i32 = row.get(2);
+    let mut snapshot: serde_json::Value = row.get(3);
+    if !counted {
+        // The statement's snapshot predates a first answer committed concurrently (by this player, in another
+        // request, or by anyone): read the shares again, now.
+        snapshot = conn
+            .query_one(
+                "SELECT coalesce(jsonb_agg(jsonb_build_array(chosen, n)), '[]'::jsonb)
+                 FROM (SELECT chosen, count(*) AS n FROM task_results WHERE task_id = $1 AND language = $2 GROUP BY chosen) shares",
+                &[&task.id, &language.as_str()],
+            )
+            .await?
+            .get(0);
+    }
+    drop(conn);
+    let mut counts: BTreeMap<Option<i16>, i64> = BTreeMap::new();
+    for pair in snapshot.as_array().into_iter().flatten() {
+        let index = pair.get(0).and_then(serde_json::Value::as_i64).map(|i| i as i16);
+        *counts.entry(index).or_default() += pair.get(1).and_then(serde_json::Value::as_i64).unwrap_or(0);
+    }
+    if counted {
+        *counts.entry(chosen).or_default() += 1;
+    }
+    stats::forget_after_answer(platform, user_id, counted.then_some(leaderboard::Standing { rating, solved })).await;
+    Ok(Recorded { correct, counted, rating, solved, counts })
+}
+
 /// `POST /api/v1/tasks/{task_id}/answer` with `{"option_index": n}` or `{"dont_know": true}`.
 pub async fn submit_answer(platform: &Platform, request: ApiRequest) -> Result<ApiResponse, ApiError> {
     let task_id = request.path_id("task_id")?;
@@ -142,39 +191,8 @@ pub async fn submit_answer(platform: &Platform, request: ApiRequest) -> Result<A
                 .with_field("option_index", "give an option index, or `dont_know: true` instead"));
         }
     };
-    let correct = chosen == Some(task.correct_index);
-    let conn = platform.db.connection().await?;
-    let row = conn
-        .query_one(RECORD_ANSWER, &[&viewer.id(), &task_id, &language.as_str(), &chosen, &correct, &task.difficulty.weight()])
-        .await?;
-    let counted: bool = row.get(0);
-    let rating: i32 = row.get(1);
-    let solved: i32 = row.get(2);
-    let mut snapshot: serde_json::Value = row.get(3);
-    if !counted {
-        // The statement's snapshot predates a first answer committed concurrently (by this player, in another
-        // request, or by anyone): read the shares again, now.
-        snapshot = conn
-            .query_one(
-                "SELECT coalesce(jsonb_agg(jsonb_build_array(chosen, n)), '[]'::jsonb)
-                 FROM (SELECT chosen, count(*) AS n FROM task_results WHERE task_id = $1 AND language = $2 GROUP BY chosen) shares",
-                &[&task_id, &language.as_str()],
-            )
-            .await?
-            .get(0);
-    }
-    drop(conn);
-    let mut counts: BTreeMap<Option<i16>, i64> = BTreeMap::new();
-    for pair in snapshot.as_array().into_iter().flatten() {
-        let index = pair.get(0).and_then(serde_json::Value::as_i64).map(|i| i as i16);
-        *counts.entry(index).or_default() += pair.get(1).and_then(serde_json::Value::as_i64).unwrap_or(0);
-    }
-    if counted {
-        *counts.entry(chosen).or_default() += 1;
-    }
+    let Recorded { correct, counted, rating, solved, counts } = record(platform, viewer.id(), &task, &language, chosen).await?;
     let (total_first_answers, option_shares) = option_shares(&task, &language, &counts);
-
-    stats::forget_after_answer(platform, viewer.id(), counted.then_some(leaderboard::Standing { rating, solved })).await;
 
     Ok(ApiResponse::ok(&AnswerOutcome {
         task_id,

@@ -1,0 +1,154 @@
+//! The Bot API client: one way to call Telegram, with the crate's own request and result types.
+//!
+//! Every method is a JSON `POST` to `<base>/bot<token>/<method>`; Telegram answers `{"ok": true, "result": …}`
+//! or `{"ok": false, "error_code": …, "description": …, "parameters": {"retry_after": …}}`. The three ways a
+//! call can fail are kept apart because the callers treat them differently: wait and try later (429), give up
+//! and record why (Telegram refused), or let the queue retry (Telegram could not be reached or failed).
+
+use std::time::Duration;
+
+use frankenstein::response::{ErrorResponse, MethodResponse};
+use http::header::CONTENT_TYPE;
+use http::{Request, StatusCode};
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use hyper::body::Bytes;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// Largest file the bot downloads (a question bank sent as a document).
+pub const MAX_DOWNLOAD_BYTES: usize = 5 * 1024 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BotError {
+    /// Too many requests: Telegram says when to try again.
+    #[error("Telegram limits {method}: retry after {seconds} s")]
+    RetryAfter { method: &'static str, seconds: u64 },
+    /// Telegram refused the request (a 4xx other than 429): trying again would not help.
+    #[error("Telegram refused {method}: {code} {description}")]
+    Refused { method: &'static str, code: u64, description: String },
+    /// Telegram could not be reached, timed out, failed (5xx) or answered something unreadable.
+    #[error("Telegram failed {method}: {message}")]
+    Unavailable { method: &'static str, message: String },
+}
+
+impl From<BotError> for crate::trigger::JobError {
+    fn from(e: BotError) -> Self {
+        crate::trigger::JobError(e.to_string())
+    }
+}
+
+type Https = hyper_rustls::HttpsConnector<HttpConnector>;
+
+/// Connecting may take this long, and a whole call (request and answer) this long.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+const CALL_TIMEOUT: Duration = Duration::from_secs(10);
+/// Largest answer read from a method call (a `Message` is a few kilobytes).
+const MAX_ANSWER_BYTES: usize = 1024 * 1024;
+
+/// The bot's connection to the Bot API.
+#[derive(Clone)]
+pub struct BotApi {
+    /// `Err` only if TLS could not be set up: then every call fails with that reason instead of panicking.
+    http: Result<Client<Https, Full<Bytes>>, String>,
+    /// `<base>/bot<token>/`: never logged, it holds the token.
+    methods: String,
+    /// `<base>/file/bot<token>/`, where `getFile`'s paths are downloaded from.
+    files: String,
+}
+
+impl BotApi {
+    pub fn new(api_base_url: &str, token: &str) -> Self {
+        let http = crate::tls::client_config(crate::tls::default_roots())
+            .map(|tls| {
+                let mut tcp = HttpConnector::new();
+                tcp.set_connect_timeout(Some(CONNECT_TIMEOUT));
+                tcp.enforce_http(false);
+                let https = hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(tls).https_or_http().enable_http1().wrap_connector(tcp);
+                Client::builder(TokioExecutor::new()).build(https)
+            })
+            .map_err(|e| e.to_string())
+            .inspect_err(|e| tracing::error!(error = %e, "cannot build the Bot API client"));
+        let base = api_base_url.trim_end_matches('/');
+        Self { http, methods: format!("{base}/bot{token}/"), files: format!("{base}/file/bot{token}/") }
+    }
+
+    /// One request; the answer's status and at most `max_bytes` of its body (`None` when it is longer). Errors
+    /// never show the URL, which holds the token.
+    async fn exchange(&self, method: &'static str, request: Request<Full<Bytes>>, max_bytes: usize) -> Result<(StatusCode, Option<Bytes>), BotError> {
+        let unavailable = |message: String| BotError::Unavailable { method, message };
+        let client = self.http.as_ref().map_err(|e| unavailable(format!("no HTTP client: {e}")))?;
+        let exchange = async {
+            let response = client.request(request).await.map_err(|e| unavailable(e.to_string()))?;
+            let status = response.status();
+            match Limited::new(response.into_body(), max_bytes).collect().await {
+                Ok(body) => Ok((status, Some(body.to_bytes()))),
+                Err(e) if e.is::<LengthLimitError>() => Ok((status, None)),
+                Err(e) => Err(unavailable(e.to_string())),
+            }
+        };
+        tokio::time::timeout(CALL_TIMEOUT, exchange).await.map_err(|_| unavailable(format!("no answer within {CALL_TIMEOUT:?}")))?
+    }
+
+    /// Calls one method. `P` is the crate's parameter type (`SendMessageParams`, …), `T` its result.
+    pub async fn call<P: Serialize + ?Sized, T: DeserializeOwned>(&self, method: &'static str, params: &P) -> Result<T, BotError> {
+        let unavailable = |message: String| BotError::Unavailable { method, message };
+        let body = serde_json::to_vec(params).map_err(|e| unavailable(format!("cannot write the parameters: {e}")))?;
+        let request = Request::post(format!("{}{method}", self.methods))
+            .header(CONTENT_TYPE, "application/json")
+            .body(Full::new(Bytes::from(body)))
+            .map_err(|_| unavailable("the Bot API address is not a valid URL".into()))?;
+        let (status, body) = self.exchange(method, request, MAX_ANSWER_BYTES).await?;
+        let body = body.ok_or_else(|| unavailable("the answer is too large".into()))?;
+        if status.is_success() {
+            return serde_json::from_slice::<MethodResponse<T>>(&body)
+                .map(|r| r.result)
+                .map_err(|e| unavailable(format!("unreadable answer: {e}")));
+        }
+        let refusal: Option<ErrorResponse> = serde_json::from_slice(&body).ok();
+        let description = refusal.as_ref().map(|r| r.description.clone()).unwrap_or_else(|| format!("HTTP {status}"));
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            let seconds = refusal.and_then(|r| r.parameters).and_then(|p| p.retry_after).map_or(5, u64::from);
+            return Err(BotError::RetryAfter { method, seconds });
+        }
+        if status.is_client_error() {
+            return Err(BotError::Refused { method, code: u64::from(status.as_u16()), description });
+        }
+        Err(unavailable(description))
+    }
+
+    /// Downloads a file by the `file_path` `getFile` gave, refusing one larger than `max_bytes`.
+    pub async fn download(&self, file_path: &str, max_bytes: usize) -> Result<Vec<u8>, BotError> {
+        let method = "file download";
+        let request = Request::get(format!("{}{file_path}", self.files))
+            .body(Full::new(Bytes::new()))
+            .map_err(|_| BotError::Refused { method, code: 400, description: "the file path is not valid in a URL".into() })?;
+        let (status, body) = self.exchange(method, request, max_bytes).await?;
+        let code = u64::from(status.as_u16());
+        if status.is_client_error() {
+            return Err(BotError::Refused { method, code, description: "the file is not available".into() });
+        }
+        if !status.is_success() {
+            return Err(BotError::Unavailable { method, message: format!("HTTP {code}") });
+        }
+        let body = body.ok_or_else(|| BotError::Refused { method, code: 413, description: format!("the file is larger than {max_bytes} bytes") })?;
+        Ok(body.to_vec())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_transport_error_never_shows_the_token() {
+        let api = BotApi::new("http://127.0.0.1:9/", "123:SECRET-TOKEN-VALUE-XXXXXXXX");
+        assert_eq!(api.methods, "http://127.0.0.1:9/bot123:SECRET-TOKEN-VALUE-XXXXXXXX/");
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let err = rt.block_on(api.call::<_, serde_json::Value>("getMe", &serde_json::json!({}))).unwrap_err();
+        assert!(matches!(err, BotError::Unavailable { method: "getMe", .. }), "{err}");
+        assert!(!err.to_string().contains("SECRET"), "{err}");
+    }
+}

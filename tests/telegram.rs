@@ -1,0 +1,313 @@
+//! The Telegram bot through the local cloud (`infra/cloud start`, which `infra/test` runs), with a recording
+//! stand-in for the Bot API on loopback (`support::bot_api`): real `Update` JSON through the webhook route, the
+//! import and publishing jobs, and channel members' poll answers counted as their attempts. The local cloud has
+//! one database, so each test uses its own Telegram ids, chat ids and topic names.
+
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use support::bot_api::{BotApi, Call, Refusal};
+use support::cloud::{call, database, eventually, fresh_telegram_id, gateway, invoke, sign_in};
+
+const WEBHOOK: &str = "/api/v1/telegram/webhook";
+
+fn secret() -> String {
+    support::local_settings()["TELEGRAM_WEBHOOK_SECRET"].clone()
+}
+
+/// An `update_id` no other test run uses (Telegram's are 32-bit).
+fn fresh_update_id() -> u64 {
+    1_000_000_000 + (uuid::Uuid::new_v4().as_u128() % 3_000_000_000) as u64
+}
+
+/// A channel's chat id (negative, as Telegram's are).
+fn fresh_chat_id() -> i64 {
+    -1_000_000_000_000 - (uuid::Uuid::new_v4().as_u128() % 1_000_000_000) as i64
+}
+
+/// Delivers one update to the webhook as Telegram does.
+async fn deliver(update: &Value) -> (StatusCode, Value) {
+    deliver_with(update, Some(&secret())).await
+}
+
+async fn deliver_with(update: &Value, secret: Option<&str>) -> (StatusCode, Value) {
+    let mut request = reqwest::Client::new().post(format!("{}{WEBHOOK}", gateway())).json(update);
+    if let Some(secret) = secret {
+        request = request.header("X-Telegram-Bot-Api-Secret-Token", secret);
+    }
+    let response = request.send().await.expect("is the local cloud up? (infra/cloud start)");
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+fn user(id: i64, first_name: &str) -> Value {
+    json!({"id": id, "is_bot": false, "first_name": first_name, "language_code": "en"})
+}
+
+/// A private message from `from` to the bot, as Telegram sends it.
+fn message(update_id: u64, from: i64, text: &str) -> Value {
+    let command_length = text.split_whitespace().next().filter(|w| w.starts_with('/')).map_or(0, str::len);
+    let mut message = json!({"message_id": 10, "date": 1795662000, "chat": {"id": from, "type": "private", "first_name": "Tester"},
+        "from": user(from, "Tester"), "text": text});
+    if command_length > 0 {
+        message["entities"] = json!([{"type": "bot_command", "offset": 0, "length": command_length}]);
+    }
+    json!({"update_id": update_id, "message": message})
+}
+
+fn handled(body: &Value) -> &str {
+    body["handled"].as_str().unwrap_or_default()
+}
+
+/// Waits until the stand-in has at least `n` calls to `chat_id`, and answers them.
+async fn calls_to(bot: &BotApi, chat_id: i64, n: usize) -> Vec<Call> {
+    let arrived = eventually(Duration::from_secs(30), || async { bot.calls_to(chat_id).len() >= n }).await;
+    assert!(arrived, "expected {n} call(s) to chat {chat_id}, got {:?}", bot.calls_to(chat_id));
+    bot.calls_to(chat_id)
+}
+
+/// A Telegram user who is an administrator in the database (not one of `ADMIN_TELEGRAM_IDS`).
+async fn fresh_admin() -> i64 {
+    let telegram_id = fresh_telegram_id();
+    let db = database().await;
+    db.execute(
+        "INSERT INTO users (telegram_id, first_name, language, is_admin) VALUES ($1, 'Admin', 'en', true)",
+        &[&telegram_id],
+    )
+    .await
+    .unwrap();
+    telegram_id
+}
+
+#[tokio::test]
+async fn an_update_without_the_secret_is_refused_and_not_read() {
+    let update = message(fresh_update_id(), fresh_telegram_id(), "/start");
+    for secret in [None, Some("wrong-secret"), Some("")] {
+        let (status, body) = deliver_with(&update, secret).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{secret:?}: {body}");
+        assert_eq!(body["error"]["code"], "unauthorized", "{body}");
+    }
+    let (status, body) = deliver_with(&json!({"message": {}}), Some(&secret())).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("validation_failed")), "{body}");
+}
+
+#[tokio::test]
+async fn start_registers_the_user_and_answers_with_the_mini_app_button_once_per_update() {
+    let bot = BotApi::get();
+    let telegram_id = fresh_telegram_id();
+    let update = message(fresh_update_id(), telegram_id, "/start topic_7");
+    let (status, body) = deliver(&update).await;
+    assert_eq!((status, handled(&body)), (StatusCode::OK, "start"), "{body}");
+    let (status, again) = deliver(&update).await;
+    assert_eq!((status, again["duplicate"].as_bool()), (StatusCode::OK, Some(true)), "{again}");
+
+    let calls = calls_to(&bot, telegram_id, 1).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(bot.calls_to(telegram_id).len(), 1, "a second delivery sent nothing more");
+    assert_eq!(calls[0].method, "sendMessage");
+    let button = &calls[0].params["reply_markup"]["inline_keyboard"][0][0];
+    let url = button["web_app"]["url"].as_str().unwrap();
+    assert!(url.ends_with("/app/?startapp=topic_7"), "{url}");
+
+    let db = database().await;
+    let users: i64 = db.query_one("SELECT count(*) FROM users WHERE telegram_id = $1", &[&telegram_id]).await.unwrap().get(0);
+    assert_eq!(users, 1);
+}
+
+#[tokio::test]
+async fn help_support_membership_and_unknown_updates_each_do_their_one_thing() {
+    let bot = BotApi::get();
+    let telegram_id = fresh_telegram_id();
+    let (_, body) = deliver(&message(fresh_update_id(), telegram_id, "/help")).await;
+    assert_eq!(handled(&body), "help", "{body}");
+    let marker = uuid::Uuid::new_v4().simple().to_string();
+    let (_, body) = deliver(&message(fresh_update_id(), telegram_id, &format!("support The timer is wrong {marker}"))).await;
+    assert_eq!(handled(&body), "support_stored", "{body}");
+    let (_, body) = deliver(&message(fresh_update_id(), telegram_id, "support")).await;
+    assert_eq!(handled(&body), "support_refused", "{body}");
+    let replies = calls_to(&bot, telegram_id, 3).await;
+    assert!(replies.iter().all(|c| c.method == "sendMessage"));
+
+    let db = database().await;
+    let stored: i64 = db
+        .query_one(
+            "SELECT count(*) FROM feedback f JOIN users u ON u.id = f.user_id WHERE u.telegram_id = $1 AND f.message LIKE '%' || $2",
+            &[&telegram_id, &marker],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(stored, 1);
+
+    // Someone joins a channel, then leaves it.
+    let channel = fresh_chat_id();
+    for (status, subscribed) in [("member", true), ("left", false)] {
+        let update = json!({"update_id": fresh_update_id(), "chat_member": {
+            "chat": {"id": channel, "type": "channel", "title": "Python quizzes"}, "from": user(telegram_id, "Tester"), "date": 1795662000,
+            "old_chat_member": {"status": "left", "user": user(telegram_id, "Tester")},
+            "new_chat_member": {"status": status, "user": user(telegram_id, "Tester")}}});
+        let (_, body) = deliver(&update).await;
+        assert_eq!(handled(&body), "membership", "{body}");
+        let row = db
+            .query_one("SELECT subscribed FROM telegram_channel_members WHERE chat_id = $1 AND telegram_id = $2", &[&channel, &telegram_id])
+            .await
+            .unwrap();
+        assert_eq!(row.get::<_, bool>(0), subscribed);
+    }
+
+    // Kinds the bot does not read: one the crate knows, and one newer than it.
+    for update in [
+        json!({"update_id": fresh_update_id(), "edited_message": message(0, telegram_id, "edited")["message"]}),
+        json!({"update_id": fresh_update_id(), "some_future_update": {"anything": [1, 2, 3]}}),
+    ] {
+        let (status, body) = deliver(&update).await;
+        assert_eq!((status, handled(&body)), (StatusCode::OK, "ignored"), "{body}");
+    }
+    assert_eq!(bot.calls_to(telegram_id).len(), 3, "ignored updates answer nothing");
+}
+
+#[tokio::test]
+async fn a_document_from_someone_who_is_no_admin_is_not_imported() {
+    let bot = BotApi::get();
+    let telegram_id = fresh_telegram_id();
+    let mut update = message(fresh_update_id(), telegram_id, "");
+    update["message"]["text"] = Value::Null;
+    update["message"]["document"] = json!({"file_id": "not-for-you", "file_unique_id": "x", "file_name": "bank.json", "mime_type": "application/json", "file_size": 10});
+    let (_, body) = deliver(&update).await;
+    assert_eq!(handled(&body), "import_refused", "{body}");
+    assert!(bot.calls_of("getFile").iter().all(|c| c.params["file_id"] != "not-for-you"));
+}
+
+/// A task in three languages under a topic of its own, with Python code in the question.
+fn bank(topic: &str) -> Value {
+    let translation = |language: &str, question: &str| {
+        json!({"language": language, "question": format!("{question}\n\n```python\nitems = [3, 1, 2]\nitems.sort()\nprint(items[0])\n```"),
+               "answers": ["3", "1", "2", "[1, 2, 3]"], "correct_answer": "1", "explanation": "sort() sorts in place, smallest first."})
+    };
+    json!({"tasks": [{"topic": topic, "subtopic": "Lists", "difficulty": "medium", "translation_group_id": format!("{topic}-1"),
+        "translations": [translation("en", "What does this print?"), translation("ru", "Что выведет этот код?"), translation("es", "¿Qué imprime?")]}]})
+}
+
+#[tokio::test]
+async fn an_admin_imports_by_document_publishes_to_three_channels_and_a_poll_answer_counts() {
+    let bot = BotApi::get();
+    let admin = fresh_admin().await;
+    let topic = format!("Bot Python {}", uuid::Uuid::new_v4().simple());
+
+    // 1. The admin sends the bank as a file; the import job downloads it and reports in the chat.
+    let file_id = format!("bank-{}", uuid::Uuid::new_v4().simple());
+    let bank = serde_json::to_vec(&bank(&topic)).unwrap();
+    bot.add_file(&file_id, bank.clone());
+    let mut update = message(fresh_update_id(), admin, "");
+    update["message"]["text"] = Value::Null;
+    update["message"]["document"] =
+        json!({"file_id": file_id, "file_unique_id": "u1", "file_name": "python-bank.json", "mime_type": "application/json", "file_size": bank.len()});
+    let (status, body) = deliver(&update).await;
+    assert_eq!((status, handled(&body)), (StatusCode::OK, "import_queued"), "{body}");
+    let chat = calls_to(&bot, admin, 2).await;
+    assert!(chat[0].params["text"].as_str().unwrap().starts_with("Importing python-bank.json"), "{:?}", chat[0]);
+    let report = chat[1].params["text"].as_str().unwrap();
+    assert!(report.contains("1 created, 0 already there, 0 rejected"), "{report}");
+
+    let db = database().await;
+    let task_id: i64 = db
+        .query_one("SELECT k.id FROM tasks k JOIN topics t ON t.id = k.topic_id WHERE t.name = $1", &[&topic])
+        .await
+        .unwrap()
+        .get(0);
+    let topic_id: i64 = db.query_one("SELECT id FROM topics WHERE name = $1", &[&topic]).await.unwrap().get(0);
+
+    // 2. A channel per language, then the task published through the admin route; the Russian channel's poll
+    //    first meets Telegram's rate limit.
+    let session = sign_in(admin).await;
+    let channels: Vec<(&str, i64)> = ["en", "ru", "es"].iter().map(|l| (*l, fresh_chat_id())).collect();
+    for (language, chat_id) in &channels {
+        let (status, body) = call(
+            Method::PUT,
+            "/api/v1/admin/telegram/channels",
+            Some(&session),
+            Some(json!({"topic_id": topic_id, "language": language, "chat_id": chat_id})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    bot.refuse_next("sendPoll", channels[1].1, Refusal::TooManyRequests { retry_after: 1 });
+    let (status, plan) = call(Method::POST, "/api/v1/admin/telegram/publish", Some(&session), Some(json!({"task_id": task_id}))).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{plan}");
+    assert_eq!(plan["queued"].as_array().unwrap().len(), 3, "{plan}");
+    assert_eq!(plan["missing_channels"], json!([]), "{plan}");
+
+    // 3. Exactly four messages per channel, in order, the Russian one too after waiting out the 429.
+    for (_, chat_id) in &channels {
+        calls_to(&bot, *chat_id, 4).await;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    for (language, chat_id) in &channels {
+        let calls = bot.calls_to(*chat_id);
+        let methods: Vec<&str> = calls.iter().map(|c| c.method.as_str()).collect();
+        assert_eq!(methods, ["sendPhoto", "sendMessage", "sendPoll", "sendMessage"], "{language}: {calls:?}");
+        let poll = &calls[2].params;
+        assert_eq!(poll["is_anonymous"], false, "{poll}");
+        assert_eq!(poll["type"], "quiz", "{poll}");
+        let options: Vec<&str> = poll["options"].as_array().unwrap().iter().map(|o| o["text"].as_str().unwrap()).collect();
+        assert_eq!(options.len(), 5, "four options and \"I don't know\": {options:?}");
+        let correct = poll["correct_option_ids"][0].as_u64().unwrap() as usize;
+        assert_eq!(options[correct], "1", "{poll}");
+        assert!(calls[1].params["text"].as_str().unwrap().contains(&topic));
+        assert!(calls[3].params["reply_markup"]["inline_keyboard"][0][0]["url"].as_str().is_some());
+    }
+    let state: String = db
+        .query_one("SELECT string_agg(DISTINCT state, ',') FROM telegram_publications WHERE task_id = $1", &[&task_id])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(state, "published");
+
+    // 4. The code image: a PNG of at least 1600×1000 whose code area is not one colour, stored once for the task.
+    let photo_url = bot.calls_to(channels[0].1)[0].params["photo"].as_str().unwrap().to_string();
+    let png = reqwest::get(&photo_url).await.unwrap().bytes().await.unwrap();
+    let image = image::load_from_memory_with_format(&png, image::ImageFormat::Png).unwrap().to_rgb8();
+    assert!(image.width() >= 1600 && image.height() >= 1000, "{}x{}", image.width(), image.height());
+    let first = *image.get_pixel(200, 250);
+    assert!((200..800).step_by(7).any(|x| (250..500).step_by(5).any(|y| *image.get_pixel(x, y) != first)), "the code area is blank");
+
+    // 5. A channel member answers the English poll with the right option: it counts as their attempt.
+    let (en_chat, poll) = (channels[0].1, bot.calls_to(channels[0].1)[2].params.clone());
+    let correct = poll["correct_option_ids"][0].as_u64().unwrap();
+    let poll_id: String = db
+        .query_one("SELECT poll_id FROM telegram_publications WHERE task_id = $1 AND chat_id = $2", &[&task_id, &en_chat])
+        .await
+        .unwrap()
+        .get(0);
+    let member = fresh_telegram_id();
+    let answer = json!({"update_id": fresh_update_id(), "poll_answer": {"poll_id": poll_id, "user": user(member, "Member"),
+        "option_ids": [correct], "option_persistent_ids": [correct.to_string()]}});
+    let (status, body) = deliver(&answer).await;
+    assert_eq!((status, handled(&body)), (StatusCode::OK, "answer_recorded"), "{body}");
+    let (_, again) = deliver(&answer).await;
+    assert_eq!(again["duplicate"], true);
+
+    let member_session = sign_in(member).await;
+    let (status, stats) = call(Method::GET, "/api/v1/me/stats", Some(&member_session), None).await;
+    assert_eq!(status, StatusCode::OK, "{stats}");
+    assert_eq!((stats["attempted"].as_i64(), stats["solved"].as_i64(), stats["rating"].as_i64()), (Some(1), Some(1), Some(25)), "{stats}");
+    let (_, me) = call(Method::GET, "/api/v1/me", Some(&member_session), None).await;
+    let (_, board) = call(Method::GET, "/api/v1/leaderboard", None, None).await;
+    let on_board = board["rows"].as_array().unwrap().iter().any(|r| r["user_id"] == me["id"]);
+    assert!(on_board || board["rows"].as_array().unwrap().len() == 100, "{board}");
+}
+
+#[tokio::test]
+async fn the_webhook_is_registered_with_the_secret() {
+    let bot = BotApi::get();
+    let answer = invoke("set-telegram-webhook", json!({"action": "set"})).await;
+    let settings = support::local_settings();
+    assert_eq!(answer["result"]["url"], settings["TELEGRAM_WEBHOOK_URL"], "{answer}");
+    let registered = bot.calls_of("setWebhook").pop().expect("setWebhook was called");
+    assert_eq!(registered.params["secret_token"], settings["TELEGRAM_WEBHOOK_SECRET"]);
+    let kinds: Vec<&str> = registered.params["allowed_updates"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    for kind in ["message", "poll_answer", "chat_member"] {
+        assert!(kinds.contains(&kind), "{kinds:?}");
+    }
+}
