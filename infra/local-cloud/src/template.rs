@@ -442,7 +442,7 @@ mod tests {
         assert_eq!(queue.redrive, Some(("DebugDeadLetterQueue".into(), 3)));
         assert_eq!(t.queue("DebugDeadLetterQueue").unwrap().name, "quiz-debug-dlq");
         assert_eq!(t.buckets, ["quiz-media-bucket"]);
-        let media = ["arn:aws:s3:::quiz-media-bucket/media/*", "arn:aws:s3:::quiz-media-bucket/og/*"];
+        let media = ["arn:aws:s3:::quiz-media-bucket/media/*", "arn:aws:s3:::quiz-media-bucket/og/*", "arn:aws:s3:::quiz-media-bucket/code/*"];
         assert_eq!(t.served, [("quiz-media-bucket".to_string(), media.map(String::from).to_vec())], "what the CDN serves");
     }
 
