@@ -311,3 +311,87 @@ async fn the_webhook_is_registered_with_the_secret() {
         assert!(kinds.contains(&kind), "{kinds:?}");
     }
 }
+
+/// The signature a receiver computes: HMAC-SHA256 of "<timestamp>.<body>" with the webhook's secret.
+fn expected_signature(secret: &str, timestamp: &str, body: &[u8]) -> String {
+    use hmac::{KeyInit, Mac};
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(format!("{timestamp}.").as_bytes());
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+#[tokio::test]
+async fn each_published_translation_reaches_every_webhook_once_signed_and_a_failing_one_is_retried_then_recorded() {
+    let bot = BotApi::get();
+    let admin = fresh_admin().await;
+    let session = sign_in(admin).await;
+    let (good, bad) = (support::receiver::Receiver::start(false), support::receiver::Receiver::start(true));
+    let mut secrets = Vec::new();
+    for receiver in [&good, &bad] {
+        let (status, webhook) = call(Method::POST, "/api/v1/admin/webhooks", Some(&session), Some(json!({"url": receiver.url}))).await;
+        assert_eq!(status, StatusCode::CREATED, "{webhook}");
+        secrets.push((webhook["id"].as_str().unwrap().to_string(), webhook["secret"].as_str().unwrap().to_string()));
+    }
+    let (status, refused) = call(Method::POST, "/api/v1/admin/webhooks", Some(&session), Some(json!({"url": "https://hooks.example.com/x"}))).await;
+    assert_eq!((status, refused["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("validation_failed")), "locally only loopback");
+
+    // One task in one language, published to its channel.
+    let topic = format!("Hook Go {}", uuid::Uuid::new_v4().simple());
+    let mut one = bank(&topic);
+    one["tasks"][0]["translations"].as_array_mut().unwrap().truncate(1);
+    let (status, report) = call(Method::POST, "/api/v1/admin/tasks/import", Some(&session), Some(one)).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    let task_id = report["tasks"][0]["task_id"].as_i64().unwrap();
+    let db = database().await;
+    let topic_id: i64 = db.query_one("SELECT id FROM topics WHERE name = $1", &[&topic]).await.unwrap().get(0);
+    let chat_id = fresh_chat_id();
+    let (status, _) =
+        call(Method::PUT, "/api/v1/admin/telegram/channels", Some(&session), Some(json!({"topic_id": topic_id, "language": "en", "chat_id": chat_id}))).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, plan) = call(Method::POST, "/api/v1/admin/telegram/publish", Some(&session), Some(json!({"task_id": task_id}))).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{plan}");
+    calls_to(&bot, chat_id, 4).await;
+
+    // The working receiver gets the event once, signed with its secret.
+    assert!(eventually(Duration::from_secs(30), || async { !good.for_task(task_id).is_empty() }).await, "the delivery arrived");
+    let delivered = good.for_task(task_id);
+    let event: Value = serde_json::from_slice(&delivered[0].body).unwrap();
+    assert_eq!(event["type"], "quiz_published", "{event}");
+    assert_eq!((event["data"]["language"].as_str(), event["data"]["chat_id"].as_i64()), (Some("en"), Some(chat_id)), "{event}");
+    let headers = &delivered[0].headers;
+    assert_eq!(headers["x-quiz-event"], "quiz_published");
+    assert_eq!(headers["x-quiz-signature"], expected_signature(&secrets[0].1, &headers["x-quiz-timestamp"], &delivered[0].body));
+
+    // The failing receiver is tried five times, with growing delays (1, 2, 4, 8 s locally), then recorded failed.
+    let bad_id = uuid::Uuid::parse_str(&secrets[1].0).unwrap();
+    let failed = eventually(Duration::from_secs(60), || async {
+        db.query_opt(
+            "SELECT 1 FROM webhook_deliveries WHERE webhook_id = $1 AND payload -> 'data' ->> 'task_id' = $2 AND state = 'failed'",
+            &[&bad_id, &task_id.to_string()],
+        )
+        .await
+        .unwrap()
+        .is_some()
+    })
+    .await;
+    assert!(failed, "the failing delivery was recorded as failed");
+    let row = db
+        .query_one(
+            "SELECT attempts, last_status FROM webhook_deliveries WHERE webhook_id = $1 AND payload -> 'data' ->> 'task_id' = $2",
+            &[&bad_id, &task_id.to_string()],
+        )
+        .await
+        .unwrap();
+    assert_eq!((row.get::<_, i32>(0), row.get::<_, Option<i32>>(1)), (5, Some(500)));
+    assert_eq!(bad.for_task(task_id).len(), 5);
+    assert_eq!(good.for_task(task_id).len(), 1, "delivered once");
+    let (_, listed) = call(Method::GET, "/api/v1/admin/webhooks", Some(&session), None).await;
+    assert!(listed["webhooks"].as_array().unwrap().iter().all(|w| w.get("secret").is_none()), "{listed}");
+
+    // The receivers go away with this test: stop deliveries to them.
+    for (id, _) in &secrets {
+        let (status, _) = call(Method::DELETE, &format!("/api/v1/admin/webhooks/{id}"), Some(&session), None).await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+    }
+}

@@ -42,6 +42,17 @@ pub struct Config {
     pub identity: IdentityConfig,
     /// The Telegram bot: where its Bot API is, the webhook's secret, the Mini App it opens.
     pub telegram: TelegramConfig,
+    /// Outbound webhooks: how long the first retry waits, and which URLs may be registered.
+    pub webhooks: WebhookConfig,
+}
+
+/// Outbound webhooks' settings.
+#[derive(Clone, Debug)]
+pub struct WebhookConfig {
+    /// The wait before a failed delivery's first retry; each later one waits twice as long (default 30 s).
+    pub retry_base: Duration,
+    /// Only loopback URLs may be registered (local development and CI), instead of only HTTPS URLs elsewhere.
+    pub loopback_only: bool,
 }
 
 /// What the bot needs besides its token (which is in [`IdentityConfig`]).
@@ -102,6 +113,8 @@ pub struct QueueUrls {
     pub telegram_publish: String,
     /// Importing a question bank an admin sent the bot as a document.
     pub telegram_import: String,
+    /// Delivering outbound webhooks (the `quiz.published` events, and retries).
+    pub webhooks: String,
 }
 
 impl fmt::Debug for Config {
@@ -122,6 +135,7 @@ impl fmt::Debug for Config {
             .field("public_base_url", &self.public_base_url)
             .field("identity", &self.identity)
             .field("telegram", &self.telegram)
+            .field("webhooks", &self.webhooks)
             .finish()
     }
 }
@@ -166,6 +180,7 @@ impl Config {
                 mail: env.required("MAIL_QUEUE_URL"),
                 telegram_publish: env.required("TELEGRAM_PUBLISH_QUEUE_URL"),
                 telegram_import: env.required("TELEGRAM_IMPORT_QUEUE_URL"),
+                webhooks: env.required("WEBHOOK_QUEUE_URL"),
             },
             media_bucket: env.required("MEDIA_BUCKET"),
             media_base_url: env
@@ -195,6 +210,10 @@ impl Config {
                 }),
                 webhook_url: env.optional("TELEGRAM_WEBHOOK_URL"),
             },
+            webhooks: WebhookConfig {
+                retry_base: Duration::from_secs(env.parsed_or("WEBHOOK_RETRY_BASE_SECONDS", 30)),
+                loopback_only: env.parsed_or("WEBHOOK_LOOPBACK_ONLY", false),
+            },
         };
         env.check_url("DATABASE_URL", &config.database_url, &["postgres", "postgresql"]);
         env.check_url("REDIS_URL", &config.redis_url, &["redis", "rediss"]);
@@ -204,6 +223,7 @@ impl Config {
         env.check_url("MEDIA_BASE_URL", &config.media_base_url, &["http", "https"]);
         env.check_url("TELEGRAM_PUBLISH_QUEUE_URL", &config.queues.telegram_publish, &["http", "https"]);
         env.check_url("TELEGRAM_IMPORT_QUEUE_URL", &config.queues.telegram_import, &["http", "https"]);
+        env.check_url("WEBHOOK_QUEUE_URL", &config.queues.webhooks, &["http", "https"]);
         env.check_url("TELEGRAM_API_BASE_URL", &config.telegram.api_base_url, &["http", "https"]);
         env.check_url("MINI_APP_URL", &config.telegram.mini_app_url, &["https", "http"]);
         if let Some(url) = &config.telegram.webhook_url {
@@ -311,6 +331,7 @@ mod tests {
             ("TELEGRAM_PUBLISH_QUEUE_URL", "http://127.0.0.1:5000/123456789012/quiz-telegram-publish"),
             ("TELEGRAM_IMPORT_QUEUE_URL", "http://127.0.0.1:5000/123456789012/quiz-telegram-import"),
             ("TELEGRAM_WEBHOOK_SECRET", "local-webhook-secret"),
+            ("WEBHOOK_QUEUE_URL", "http://127.0.0.1:5000/123456789012/quiz-webhooks"),
         ])
     }
 

@@ -28,6 +28,9 @@ pub enum EventKind {
     /// A post was published, or a published post's title or category changed (detail: `{ "id": <event id>,
     /// "post_id": <post id> }`): its Open Graph image is due.
     PostPublished,
+    /// A translation of a task went out to its Telegram channel (detail: `{ "id": <publication id>, "task_id",
+    /// "language", "chat_id", "poll_id", "published_at" }`): outbound webhooks announce it.
+    QuizPublished,
 }
 
 impl EventKind {
@@ -36,6 +39,7 @@ impl EventKind {
             EventKind::ContactReceived => "contact.received",
             EventKind::UploadCompleted => "upload.completed",
             EventKind::PostPublished => "post.published",
+            EventKind::QuizPublished => "quiz.published",
         }
     }
 }

@@ -29,6 +29,8 @@ pub enum JobKind {
     PublishTelegram,
     /// Imports a question bank an admin sent the bot as a document, and reports back in the chat.
     ImportTelegramDocument,
+    /// Retries one outbound webhook delivery (payload: `{"delivery_id": …}`).
+    DeliverWebhook,
     /// A domain event an EventBridge rule delivered to a job's queue (see [`crate::events`]); never enqueued
     /// directly.
     Event,
@@ -41,6 +43,7 @@ impl JobKind {
             JobKind::SendEmail => "send-email",
             JobKind::PublishTelegram => "publish-telegram",
             JobKind::ImportTelegramDocument => "import-telegram-document",
+            JobKind::DeliverWebhook => "deliver-webhook",
             JobKind::Event => "event",
         }
     }
@@ -51,6 +54,7 @@ impl JobKind {
             JobKind::SendEmail => Some(&urls.mail),
             JobKind::PublishTelegram => Some(&urls.telegram_publish),
             JobKind::ImportTelegramDocument => Some(&urls.telegram_import),
+            JobKind::DeliverWebhook => Some(&urls.webhooks),
             JobKind::Event => None,
         }
     }

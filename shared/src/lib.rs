@@ -19,6 +19,7 @@ pub mod http;
 pub mod identity;
 pub mod jobs;
 pub mod mail;
+pub mod outbound;
 pub mod media_cleanup;
 pub mod migrations;
 pub mod platform;
@@ -34,6 +35,7 @@ pub mod tls;
 pub mod trigger;
 pub mod uploads;
 pub mod users;
+pub mod webhooks;
 
 pub use platform::Platform;
 pub use trigger::{BoxError, JobError};

@@ -11,6 +11,7 @@ use crate::http::Conventions;
 use crate::jobs::JobQueue;
 use crate::mail::Mailer;
 use crate::storage::MediaStore;
+use crate::outbound::HttpsClient;
 use crate::telegram::bot::BotApi;
 use crate::{aws, telemetry};
 
@@ -24,6 +25,8 @@ pub struct Platform {
     pub events: EventBus,
     /// The Telegram Bot API client, made on first use: most functions never talk to Telegram.
     bot: std::sync::OnceLock<BotApi>,
+    /// The client that POSTs outbound webhooks, made on first use.
+    webhook_client: std::sync::OnceLock<HttpsClient>,
 }
 
 /// Why a function could not start.
@@ -60,7 +63,7 @@ impl Platform {
         let storage = MediaStore::new(aws::s3_client(&sdk), config.media_bucket.clone(), config.media_base_url.clone());
         let mail = Mailer::new(aws_sdk_sesv2::Client::new(&sdk), config.mail_from.clone());
         let events = EventBus::new(aws_sdk_eventbridge::Client::new(&sdk), config.event_bus_name.clone());
-        Ok(Self { config, db, cache, jobs, storage, mail, events, bot: std::sync::OnceLock::new() })
+        Ok(Self { config, db, cache, jobs, storage, mail, events, bot: std::sync::OnceLock::new(), webhook_client: std::sync::OnceLock::new() })
     }
 
     /// What a function's `main` calls first: logging, configuration from the environment, clients. The platform
@@ -75,6 +78,11 @@ impl Platform {
     /// The bot's client for the Bot API.
     pub fn bot(&self) -> &BotApi {
         self.bot.get_or_init(|| BotApi::new(&self.config.telegram.api_base_url, &self.config.identity.telegram_bot_token))
+    }
+
+    /// The client outbound webhooks are delivered with: 2 s to connect, 10 s for the whole exchange.
+    pub fn webhook_client(&self) -> &HttpsClient {
+        self.webhook_client.get_or_init(|| HttpsClient::new(std::time::Duration::from_secs(2), std::time::Duration::from_secs(10)))
     }
 
     pub fn conventions(&self) -> Conventions {

@@ -20,10 +20,17 @@ pub fn job(platform: &'static Platform, _run: ScheduledRun) -> ReportFuture {
         let contact_messages = crate::contact::sweep(platform, GRACE).await?;
         let uploads = crate::uploads::republish(platform, GRACE, BATCH).await?;
         let open_graph_images = crate::blog::og::sweep_og_requests(platform).await?;
-        let failed: u64 = [contact_messages, uploads, open_graph_images].iter().map(|r: &Republished| r.failed).sum();
+        let published_translations = crate::telegram::publish::sweep_announcements(platform, GRACE).await?;
+        let failed: u64 =
+            [contact_messages, uploads, open_graph_images, published_translations].iter().map(|r: &Republished| r.failed).sum();
         if failed > 0 {
             return Err(JobError(format!("{failed} stored events still could not be published")));
         }
-        Ok(serde_json::json!({ "contact_messages": contact_messages, "uploads": uploads, "open_graph_images": open_graph_images }))
+        Ok(serde_json::json!({
+            "contact_messages": contact_messages,
+            "uploads": uploads,
+            "open_graph_images": open_graph_images,
+            "published_translations": published_translations,
+        }))
     })
 }

@@ -71,4 +71,7 @@ routes! {
     TELEGRAM_WEBHOOK = "telegram-webhook", "POST /api/v1/telegram/webhook" => crate::telegram::webhook::route;
     PUBLISH_TO_TELEGRAM = "publish-to-telegram", "POST /api/v1/admin/telegram/publish" => crate::telegram::publish::publish_route;
     REGISTER_TELEGRAM_CHANNEL = "register-telegram-channel", "PUT /api/v1/admin/telegram/channels" => crate::telegram::publish::register_channel;
+    REGISTER_WEBHOOK = "register-webhook", "POST /api/v1/admin/webhooks" => crate::webhooks::register;
+    LIST_WEBHOOKS = "list-webhooks", "GET /api/v1/admin/webhooks" => crate::webhooks::list;
+    REMOVE_WEBHOOK = "remove-webhook", "DELETE /api/v1/admin/webhooks/{webhook_id}" => crate::webhooks::remove;
 }

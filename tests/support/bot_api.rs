@@ -11,8 +11,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use serde_json::{Value as Json, json};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpListener;
+
+use crate::http_stub;
 
 /// One call the bot made.
 #[derive(Debug, Clone)]
@@ -77,61 +77,14 @@ impl BotApi {
 
 fn start() -> BotApi {
     let settings = crate::local_settings();
-    let base = &settings["TELEGRAM_API_BASE_URL"];
-    let address = base.trim_start_matches("http://").trim_end_matches('/').to_string();
-    assert!(address.starts_with("127.0.0.1:"), "the Bot API stand-in only listens on loopback, not {address}");
+    let address = settings["TELEGRAM_API_BASE_URL"].trim_start_matches("http://").trim_end_matches('/').to_string();
     let api = BotApi { state: Arc::new(Mutex::new(State { next_id: 1000, ..State::default() })) };
     let served = api.clone();
-    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        runtime.block_on(async move {
-            let listener = TcpListener::bind(&address).await.unwrap_or_else(|e| panic!("cannot listen on {address}: {e}"));
-            ready_tx.send(()).unwrap();
-            loop {
-                let Ok((stream, _)) = listener.accept().await else { continue };
-                let api = served.clone();
-                tokio::spawn(async move {
-                    let _ = serve(api, stream).await;
-                });
-            }
-        });
+    http_stub::spawn(&address, move |request| {
+        let (status, content_type, body) = served.answer(&request.path, &request.body);
+        http_stub::Response { status, content_type, body }
     });
-    ready_rx.recv().expect("the stand-in started");
     api
-}
-
-/// One HTTP/1.1 exchange (the bot's client sends one request per connection or keeps it alive; both work).
-async fn serve(api: BotApi, stream: tokio::net::TcpStream) -> std::io::Result<()> {
-    let (read, mut write) = stream.into_split();
-    let mut reader = BufReader::new(read);
-    loop {
-        let mut request_line = String::new();
-        if reader.read_line(&mut request_line).await? == 0 {
-            return Ok(());
-        }
-        let mut length = 0usize;
-        loop {
-            let mut line = String::new();
-            reader.read_line(&mut line).await?;
-            let line = line.trim_end();
-            if line.is_empty() {
-                break;
-            }
-            if let Some((name, value)) = line.split_once(':')
-                && name.eq_ignore_ascii_case("content-length")
-            {
-                length = value.trim().parse().unwrap_or(0);
-            }
-        }
-        let mut body = vec![0; length];
-        reader.read_exact(&mut body).await?;
-        let path = request_line.split_whitespace().nth(1).unwrap_or("/").to_string();
-        let (status, content_type, answer) = api.answer(&path, &body);
-        let head = format!("HTTP/1.1 {status}\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\n\r\n", answer.len());
-        write.write_all(head.as_bytes()).await?;
-        write.write_all(&answer).await?;
-    }
 }
 
 impl BotApi {

@@ -6,6 +6,8 @@
 //! be running (`infra/services start`, which the README's test command does).
 
 pub mod bot_api;
+pub mod http_stub;
+pub mod receiver;
 pub mod calls;
 pub mod cloud;
 

@@ -10,13 +10,12 @@ use std::time::Duration;
 use frankenstein::response::{ErrorResponse, MethodResponse};
 use http::header::CONTENT_TYPE;
 use http::{Request, StatusCode};
-use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use http_body_util::Full;
 use hyper::body::Bytes;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+
+use crate::outbound::HttpsClient;
 
 /// Largest file the bot downloads (a question bank sent as a document).
 pub const MAX_DOWNLOAD_BYTES: usize = 5 * 1024 * 1024;
@@ -40,8 +39,6 @@ impl From<BotError> for crate::trigger::JobError {
     }
 }
 
-type Https = hyper_rustls::HttpsConnector<HttpConnector>;
-
 /// Connecting may take this long, and a whole call (request and answer) this long.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 const CALL_TIMEOUT: Duration = Duration::from_secs(10);
@@ -51,8 +48,7 @@ const MAX_ANSWER_BYTES: usize = 1024 * 1024;
 /// The bot's connection to the Bot API.
 #[derive(Clone)]
 pub struct BotApi {
-    /// `Err` only if TLS could not be set up: then every call fails with that reason instead of panicking.
-    http: Result<Client<Https, Full<Bytes>>, String>,
+    http: HttpsClient,
     /// `<base>/bot<token>/`: never logged, it holds the token.
     methods: String,
     /// `<base>/file/bot<token>/`, where `getFile`'s paths are downloaded from.
@@ -61,35 +57,17 @@ pub struct BotApi {
 
 impl BotApi {
     pub fn new(api_base_url: &str, token: &str) -> Self {
-        let http = crate::tls::client_config(crate::tls::default_roots())
-            .map(|tls| {
-                let mut tcp = HttpConnector::new();
-                tcp.set_connect_timeout(Some(CONNECT_TIMEOUT));
-                tcp.enforce_http(false);
-                let https = hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(tls).https_or_http().enable_http1().wrap_connector(tcp);
-                Client::builder(TokioExecutor::new()).build(https)
-            })
-            .map_err(|e| e.to_string())
-            .inspect_err(|e| tracing::error!(error = %e, "cannot build the Bot API client"));
         let base = api_base_url.trim_end_matches('/');
-        Self { http, methods: format!("{base}/bot{token}/"), files: format!("{base}/file/bot{token}/") }
+        Self {
+            http: HttpsClient::new(CONNECT_TIMEOUT, CALL_TIMEOUT),
+            methods: format!("{base}/bot{token}/"),
+            files: format!("{base}/file/bot{token}/"),
+        }
     }
 
-    /// One request; the answer's status and at most `max_bytes` of its body (`None` when it is longer). Errors
-    /// never show the URL, which holds the token.
     async fn exchange(&self, method: &'static str, request: Request<Full<Bytes>>, max_bytes: usize) -> Result<(StatusCode, Option<Bytes>), BotError> {
-        let unavailable = |message: String| BotError::Unavailable { method, message };
-        let client = self.http.as_ref().map_err(|e| unavailable(format!("no HTTP client: {e}")))?;
-        let exchange = async {
-            let response = client.request(request).await.map_err(|e| unavailable(e.to_string()))?;
-            let status = response.status();
-            match Limited::new(response.into_body(), max_bytes).collect().await {
-                Ok(body) => Ok((status, Some(body.to_bytes()))),
-                Err(e) if e.is::<LengthLimitError>() => Ok((status, None)),
-                Err(e) => Err(unavailable(e.to_string())),
-            }
-        };
-        tokio::time::timeout(CALL_TIMEOUT, exchange).await.map_err(|_| unavailable(format!("no answer within {CALL_TIMEOUT:?}")))?
+        let answer = self.http.exchange(request, max_bytes).await.map_err(|message| BotError::Unavailable { method, message })?;
+        Ok((answer.status, answer.body))
     }
 
     /// Calls one method. `P` is the crate's parameter type (`SendMessageParams`, …), `T` its result.

@@ -420,8 +420,52 @@ async fn publish_one(platform: &Platform, conn: &Connection<'_>, id: Uuid) -> Re
         )
         .await?;
         tracing::info!(publication_id = %id, task_id = t.task_id, language = %t.language, chat_id = t.chat_id, "published");
+        announce(platform, conn, id).await;
     }
     Ok(())
+}
+
+/// What outbound webhooks are told about a published translation.
+const ANNOUNCEMENT: &str = "
+SELECT jsonb_build_object('publication_id', p.id, 'task_id', p.task_id, 'language', p.language, 'chat_id', p.chat_id,
+                          'poll_id', p.poll_id, 'poll_message_id', p.poll_message_id, 'published_at', p.published_at,
+                          'topic', t.name, 'difficulty', k.difficulty)
+  FROM telegram_publications p JOIN tasks k ON k.id = p.task_id JOIN topics t ON t.id = k.topic_id
+ WHERE p.id = $1 AND p.state = 'published'";
+
+/// Publishes the `quiz.published` event of a published translation. An event that cannot leave now is left to
+/// the `republish-events` sweep: the translation is out, whatever happens to its announcement.
+async fn announce(platform: &Platform, conn: &Connection<'_>, id: Uuid) {
+    let announced = async {
+        let Some(row) = conn.query_opt(ANNOUNCEMENT, &[&id]).await? else { return Ok::<(), JobError>(()) };
+        crate::webhooks::announce(platform, conn, id, row.get(0)).await
+    };
+    if let Err(e) = announced.await {
+        tracing::warn!(publication_id = %id, error = %e, "the publication's event did not leave; the sweep publishes it");
+    }
+}
+
+/// The `republish-events` sweep's part: published translations whose event never left.
+pub async fn sweep_announcements(platform: &Platform, grace: Duration) -> Result<crate::events::Republished, crate::db::DbError> {
+    let conn = platform.db.connection().await?;
+    let rows = conn
+        .query(
+            "SELECT id FROM telegram_publications
+              WHERE state = 'published' AND event_published_at IS NULL AND published_at < now() - make_interval(secs => $1)
+              ORDER BY published_at LIMIT 100",
+            &[&grace.as_secs_f64()],
+        )
+        .await?;
+    let mut swept = crate::events::Republished::default();
+    for row in rows {
+        let id: Uuid = row.get(0);
+        let attempt = async {
+            let Some(row) = conn.query_opt(ANNOUNCEMENT, &[&id]).await? else { return Ok::<(), JobError>(()) };
+            crate::webhooks::announce(platform, &conn, id, row.get(0)).await
+        };
+        swept.record("published translation", id, attempt.await);
+    }
+    Ok(swept)
 }
 
 /// The code block of a question and its language hint: the first fenced block, else the whole question.
