@@ -251,3 +251,53 @@ async fn an_admin_publishes_a_post_and_its_page_shares_the_generated_open_graph_
     let first = decoded.to_rgb8().get_pixel(0, 0).0;
     assert!(decoded.to_rgb8().pixels().any(|p| p.0 != first), "not one colour");
 }
+
+/// The Mini App's files from the `mini-app` function: the entry redirect keeps the deep link, the page has its own
+/// policy (Telegram's script, framing by Telegram's web clients) and names its files by version, the files are
+/// cached for good and revalidate with their ETag, and an unknown file is a JSON 404. What the app does is the
+/// browser tests' part (`tests/browser/`).
+#[tokio::test]
+async fn the_mini_app_is_served_at_app_with_its_policy_versions_and_validators() {
+    let client = Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let entry = client.get(format!("{}/app?startapp=topic_7", gateway())).send().await.unwrap();
+    assert_eq!(entry.status(), StatusCode::PERMANENT_REDIRECT);
+    assert_eq!(entry.headers()["location"], "/app/?startapp=topic_7");
+
+    let page = client.get(format!("{}/app/?startapp=topic_7", gateway())).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let headers = page.headers().clone();
+    assert!(headers["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert_eq!(headers["cache-control"], "no-cache");
+    let policy = headers["content-security-policy"].to_str().unwrap();
+    for part in ["script-src 'self' https://telegram.org", "frame-ancestors 'self' https://web.telegram.org", "connect-src 'self' http://127.0.0.1:"] {
+        assert!(policy.contains(part), "{part:?} in {policy}");
+    }
+    assert!(!headers.contains_key("x-frame-options"), "Telegram's web clients show the app in a frame");
+    let html = page.text().await.unwrap();
+    assert!(html.contains("https://telegram.org/js/telegram-web-app.js"), "the page loads Telegram's script");
+    let script = html
+        .split("src=\"")
+        .filter_map(|rest| rest.split('"').next())
+        .find(|src| src.starts_with("app.js?v="))
+        .unwrap_or_else(|| panic!("the page names app.js by version: {html}"));
+
+    // A path of the app without an extension is the page too (it routes by the hash).
+    let deep = client.get(format!("{}/app/topics", gateway())).send().await.unwrap();
+    assert_eq!(deep.status(), StatusCode::OK);
+    assert_eq!(deep.text().await.unwrap(), html);
+
+    let file = client.get(format!("{}/app/{script}", gateway())).send().await.unwrap();
+    assert_eq!(file.status(), StatusCode::OK);
+    assert!(file.headers()["content-type"].to_str().unwrap().starts_with("text/javascript"));
+    assert_eq!(file.headers()["cache-control"], "public, max-age=31536000, immutable");
+    let etag = file.headers()["etag"].clone();
+    assert!(!file.text().await.unwrap().is_empty());
+    let again = client.get(format!("{}/app/app.js", gateway())).header("if-none-match", etag.clone()).send().await.unwrap();
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+    assert_eq!(again.headers()["etag"], etag);
+    assert!(again.text().await.unwrap().is_empty());
+
+    let (status, body) = call(Method::GET, "/app/no-such-file.js", None, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["error"]["code"], "not_found", "{body}");
+}

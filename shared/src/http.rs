@@ -271,14 +271,18 @@ impl Conventions {
         }
         h.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=63072000; includeSubDomains"));
         h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-        h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
         h.insert(header::REFERRER_POLICY, HeaderValue::from_static("strict-origin-when-cross-origin"));
-        let is_html = h.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|t| t.starts_with("text/html"));
-        if is_html && !h.contains_key(header::CONTENT_SECURITY_POLICY) {
-            h.insert(
-                header::CONTENT_SECURITY_POLICY,
-                HeaderValue::from_static("default-src 'self'; img-src 'self' data: https:; object-src 'none'; frame-ancestors 'none'; base-uri 'none'"),
-            );
+        // A response with its own policy (the Mini App's page) decides its framing with `frame-ancestors`; the rest
+        // may not be framed at all.
+        if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+            h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+            let is_html = h.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|t| t.starts_with("text/html"));
+            if is_html {
+                h.insert(
+                    header::CONTENT_SECURITY_POLICY,
+                    HeaderValue::from_static("default-src 'self'; img-src 'self' data: https:; object-src 'none'; frame-ancestors 'none'; base-uri 'none'"),
+                );
+            }
         }
         if let Some(origin) = origin.filter(|o| self.cors_allowed_origins.iter().any(|allowed| allowed == o)) {
             if let Ok(value) = HeaderValue::from_str(origin) {

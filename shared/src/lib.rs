@@ -21,6 +21,7 @@ pub mod jobs;
 pub mod mail;
 pub mod outbound;
 pub mod media_cleanup;
+pub mod mini_app;
 pub mod migrations;
 pub mod platform;
 pub mod queue_inspect;

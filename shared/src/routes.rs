@@ -74,4 +74,6 @@ routes! {
     REGISTER_WEBHOOK = "register-webhook", "POST /api/v1/admin/webhooks" => crate::webhooks::register;
     LIST_WEBHOOKS = "list-webhooks", "GET /api/v1/admin/webhooks" => crate::webhooks::list;
     REMOVE_WEBHOOK = "remove-webhook", "DELETE /api/v1/admin/webhooks/{webhook_id}" => crate::webhooks::remove;
+    /// Also serves `GET /app` (a redirect to `/app/`): the template routes both to the function.
+    MINI_APP = "mini-app", "GET /app/{proxy+}" => crate::mini_app::route;
 }

@@ -111,15 +111,15 @@ pub async fn register(platform: &Platform, request: ApiRequest) -> Result<ApiRes
     if active >= MAX_WEBHOOKS {
         return Err(ApiError::unprocessable("too_many_webhooks", format!("at most {MAX_WEBHOOKS} webhooks may be active; remove one first")));
     }
+    let id = Uuid::new_v4();
     let row = conn
         .query_opt(
             "INSERT INTO outbound_webhooks (id, url, secret, created_by) VALUES ($1, $2, $3, $4)
              ON CONFLICT (url) WHERE active DO NOTHING RETURNING created_at",
-            &[&Uuid::new_v4(), &url, &secret, &admin.id()],
+            &[&id, &url, &secret, &admin.id()],
         )
         .await?;
     let Some(row) = row else { return Err(ApiError::conflict("this URL is registered already")) };
-    let id: Uuid = conn.query_one("SELECT id FROM outbound_webhooks WHERE url = $1 AND active", &[&url]).await?.get(0);
     let webhook = Webhook { id, url, active: true, created_at: row.get(0), secret: Some(secret), deliveries: None };
     Ok(ApiResponse::json(StatusCode::CREATED, &webhook))
 }

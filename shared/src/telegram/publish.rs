@@ -436,13 +436,15 @@ SELECT jsonb_build_object('publication_id', p.id, 'task_id', p.task_id, 'languag
 /// Publishes the `quiz.published` event of a published translation. An event that cannot leave now is left to
 /// the `republish-events` sweep: the translation is out, whatever happens to its announcement.
 async fn announce(platform: &Platform, conn: &Connection<'_>, id: Uuid) {
-    let announced = async {
-        let Some(row) = conn.query_opt(ANNOUNCEMENT, &[&id]).await? else { return Ok::<(), JobError>(()) };
-        crate::webhooks::announce(platform, conn, id, row.get(0)).await
-    };
-    if let Err(e) = announced.await {
+    if let Err(e) = announce_one(platform, conn, id).await {
         tracing::warn!(publication_id = %id, error = %e, "the publication's event did not leave; the sweep publishes it");
     }
+}
+
+/// The event of one publication, when it is published.
+async fn announce_one(platform: &Platform, conn: &Connection<'_>, id: Uuid) -> Result<(), JobError> {
+    let Some(row) = conn.query_opt(ANNOUNCEMENT, &[&id]).await? else { return Ok(()) };
+    crate::webhooks::announce(platform, conn, id, row.get(0)).await
 }
 
 /// The `republish-events` sweep's part: published translations whose event never left.
@@ -459,11 +461,7 @@ pub async fn sweep_announcements(platform: &Platform, grace: Duration) -> Result
     let mut swept = crate::events::Republished::default();
     for row in rows {
         let id: Uuid = row.get(0);
-        let attempt = async {
-            let Some(row) = conn.query_opt(ANNOUNCEMENT, &[&id]).await? else { return Ok::<(), JobError>(()) };
-            crate::webhooks::announce(platform, &conn, id, row.get(0)).await
-        };
-        swept.record("published translation", id, attempt.await);
+        swept.record("published translation", id, announce_one(platform, &conn, id).await);
     }
     Ok(swept)
 }
