@@ -290,6 +290,7 @@ async fn the_mini_app_is_served_at_app_with_its_policy_versions_and_validators()
     assert_eq!(file.status(), StatusCode::OK);
     assert!(file.headers()["content-type"].to_str().unwrap().starts_with("text/javascript"));
     assert_eq!(file.headers()["cache-control"], "public, max-age=31536000, immutable");
+    assert_eq!(file.headers()["vary"], "Accept-Encoding, Origin", "both reasons to vary reach the client");
     let etag = file.headers()["etag"].clone();
     assert!(!file.text().await.unwrap().is_empty());
     let again = client.get(format!("{}/app/app.js", gateway())).header("if-none-match", etag.clone()).send().await.unwrap();

@@ -117,7 +117,7 @@ fn to_lambda_response(response: ApiResponse) -> Response<Body> {
     };
     let mut out = Response::new(body);
     *out.status_mut() = response.status;
-    *out.headers_mut() = response.headers;
+    *out.headers_mut() = joined(response.headers);
     if out.status() == StatusCode::NO_CONTENT {
         out.headers_mut().remove(header::CONTENT_TYPE);
     }
@@ -125,10 +125,45 @@ fn to_lambda_response(response: ApiResponse) -> Response<Body> {
     out
 }
 
+/// A repeated header (`Vary: Origin` and `Vary: Accept-Encoding`) as one comma-separated value: API Gateway's
+/// payload 2.0 response has one value per header name, and the runtime sends only the first of several. Cookies
+/// stay separate (the runtime moves them to the payload's `cookies`).
+fn joined(headers: http::HeaderMap) -> http::HeaderMap {
+    let mut out = http::HeaderMap::with_capacity(headers.keys_len());
+    for name in headers.keys() {
+        let values = headers.get_all(name);
+        if name == header::SET_COOKIE || values.iter().count() == 1 {
+            for value in values {
+                out.append(name.clone(), value.clone());
+            }
+        } else {
+            let text: Vec<&str> = values.iter().filter_map(|v| v.to_str().ok()).collect();
+            if let Ok(value) = HeaderValue::from_str(&text.join(", ")) {
+                out.insert(name.clone(), value);
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use http::Method;
+
+    #[test]
+    fn repeated_headers_leave_as_one_value_and_cookies_stay_apart() {
+        let mut headers = http::HeaderMap::new();
+        headers.append(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+        headers.append(header::VARY, HeaderValue::from_static("Origin"));
+        headers.append(header::SET_COOKIE, HeaderValue::from_static("a=1"));
+        headers.append(header::SET_COOKIE, HeaderValue::from_static("b=2"));
+        headers.insert(header::ETAG, HeaderValue::from_static("\"x\""));
+        let out = joined(headers);
+        assert_eq!(out.get_all(header::VARY).iter().collect::<Vec<_>>(), ["Accept-Encoding, Origin"]);
+        assert_eq!(out.get_all(header::SET_COOKIE).iter().count(), 2);
+        assert_eq!(out[header::ETAG], "\"x\"");
+    }
 
     fn conventions() -> Conventions {
         Conventions { cors_allowed_origins: vec!["https://app.example".into()], max_body_bytes: 64 }
