@@ -179,7 +179,7 @@ async fn bad_upload_requests_are_4xx_json_and_leave_nothing_behind() {
 }
 
 #[tokio::test]
-async fn a_user_keeps_their_three_newest_avatars() {
+async fn a_user_keeps_their_three_newest_avatars_sees_them_picks_one_and_removes_them() {
     let p = platform().await;
     let (user, token) = user_with_session(&p, "Grace", false).await;
     let mut keys = Vec::new();
@@ -200,6 +200,53 @@ async fn a_user_keeps_their_three_newest_avatars() {
         .map(|r| r.get(0))
         .collect();
     assert_eq!(kept, keys[1..], "the oldest avatar's row is retired");
+
+    // The player sees the three, newest first, the newest shown; picks the oldest; removes it; removes the rest.
+    async fn me(p: &TestPlatform, token: &str) -> (StatusCode, Json) {
+        call(shared::users::get_me(p, request(Method::GET, "/api/v1/me", token, &[], None))).await
+    }
+    async fn change(p: &TestPlatform, token: &str, body: Json) -> (StatusCode, Json) {
+        call(shared::users::update_me(p, request(Method::PATCH, "/api/v1/me", token, &[], Some(body)))).await
+    }
+    async fn remove(p: &TestPlatform, token: &str, id: String) -> (StatusCode, Json) {
+        let path = format!("/api/v1/me/avatars/{id}");
+        call(shared::users::remove_avatar(p, request(Method::DELETE, &path, token, &[("avatar_id", id)], None))).await
+    }
+    let (status, body) = me(&p, &token).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let listed: Vec<&Json> = body["avatars"].as_array().unwrap().iter().collect();
+    let urls: Vec<String> = keys[1..].iter().rev().map(|k| p.storage.public_url(k)).collect();
+    assert_eq!(listed.iter().map(|a| a["url"].as_str().unwrap()).collect::<Vec<_>>(), urls, "newest first");
+    assert_eq!(listed.iter().map(|a| a["current"].as_bool().unwrap()).collect::<Vec<_>>(), [true, false, false]);
+    let oldest = listed[2]["id"].as_str().unwrap().to_string();
+
+    let (status, body) = change(&p, &token, json!({"avatar_id": oldest, "bio": "picked"})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["avatar_url"], urls[2].as_str());
+    assert_eq!(body["avatars"][2]["current"], true);
+    let (status, body) = change(&p, &token, json!({"avatar_id": Uuid::new_v4(), "bio": "not written"})).await;
+    assert_eq!((status, body["error"]["fields"]["avatar_id"].as_str()), (StatusCode::BAD_REQUEST, Some("is not one of your avatars")));
+    let (status, body) = change(&p, &token, json!({"avatar_id": "nope"})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(me(&p, &token).await.1["bio"], "picked", "a refused change writes nothing");
+
+    let (status, body) = remove(&p, &token, oldest.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["avatars"].as_array().unwrap().len(), 2);
+    assert_eq!(body["avatar_url"], urls[0].as_str(), "the newest left is shown instead of the removed one");
+    assert_eq!(body["avatars"][0]["current"], true);
+    let (status, body) = remove(&p, &token, oldest).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
+    let (status, _) = remove(&p, &token, "not-a-uuid".into()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    // Removing one that is not shown leaves the shown one.
+    let (_, body) = me(&p, &token).await;
+    let second = body["avatars"][1]["id"].as_str().unwrap().to_string();
+    let (_, body) = remove(&p, &token, second).await;
+    assert_eq!(body["avatar_url"], urls[0].as_str());
+    let last = body["avatars"][0]["id"].as_str().unwrap().to_string();
+    let (_, body) = remove(&p, &token, last).await;
+    assert_eq!((body["avatar_url"].clone(), body["avatars"].as_array().unwrap().len()), (Json::Null, 0));
 }
 
 #[tokio::test]

@@ -40,6 +40,7 @@ routes! {
     CONFIRM_PASSWORD_RESET = "confirm-password-reset", "POST /api/v1/auth/password-reset/confirm" => crate::identity::confirm_password_reset;
     GET_ME = "get-me", "GET /api/v1/me" => crate::users::get_me;
     UPDATE_ME = "update-me", "PATCH /api/v1/me" => crate::users::update_me;
+    REMOVE_AVATAR = "remove-avatar", "DELETE /api/v1/me/avatars/{avatar_id}" => crate::users::remove_avatar;
     HEARTBEAT = "heartbeat", "POST /api/v1/me/heartbeat" => crate::users::heartbeat;
     MY_STATS = "my-stats", "GET /api/v1/me/stats" => crate::quiz::stats::my_stats;
     LIST_TOPICS = "list-topics", "GET /api/v1/topics" => crate::quiz::catalogue::list_topics;

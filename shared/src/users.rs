@@ -132,7 +132,9 @@ pub async fn invalidate(platform: &Platform, user_id: i64) {
 /// `GET /api/v1/me`.
 pub async fn get_me(platform: &Platform, request: ApiRequest) -> Result<ApiResponse, ApiError> {
     let viewer = Viewer::authenticate(platform, &request).await?;
-    Ok(ApiResponse::ok(&viewer.profile))
+    let conn = platform.db.connection().await?;
+    let avatars = avatars(platform, &conn, &viewer.profile).await?;
+    Ok(ApiResponse::ok(&Me { profile: viewer.profile, avatars }))
 }
 
 /// The body of `PATCH /api/v1/me`: every field optional; `null` clears a field that may be empty.
@@ -159,6 +161,9 @@ pub struct ProfileChanges {
     pub favourite_topic_ids: Option<Vec<i64>>,
     #[serde(default)]
     pub is_public: Option<bool>,
+    /// One of the caller's avatars (`GET /api/v1/me`'s `avatars`) to show from now on.
+    #[serde(default)]
+    pub avatar_id: Option<String>,
 }
 
 /// Tells a field given as `null` (Some(None)) from a field left out (None).
@@ -179,6 +184,7 @@ struct CheckedChanges {
     grade: Option<Option<String>>,
     favourite_topic_ids: Option<Vec<i64>>,
     is_public: Option<bool>,
+    avatar_id: Option<uuid::Uuid>,
 }
 
 fn bounded(text: &str, max: usize) -> Result<String, String> {
@@ -277,6 +283,12 @@ impl ProfileChanges {
             }
         }
         out.is_public = self.is_public;
+        if let Some(id) = self.avatar_id {
+            match uuid::Uuid::parse_str(id.trim()) {
+                Ok(id) => out.avatar_id = Some(id),
+                Err(_) => note("avatar_id", "must be the id of one of your avatars".into()),
+            }
+        }
         if problems.is_empty() { Ok(out) } else { Err(ApiError::validation(problems)) }
     }
 }
@@ -351,13 +363,115 @@ pub async fn update_me(platform: &Platform, request: ApiRequest) -> Result<ApiRe
         )
         .await?;
     }
+    if let Some(avatar_id) = changes.avatar_id {
+        let key: Option<String> = tx
+            .query_opt(
+                "SELECT processed_key FROM uploads WHERE id = $1 AND user_id = $2 AND purpose = 'avatar' AND status = 'ready'",
+                &[&avatar_id, &user_id],
+            )
+            .await?
+            .map(|row| row.get(0));
+        let Some(key) = key else {
+            return Err(ApiError::validation(BTreeMap::from([("avatar_id".into(), "is not one of your avatars".into())])));
+        };
+        tx.execute("UPDATE users SET avatar_url = $2 WHERE id = $1", &[&user_id, &platform.storage.public_url(&key)]).await?;
+    }
     tx.commit().await?;
-    let profile = load(&conn, user_id, &platform.config.identity.admin_telegram_ids).await?;
+    let me = me(platform, &conn, user_id).await?;
     // The instance has one connection: let it go before the cache round trips.
     drop(conn);
     invalidate(platform, user_id).await;
     crate::quiz::stats::forget_user(platform, user_id).await;
-    Ok(ApiResponse::ok(&profile.ok_or_else(|| ApiError::unauthorized("the user no longer exists"))?))
+    Ok(ApiResponse::ok(&me))
+}
+
+/// One of the user's processed avatars (the newest [`crate::uploads::AVATARS_KEPT`] are kept).
+#[derive(Debug, Clone, Serialize)]
+pub struct Avatar {
+    pub id: uuid::Uuid,
+    pub url: String,
+    pub created_at: DateTime<Utc>,
+    /// Whether it is the one shown (`avatar_url`).
+    pub current: bool,
+}
+
+/// What the user sees of themselves: the profile and their avatars, newest first.
+#[derive(Debug, Serialize)]
+pub struct Me {
+    #[serde(flatten)]
+    pub profile: Profile,
+    pub avatars: Vec<Avatar>,
+}
+
+/// The profile with the avatars, from the database (after a write, so never from the cache).
+async fn me(platform: &Platform, conn: &Connection<'_>, user_id: i64) -> Result<Me, ApiError> {
+    let profile = load(conn, user_id, &platform.config.identity.admin_telegram_ids)
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("the user no longer exists"))?;
+    let avatars = avatars(platform, conn, &profile).await?;
+    Ok(Me { profile, avatars })
+}
+
+async fn avatars(platform: &Platform, conn: &Connection<'_>, profile: &Profile) -> Result<Vec<Avatar>, DbError> {
+    let rows = conn
+        .query(
+            "SELECT id, processed_key, processed_at FROM uploads
+              WHERE user_id = $1 AND purpose = 'avatar' AND status = 'ready'
+              ORDER BY processed_at DESC, id",
+            &[&profile.id],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|row| {
+            let url = platform.storage.public_url(row.get(1));
+            Avatar { id: row.get(0), current: profile.avatar_url.as_deref() == Some(url.as_str()), url, created_at: row.get(2) }
+        })
+        .collect())
+}
+
+/// `DELETE /api/v1/me/avatars/{avatar_id}`: forgets one of the caller's avatars (the media clean-up deletes the
+/// object). When it was the one shown, the newest remaining one is shown instead, or none.
+pub async fn remove_avatar(platform: &Platform, request: ApiRequest) -> Result<ApiResponse, ApiError> {
+    let avatar_id = request
+        .path_params
+        .get("avatar_id")
+        .and_then(|id| uuid::Uuid::parse_str(id).ok())
+        .ok_or_else(|| ApiError::bad_request("invalid_path", "`avatar_id` must be a UUID"))?;
+    let viewer = Viewer::authenticate(platform, &request).await?;
+    let user_id = viewer.profile.id;
+    let mut conn = platform.db.connection().await?;
+    let tx = conn.transaction().await?;
+    let removed: Option<String> = tx
+        .query_opt(
+            "DELETE FROM uploads WHERE id = $1 AND user_id = $2 AND purpose = 'avatar' AND status = 'ready' RETURNING processed_key",
+            &[&avatar_id, &user_id],
+        )
+        .await?
+        .map(|row| row.get(0));
+    let Some(key) = removed else {
+        return Err(ApiError::not_found("you have no avatar with this id"));
+    };
+    let newest: Option<String> = tx
+        .query_opt(
+            "SELECT processed_key FROM uploads WHERE user_id = $1 AND purpose = 'avatar' AND status = 'ready'
+              ORDER BY processed_at DESC, id LIMIT 1",
+            &[&user_id],
+        )
+        .await?
+        .map(|row| row.get(0));
+    let newest = newest.map(|k| platform.storage.public_url(&k));
+    tx.execute(
+        "UPDATE users SET avatar_url = $3 WHERE id = $1 AND avatar_url = $2",
+        &[&user_id, &platform.storage.public_url(&key), &newest],
+    )
+    .await?;
+    tx.commit().await?;
+    let me = me(platform, &conn, user_id).await?;
+    drop(conn);
+    invalidate(platform, user_id).await;
+    crate::quiz::stats::forget_user(platform, user_id).await;
+    Ok(ApiResponse::ok(&me))
 }
 
 /// `POST /api/v1/me/heartbeat`: marks the caller online. Writes `last_seen_at` at most once a minute per user,
