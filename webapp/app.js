@@ -24,8 +24,7 @@
     lang: 'en',
     renderId: 0,
     mainButtonHandler: null,
-    outcomes: new Map(), // task id -> the AnswerOutcome of an answer given in this visit (for the share bars)
-    avatarsThisVisit: [] // urls of avatars uploaded in this visit, newest first
+    outcomes: new Map() // task id -> the AnswerOutcome of an answer given in this visit (for the share bars)
   };
 
   const t = (key, vars) => I18N.t(state.lang, key, vars);
@@ -453,6 +452,12 @@
   function formatPercent(value) {
     return value === null || value === undefined ? '—' : new Intl.NumberFormat(state.lang,
       { maximumFractionDigits: 1 }).format(value) + ' %';
+  }
+
+  function formatDateTime(iso) {
+    try {
+      return new Intl.DateTimeFormat(state.lang, { dateStyle: 'medium', timeStyle: 'short' }).format(new Date(iso));
+    } catch (err) { return iso; }
   }
 
   function formatDate(iso) {
@@ -1128,30 +1133,183 @@
     ]);
   }
 
+  // The avatar manager: the player's processed avatars (newest first, at most three), the current one marked, "Use"
+  // on the others, "Remove" on each (after a confirmation: Telegram's popup when the client has one, else an
+  // in-page step), and the upload. Every answer carries the profile with its `avatars`; the list is redrawn from it.
   function avatarSection(me) {
-    const gallery = h('div', { class: 'avatars' });
+    let profile = me;
+    let busy = false;
+    let pending = null; // the avatar whose removal awaits the in-page confirmation
+    const list = h('ul', { class: 'avatar-list', 'aria-labelledby': 'avatars-title' });
+    const fallback = h('div', { class: 'avatar-fallback' });
+    const confirmBox = h('div', { class: 'avatar-confirm', role: 'group', 'aria-labelledby': 'avatar-confirm-text' });
+    const errorBox = h('div', { class: 'avatar-error', role: 'alert' });
+    const hint = h('p', { class: 'hint', id: 'avatars-hint' });
     const status = h('p', { class: 'form-status', role: 'status', 'aria-live': 'polite' });
-    const urls = [];
-    for (const url of [...state.avatarsThisVisit, me.avatar_url || me.telegram_photo_url]) {
-      if (url && !urls.includes(url) && urls.length < 3) urls.push(url);
-    }
-    function drawGallery() {
-      clear(gallery);
-      if (!urls.length) {
-        gallery.appendChild(h('span', { class: 'avatar avatar-lg avatar-empty', text: '?', 'aria-hidden': 'true' }));
-        gallery.appendChild(h('span', { class: 'hint', text: t('profile.noAvatar') }));
-      }
-      urls.forEach((url, i) => gallery.appendChild(h('img', { class: 'avatar-img' + (i === 0 ? ' is-current' : ''),
-        src: url, alt: t('profile.avatarAlt') })));
-    }
-    drawGallery();
+    const title = h('h2', { class: 'section-title', id: 'avatars-title', tabindex: '-1', text: t('profile.avatars') });
     const input = h('input', { type: 'file', id: 'avatar-file', class: 'visually-hidden',
-      accept: 'image/jpeg,image/png,image/gif,image/webp' });
+      accept: 'image/jpeg,image/png,image/gif,image/webp', 'aria-describedby': 'avatars-hint' });
     const label = h('label', { for: 'avatar-file', class: 'btn btn-secondary file-button' }, t('profile.upload'));
-    input.addEventListener('change', async () => {
+
+    // An API without the list (older servers) still shows the current avatar, without actions.
+    const avatarsOf = (p) => (Array.isArray(p.avatars) ? p.avatars.slice(0, 3)
+      : p.avatar_url ? [{ id: null, url: p.avatar_url, created_at: null, current: true }] : []);
+    const nameOf = (p) => [p.first_name, p.last_name].filter(Boolean).join(' ') || p.username || '?';
+
+    function draw(focus) {
+      const avatars = avatarsOf(profile);
+      if (pending && !avatars.some((a) => a.id === pending.id)) pending = null;
+      clear(list);
+      list.hidden = !avatars.length;
+      avatars.forEach((a, i) => {
+        const n = i + 1;
+        const alt = a.created_at ? t('profile.avatarAlt', { n, total: avatars.length, when: formatDateTime(a.created_at) })
+          : t('profile.currentAvatarAlt');
+        list.appendChild(h('li', {
+          class: 'avatar-item' + (a.current ? ' is-current' : '') + (pending && pending.id === a.id ? ' is-pending' : ''),
+          'aria-current': a.current ? 'true' : null, dataset: { avatarId: a.id || '' }
+        },
+        h('span', { class: 'avatar-frame' },
+          h('img', { class: 'avatar-img' + (a.current ? ' is-current' : ''), src: a.url, alt,
+            referrerpolicy: 'no-referrer' }),
+          a.current ? h('span', { class: 'avatar-check', 'aria-hidden': 'true', text: '✓' }) : null),
+        a.current ? h('span', { class: 'avatar-badge', text: t('profile.current') })
+          : a.id ? h('button', { type: 'button', class: 'btn btn-secondary btn-small', 'data-action': 'use-avatar',
+            'aria-label': t('profile.useLabel', { n }), disabled: busy, onclick: () => useAvatar(a, n) }, t('profile.use'))
+            : null,
+        a.id ? h('button', { type: 'button', class: 'btn btn-quiet btn-small', 'data-action': 'remove-avatar',
+          'aria-label': t('profile.removeLabel', { n }), 'aria-expanded': pending && pending.id === a.id ? 'true' : null,
+          disabled: busy, onclick: () => askRemoval(a, n) }, t('profile.remove')) : null));
+      });
+
+      clear(fallback);
+      fallback.hidden = avatars.length > 0;
+      if (!avatars.length) {
+        append(fallback, [avatar(profile.telegram_photo_url, nameOf(profile), 'lg'),
+          h('span', { class: 'hint', text: t(profile.telegram_photo_url ? 'profile.telegramPhoto' : 'profile.noAvatar') })]);
+      }
+
+      clear(confirmBox);
+      confirmBox.hidden = !pending;
+      if (pending) {
+        const target = pending;
+        append(confirmBox, [
+          h('p', { id: 'avatar-confirm-text', text: t('profile.confirmRemove', { n: target.n }) }),
+          h('div', { class: 'avatar-confirm-actions' },
+            h('button', { type: 'button', class: 'btn btn-danger', 'data-action': 'confirm-remove', disabled: busy,
+              onclick: () => removeAvatar(target) }, t('profile.confirmRemoval')),
+            h('button', { type: 'button', class: 'btn btn-secondary', 'data-action': 'cancel-remove', disabled: busy,
+              onclick: cancelRemoval }, t('profile.cancel')))
+        ]);
+      }
+
+      hint.textContent = t(avatars.length >= 3 ? 'profile.avatarsFull' : 'profile.avatarsHint');
+      input.disabled = busy;
+      label.classList.toggle('is-disabled', busy);
+      list.setAttribute('aria-busy', busy ? 'true' : 'false');
+      const target = focus && focus();
+      if (target) target.focus();
+    }
+
+    const buttonOf = (id, action) => list.querySelector('.avatar-item[data-avatar-id="' + id + '"] [data-action="' +
+      action + '"]');
+    const firstControl = () => list.querySelector('button') || title;
+
+    function showFailure(err, retry) {
+      clear(errorBox);
+      const gone = err.status === 404 || err.status === 400;
+      const message = gone ? t('profile.avatarGone') : err.code === 'network' ? t('error.network')
+        : t('error.server', { message: err.message });
+      append(errorBox, [h('span', { text: message }),
+        h('button', { type: 'button', class: 'btn btn-secondary btn-small', 'data-action': 'avatar-retry',
+          onclick: gone ? reload : retry }, t(gone ? 'profile.reloadAvatars' : 'retry'))]);
+      errorBox.querySelector('button').focus();
+    }
+
+    // Runs one change; on success the answer (the profile with `avatars`) is drawn, on failure an inline error
+    // offers to try again.
+    async function change(request, done, focus, retry) {
+      busy = true;
+      clear(errorBox);
+      status.textContent = t('profile.saving');
+      draw();
+      try {
+        const answer = await request();
+        profile = answer;
+        state.me = answer;
+        busy = false;
+        status.textContent = done;
+        draw(focus);
+      } catch (err) {
+        busy = false;
+        status.textContent = '';
+        draw();
+        showFailure(err, retry);
+      }
+    }
+
+    function useAvatar(a, n) {
+      pending = null;
+      change(() => api('PATCH', '/api/v1/me', { avatar_id: a.id }), t('profile.avatarUsed', { n }),
+        () => buttonOf(a.id, 'remove-avatar') || firstControl(), () => useAvatar(a, n));
+    }
+
+    function removeAvatar(target) {
+      pending = null;
+      change(() => api('DELETE', '/api/v1/me/avatars/' + encodeURIComponent(target.id)), t('profile.avatarRemoved'),
+        firstControl, () => removeAvatar(target));
+    }
+
+    function reload() {
+      pending = null;
+      change(() => api('GET', '/api/v1/me'), '', firstControl, reload);
+    }
+
+    function askRemoval(a, n) {
+      const target = { id: a.id, n };
+      if (confirmInTelegram(t('profile.confirmRemove', { n }), () => removeAvatar(target))) return;
+      pending = target;
+      draw(() => confirmBox.querySelector('[data-action="confirm-remove"]'));
+    }
+
+    function cancelRemoval() {
+      const id = pending && pending.id;
+      pending = null;
+      draw(() => (id && buttonOf(id, 'remove-avatar')) || firstControl());
+    }
+
+    confirmBox.addEventListener('keydown', (event) => {
+      if (event.key === 'Escape') { event.preventDefault(); cancelRemoval(); }
+    });
+
+    async function upload(file) {
+      busy = true;
+      clear(errorBox);
+      draw();
+      try {
+        status.textContent = t('profile.uploading');
+        const done = await uploadAvatar(file, () => { status.textContent = t('profile.processing'); });
+        if (done.status === 'ready') {
+          profile = await api('GET', '/api/v1/me');
+          state.me = profile;
+          status.textContent = t('profile.uploaded');
+        } else {
+          status.textContent = t('profile.rejected', { reason: done.rejection || done.status });
+        }
+        busy = false;
+        draw();
+      } catch (err) {
+        busy = false;
+        status.textContent = '';
+        draw();
+        showFailure(err, () => upload(file));
+      }
+    }
+
+    input.addEventListener('change', () => {
       const file = input.files && input.files[0];
       input.value = '';
-      if (!file) return;
+      if (!file || busy) return;
       if (!['image/jpeg', 'image/png', 'image/gif', 'image/webp'].includes(file.type)) {
         status.textContent = t('profile.badType');
         return;
@@ -1160,27 +1318,24 @@
         status.textContent = t('profile.tooBig');
         return;
       }
-      try {
-        status.textContent = t('profile.uploading');
-        const upload = await uploadAvatar(file, () => { status.textContent = t('profile.processing'); });
-        if (upload.status === 'ready') {
-          state.avatarsThisVisit.unshift(upload.url);
-          urls.unshift(upload.url);
-          urls.splice(3);
-          drawGallery();
-          status.textContent = t('profile.uploaded');
-        } else {
-          status.textContent = t('profile.rejected', { reason: upload.rejection || upload.status });
-        }
-      } catch (err) {
-        status.textContent = err.code === 'network' ? t('error.network') : t('error.server', { message: err.message });
-      }
+      upload(file);
     });
+
+    draw();
     return h('section', { class: 'card avatar-section', 'aria-labelledby': 'avatars-title' },
-      h('h2', { class: 'section-title', id: 'avatars-title', text: t('profile.avatars') }),
-      gallery,
-      h('p', { class: 'hint', text: t('profile.avatarsHint') }),
-      input, label, status);
+      title, list, fallback, confirmBox, errorBox, hint, input, label, status);
+  }
+
+  // Telegram's own confirmation popup (Bot API 6.2+); false when the client has none, so the page asks itself.
+  function confirmInTelegram(message, onConfirmed) {
+    if (!tg || typeof tg.showConfirm !== 'function') return false;
+    if (typeof tg.isVersionAtLeast === 'function' && !tg.isVersionAtLeast('6.2')) return false;
+    try {
+      tg.showConfirm(message, (ok) => { if (ok) onConfirmed(); });
+      return true;
+    } catch (err) {
+      return false;
+    }
   }
 
   // The pre-signed upload: ask for a URL, PUT the bytes there, say it is complete, poll until processed.
@@ -1198,8 +1353,8 @@
     if (!response.ok) throw new ApiError('upload_failed', 'HTTP ' + response.status, response.status);
     let upload = await api('POST', '/api/v1/uploads/' + ticket.id + '/complete');
     onProcessing();
-    for (let i = 0; i < 60 && (upload.status === 'processing' || upload.status === 'pending'); i += 1) {
-      await new Promise((resolve) => setTimeout(resolve, 1000));
+    for (let i = 0; i < 64 && (upload.status === 'processing' || upload.status === 'pending'); i += 1) {
+      await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 250 * (i + 1))));
       upload = await api('GET', '/api/v1/uploads/' + ticket.id);
     }
     return upload;

@@ -377,8 +377,13 @@ pub async fn update_me(platform: &Platform, request: ApiRequest) -> Result<ApiRe
         tx.execute("UPDATE users SET avatar_url = $2 WHERE id = $1", &[&user_id, &platform.storage.public_url(&key)]).await?;
     }
     tx.commit().await?;
+    after_write(platform, conn, user_id).await
+}
+
+/// The answer to a write of the user's own row: the profile and avatars as now stored; then the cached copies are
+/// forgotten, once the connection is let go (the instance has one).
+async fn after_write(platform: &Platform, conn: Connection<'_>, user_id: i64) -> Result<ApiResponse, ApiError> {
     let me = me(platform, &conn, user_id).await?;
-    // The instance has one connection: let it go before the cache round trips.
     drop(conn);
     invalidate(platform, user_id).await;
     crate::quiz::stats::forget_user(platform, user_id).await;
@@ -467,11 +472,7 @@ pub async fn remove_avatar(platform: &Platform, request: ApiRequest) -> Result<A
     )
     .await?;
     tx.commit().await?;
-    let me = me(platform, &conn, user_id).await?;
-    drop(conn);
-    invalidate(platform, user_id).await;
-    crate::quiz::stats::forget_user(platform, user_id).await;
-    Ok(ApiResponse::ok(&me))
+    after_write(platform, conn, user_id).await
 }
 
 /// `POST /api/v1/me/heartbeat`: marks the caller online. Writes `last_seen_at` at most once a minute per user,

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  GATEWAY, REPO, apiCall, appUrl, bodyContrast, cloudIsUp, freshTelegramId, importSampleBank,
+  GATEWAY, REPO, apiCall, appUrl, bodyContrast, cloudIsUp, freshTelegramId, gradientPng, importSampleBank,
   launchBrowser, newContext, screenshot, screenshotBothThemes, signInAs, staleServedFiles, telegramFor, telegramUser,
   unnamedControls
 } from './support.mjs';
@@ -194,7 +194,20 @@ describe('a whole player session in the Mini App', { concurrency: false }, () =>
     await expectNamedControls(page, 'the profile page');
   });
 
-  step('an avatar is uploaded through the pre-signed URL, processed and shown', async () => {
+  // The profile as the API has it, read with the page's own session.
+  const myProfile = () => page.evaluate(() => fetch('/api/v1/me', { cache: 'no-store', headers: {
+    authorization: 'Bearer ' + JSON.parse(sessionStorage.getItem('quiz.session')).token } }).then((r) => r.json()));
+  const avatarItems = () => page.locator('.avatar-list .avatar-item');
+  const avatarItem = (n) => avatarItems().nth(n - 1);
+  // The list as the page shows it: [src, current] per avatar, newest first.
+  const shownAvatars = () => avatarItems().evaluateAll((items) => items.map((li) =>
+    [li.querySelector('img').getAttribute('src'), li.getAttribute('aria-current') === 'true']));
+  const asShown = (avatars) => avatars.map((a) => [a.url, a.current]);
+  const avatarChange = (method) => page.waitForResponse((r) => r.request().method() === method &&
+    /\/api\/v1\/me(\/avatars\/[0-9a-f-]{36})?$/.test(r.url()));
+  const uploaded = [];
+
+  step('an avatar is uploaded through the pre-signed URL, processed, listed and current', async () => {
     const photo = path.join(REPO, 'infra', 'sample-photo.jpg');
     const put = page.waitForRequest((r) => r.method() === 'PUT' && !r.url().startsWith(GATEWAY));
     await page.locator('#avatar-file').setInputFiles(photo);
@@ -209,10 +222,128 @@ describe('a whole player session in the Mini App', { concurrency: false }, () =>
     });
     const size = await img.evaluate((el) => [el.naturalWidth, el.naturalHeight]);
     assert.equal(size[0], size[1], 'the processed avatar is not square');
-    const me = await page.evaluate(() => fetch('/api/v1/me', { headers: { authorization: 'Bearer ' +
-      JSON.parse(sessionStorage.getItem('quiz.session')).token } }).then((r) => r.json()));
+    const me = await myProfile();
     assert.equal(me.avatar_url, await img.getAttribute('src'), 'the new avatar is not the profile\'s avatar_url');
-    await screenshotBothThemes(page, 'profile');
+    assert.ok(Array.isArray(me.avatars), 'GET /api/v1/me has no "avatars"');
+    assert.deepEqual(await shownAvatars(), asShown(me.avatars));
+    assert.deepEqual(asShown(me.avatars), [[me.avatar_url, true]]);
+    uploaded.unshift(me.avatars[0]);
+    const only = avatarItem(1);
+    assert.match(await only.locator('.avatar-badge').innerText(), /Current/);
+    assert.equal(await only.locator('[data-action="use-avatar"]').count(), 0, 'the current avatar offers "Use"');
+    assert.match(await only.locator('img').getAttribute('alt'), /^Avatar 1 of 1, uploaded /);
+  });
+
+  step('a second avatar is listed first and current; "Use" makes the older one current again', async () => {
+    await page.locator('#avatar-file').setInputFiles({ name: 'gradient.png', mimeType: 'image/png',
+      buffer: gradientPng(256, [255, 140, 0], [120, 40, 200]) });
+    await page.locator('.avatar-section .form-status', { hasText: 'Your new avatar is ready.' }).waitFor({ timeout: 30_000 });
+    await avatarItems().nth(1).waitFor();
+    let me = await myProfile();
+    assert.equal(me.avatars.length, 2);
+    assert.equal(me.avatars[1].id, uploaded[0].id, 'the older avatar is not listed second');
+    assert.deepEqual(asShown(me.avatars), [[me.avatar_url, true], [uploaded[0].url, false]], 'the newest is not current');
+    assert.deepEqual(await shownAvatars(), asShown(me.avatars));
+    uploaded.unshift(me.avatars[0]);
+    assert.equal(await avatarItem(1).getAttribute('aria-current'), 'true');
+    assert.equal(await avatarItem(2).getAttribute('aria-current'), null);
+    const use = avatarItem(2).getByRole('button', { name: 'Use avatar 2' });
+    await use.waitFor();
+    assert.equal(await avatarItem(1).getByRole('button', { name: 'Use avatar 1' }).count(), 0);
+    await page.waitForFunction(() => Array.from(document.querySelectorAll('.avatar-list img'))
+      .every((el) => el.complete && el.naturalWidth > 0));
+    await expectNamedControls(page, 'the avatar manager');
+    await expectContrast(page, 'the profile page (light)');
+    await screenshotBothThemes(page, 'profile', { show: '.avatar-section' });
+
+    const patched = avatarChange('PATCH');
+    await use.click();
+    const answer = await patched;
+    assert.equal(answer.status(), 200);
+    assert.deepEqual(JSON.parse(answer.request().postData()), { avatar_id: uploaded[1].id });
+    await page.waitForFunction(() => document.querySelectorAll('.avatar-list .avatar-item')[1]
+      ?.getAttribute('aria-current') === 'true');
+    assert.deepEqual(await shownAvatars(), [[uploaded[0].url, false], [uploaded[1].url, true]]);
+    assert.match(await avatarItem(2).locator('.avatar-badge').innerText(), /Current/);
+    await avatarItem(1).getByRole('button', { name: 'Use avatar 1' }).waitFor();
+    assert.equal(await page.evaluate(() => document.activeElement?.dataset.action), 'remove-avatar',
+      'the focus did not stay on the used avatar');
+    me = await myProfile();
+    assert.equal(me.avatar_url, uploaded[1].url, 'GET /api/v1/me does not show the avatar put back in use');
+    assert.deepEqual(asShown(me.avatars), [[uploaded[0].url, false], [uploaded[1].url, true]]);
+  });
+
+  step('removing the current avatar asks first; Escape keeps it; confirmed, the other one is left and current', async () => {
+    const remove = avatarItem(2).getByRole('button', { name: 'Remove avatar 2' });
+    await remove.click();
+    const confirm = page.locator('.avatar-confirm').getByRole('button', { name: 'Confirm removal' });
+    await confirm.waitFor();
+    assert.equal(await page.evaluate(() => document.activeElement?.dataset.action), 'confirm-remove',
+      'the confirmation does not take the focus');
+    assert.equal(await remove.getAttribute('aria-expanded'), 'true');
+    assert.match(await page.locator('.avatar-confirm').innerText(), /Remove avatar 2\?/);
+    await expectNamedControls(page, 'the removal confirmation');
+    await page.keyboard.press('Escape');
+    await page.locator('.avatar-confirm').waitFor({ state: 'hidden' });
+    assert.equal(await avatarItems().count(), 2, 'Escape removed the avatar');
+    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('aria-label')), 'Remove avatar 2');
+
+    await remove.click();
+    const deleted = avatarChange('DELETE');
+    await confirm.click();
+    const answer = await deleted;
+    assert.equal(answer.status(), 200);
+    assert.ok(answer.url().endsWith('/api/v1/me/avatars/' + uploaded[1].id));
+    await page.locator('.avatar-section .form-status', { hasText: 'The avatar was removed.' }).waitFor();
+    assert.deepEqual(await shownAvatars(), [[uploaded[0].url, true]]);
+    const me = await myProfile();
+    assert.equal(me.avatar_url, uploaded[0].url, 'the remaining avatar did not become current');
+    assert.deepEqual(asShown(me.avatars), [[uploaded[0].url, true]]);
+  });
+
+  step('removing the last avatar through Telegram\'s popup, after a failure and Retry, leaves the initials', async () => {
+    const deletes = [];
+    const onRequest = (r) => { if (r.method() === 'DELETE') deletes.push(r.url()); };
+    page.on('request', onRequest);
+    let aborted = 0;
+    await page.route(/\/api\/v1\/me\/avatars\//, async (route) => {
+      if (aborted === 0) { aborted += 1; await route.abort('connectionfailed'); } else await route.fallback();
+    });
+    try {
+      await page.evaluate(() => window.__telegramTest.confirmAnswers(false));
+      const remove = avatarItem(1).getByRole('button', { name: 'Remove avatar 1' });
+      await remove.click();
+      await page.waitForFunction(() => window.__telegramTest.calls.confirms.length === 1);
+      assert.match(await page.evaluate(() => window.__telegramTest.calls.confirms[0]), /Remove avatar 1\?/);
+      assert.equal(await page.locator('.avatar-confirm').isVisible(), false, 'the page asked as well as Telegram');
+      await page.waitForTimeout(100);
+      assert.deepEqual(deletes, [], 'Cancel in Telegram\'s popup removed the avatar');
+
+      await page.evaluate(() => window.__telegramTest.confirmAnswers(true));
+      await remove.click();
+      const error = page.locator('.avatar-section .avatar-error[role="alert"]');
+      await error.filter({ hasText: 'No connection to the server' }).waitFor();
+      assert.equal(await avatarItems().count(), 1);
+      const deleted = avatarChange('DELETE');
+      await error.getByRole('button', { name: 'Retry' }).click();
+      assert.equal((await deleted).status(), 200);
+      assert.equal(await page.evaluate(() => window.__telegramTest.calls.confirms.length), 2,
+        'Retry asked for a confirmation again');
+    } finally {
+      page.off('request', onRequest);
+      await page.unroute(/\/api\/v1\/me\/avatars\//);
+      await page.evaluate(() => window.__telegramTest.confirmAnswers(null));
+    }
+    const fallback = page.locator('.avatar-section .avatar-fallback');
+    await fallback.waitFor();
+    assert.equal(await avatarItems().count(), 0);
+    assert.equal(await page.locator('.avatar-section .avatar-error').innerText(), '');
+    assert.equal((await fallback.locator('.avatar').innerText()).trim(), 'BT', 'the fallback shows no initials');
+    assert.match(await fallback.innerText(), /No avatar yet/);
+    const me = await myProfile();
+    assert.equal(me.avatar_url, null);
+    assert.deepEqual(me.avatars, []);
+    await expectNamedControls(page, 'the profile without avatars');
   });
 
   step('the feed shows the question with highlighted code, options and "I don\'t know", and no answer key', async () => {
@@ -449,6 +580,39 @@ describe('outside Telegram and on small screens', () => {
       const width = await page.evaluate(() => Math.max(document.documentElement.scrollWidth, document.body.scrollWidth));
       assert.ok(width <= 320, `${hash} is ${width} pixels wide at 320`);
     }
+    // Three avatars (as many as are kept), made up in GET /api/v1/me's answer: the manager still fits, in Russian
+    // too, and says that another upload replaces the oldest.
+    const square = (color) => 'data:image/svg+xml,' + encodeURIComponent('<svg xmlns="http://www.w3.org/2000/svg" ' +
+      `viewBox="0 0 8 8"><rect width="8" height="8" fill="${color}"/></svg>`);
+    await page.route(/\/api\/v1\/me$/, async (route) => {
+      if (route.request().method() !== 'GET') { await route.fallback(); return; }
+      const response = await route.fetch();
+      const me = await response.json();
+      me.avatars = ['#c0392b', '#27ae60', '#2f6ea5'].map((color, i) => ({
+        id: `00000000-0000-4000-8000-00000000000${i}`, url: square(color), current: i === 0,
+        created_at: new Date(Date.now() - i * 60_000).toISOString()
+      }));
+      me.avatar_url = me.avatars[0].url;
+      await route.fulfill({ response, json: me });
+    });
+    await page.reload();
+    await page.locator('.avatar-list .avatar-item').nth(2).waitFor();
+    assert.match(await page.locator('#avatars-hint').innerText(), /uploading another replaces the oldest/);
+    assert.equal(await page.locator('#avatar-file').getAttribute('aria-describedby'), 'avatars-hint');
+    assert.equal(await page.locator('#avatar-file').isDisabled(), false, 'a fourth upload is not offered');
+    const pageWidth = () => page.evaluate(() => Math.max(document.documentElement.scrollWidth, document.body.scrollWidth));
+    await page.locator('[data-action="remove-avatar"]').nth(1).click();
+    await page.locator('[data-action="confirm-remove"]').waitFor();
+    assert.ok(await pageWidth() <= 320, `the avatar manager is ${await pageWidth()} pixels wide at 320`);
+    await expectNamedControls(page, 'the avatar manager at 320 pixels');
+    await page.locator('.lang-button[data-lang="ru"]').click();
+    await page.locator('.avatar-list .avatar-item').nth(2).waitFor();
+    await page.locator('[data-action="remove-avatar"]').nth(2).click();
+    await page.locator('[data-action="confirm-remove"]', { hasText: 'Подтвердить удаление' }).waitFor();
+    assert.ok(await pageWidth() <= 320, `the avatar manager in Russian is ${await pageWidth()} pixels wide at 320`);
+    await screenshot(page, 'profile-avatars-320-ru-light');
+    await page.unroute(/\/api\/v1\/me$/);
+    await page.locator('.lang-button[data-lang="en"]').click();
     // Answered, with the bars, still no sideways scroll.
     await page.goto(appUrl(`#/subtopic/${python.subtopicId}?topic=${python.topicId}`));
     await page.locator('.option-dont-know').click();

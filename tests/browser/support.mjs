@@ -8,6 +8,7 @@ import { createHmac, randomBytes, randomInt } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import zlib from 'node:zlib';
 import { chromium } from 'playwright-core';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -138,7 +139,7 @@ function telegramStandIn(config) {
     disable() { this.isActive = false; return this; },
     click() { this.handlers.slice().forEach((handler) => handler()); }
   });
-  const calls = { ready: 0, expand: 0, links: [], haptics: [] };
+  const calls = { ready: 0, expand: 0, links: [], haptics: [], confirms: [] };
   const WebApp = {
     initData: config.initData,
     initDataUnsafe: config.initDataUnsafe,
@@ -176,6 +177,18 @@ function telegramStandIn(config) {
       WebApp.colorScheme = scheme;
       WebApp.themeParams = Object.assign({}, config.themes[scheme]);
       fire('themeChanged');
+    },
+    // Telegram's showConfirm popup, answering `answer` (true: OK, false: Cancel); null removes it again, as in a
+    // client without popups (the stand-in has none by default).
+    confirmAnswers(answer) {
+      if (answer === null) {
+        delete WebApp.showConfirm;
+        return;
+      }
+      WebApp.showConfirm = (message, callback) => {
+        calls.confirms.push(String(message));
+        setTimeout(() => { if (callback) callback(answer); }, 0);
+      };
     }
   };
 }
@@ -285,6 +298,43 @@ export function telegramFor(user, { startParam } = {}) {
 
 export function appUrl(suffix = '') {
   return GATEWAY + '/app/' + suffix;
+}
+
+// A square PNG of `size` pixels shading from the colour `from` to `to` (top left to bottom right): an image to
+// upload that differs from infra/sample-photo.jpg.
+export function gradientPng(size, from, to) {
+  const crcTable = Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k += 1) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  const crc = (buf) => {
+    let c = 0xffffffff;
+    for (const byte of buf) c = crcTable[(c ^ byte) & 0xff] ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+  };
+  const chunk = (type, data) => {
+    const head = Buffer.alloc(8);
+    head.writeUInt32BE(data.length, 0);
+    head.write(type, 4, 'ascii');
+    const tail = Buffer.alloc(4);
+    tail.writeUInt32BE(crc(Buffer.concat([head.subarray(4), data])), 0);
+    return Buffer.concat([head, data, tail]);
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(size, 0);
+  header.writeUInt32BE(size, 4);
+  header.set([8, 2, 0, 0, 0], 8); // 8 bits per channel, RGB
+  const rows = Buffer.alloc(size * (1 + size * 3));
+  for (let y = 0; y < size; y += 1) {
+    const row = y * (1 + size * 3);
+    for (let x = 0; x < size; x += 1) {
+      const f = (x + y) / (2 * (size - 1));
+      for (let c = 0; c < 3; c += 1) rows[row + 1 + x * 3 + c] = Math.round(from[c] + (to[c] - from[c]) * f);
+    }
+  }
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', header),
+    chunk('IDAT', zlib.deflateSync(rows)), chunk('IEND', Buffer.alloc(0))]);
 }
 
 // --- checks run in the page --------------------------------------------------------------------------------------
