@@ -689,8 +689,17 @@ async fn the_feed_carries_neither_the_correct_option_nor_the_explanation_before_
             assert_eq!(item["explanation"], explanation_of(&answered.question));
             assert_eq!(item["your_answer"]["solved"], false);
             assert_eq!(item["your_answer"]["chosen_index"], (answered.correct + 1) % answered.options.len());
+            // The shares the answer showed, again on revisit: one first answer, on the option chosen.
+            assert_eq!(item["total_first_answers"], 1, "{item}");
+            let shares = item["option_shares"].as_array().unwrap();
+            assert_eq!(shares.len(), answered.options.len() + 1, "every option and \"I don't know\"");
+            let chosen = (answered.correct + 1) % answered.options.len();
+            for (i, share) in shares.iter().enumerate() {
+                assert_eq!(share["count"], u64::from(i == chosen), "{item}");
+            }
         } else {
             assert!(item.get("correct_index").is_none() && item.get("explanation").is_none(), "{item}");
+            assert!(item.get("option_shares").is_none(), "no shares before answering: {item}");
         }
     }
     for t in python.iter().filter(|t| t.id != answered.id) {

@@ -856,7 +856,8 @@
         correct: outcome ? outcome.correct : Boolean(yours.solved), correctIndex: task.correct_index,
         explanation: task.explanation, chosen, dontKnow: chosen === 'dont_know',
         elsewhere: Boolean(yours.answered_in && yours.answered_in !== state.lang),
-        shares: outcome ? outcome.option_shares : null, totalFirst: outcome ? outcome.total_first_answers : 0
+        shares: outcome ? outcome.option_shares : (task.option_shares || null),
+        totalFirst: outcome ? outcome.total_first_answers : (task.total_first_answers || 0)
       });
     }
     return card;

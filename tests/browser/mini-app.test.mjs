@@ -455,6 +455,11 @@ describe('a whole player session in the Mini App', { concurrency: false }, () =>
     await previous.locator('.result.is-wrong').waitFor();
     await previous.locator('.correct-option').waitFor();
     assert.equal(await previous.locator('button.option:not([disabled])').count(), 0);
+    // The shares of first answers come back with the feed: the bars show on revisit too, one per option and
+    // "I don't know".
+    const bars = previous.locator('.shares .share');
+    await bars.first().waitFor();
+    assert.equal(await bars.count(), wrongTask.options.length + 1, 'a bar per option on revisit');
   });
 
   step('the difficulty filter narrows the feed', async () => {

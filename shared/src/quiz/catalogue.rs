@@ -8,7 +8,7 @@
 //! The feed never carries the correct option or the explanation of a task the player has not answered: content is
 //! cached whole, and [`FeedItem`] is the only shape a task leaves in.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -387,6 +387,11 @@ pub struct FeedItem<'a> {
     pub correct_index: Option<i16>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub explanation: Option<&'a str>,
+    /// Once answered: the first answers in this language, and each option's share of them (as the answer showed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total_first_answers: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub option_shares: Option<Vec<crate::quiz::answers::OptionShare>>,
 }
 
 /// A player's first answer to a task: the option chosen (`null` for "I don't know") and whether it was right.
@@ -414,6 +419,8 @@ impl StoredTask {
             your_answer: answer,
             correct_index: answered.then_some(self.correct_index),
             explanation: if answered { self.explanation.as_deref() } else { None },
+            total_first_answers: None,
+            option_shares: None,
         }
     }
 }
@@ -434,23 +441,47 @@ pub async fn task_feed(platform: &Platform, request: ApiRequest) -> Result<ApiRe
     let tasks = feed(platform, subtopic_id, &language).await?.ok_or_else(|| ApiError::not_found(format!("there is no subtopic {subtopic_id}")))?;
     let matching: Vec<&StoredTask> = tasks.iter().filter(|t| difficulty.is_none_or(|d| t.difficulty == d)).collect();
     let page: Vec<&StoredTask> = matching.iter().skip(offset).take(limit).copied().collect();
-    let answers: HashMap<i64, YourAnswer> = match (&viewer, page.is_empty()) {
-        (Some(v), false) => {
-            let ids: Vec<i64> = page.iter().map(|t| t.id).collect();
-            let conn = platform.db.connection().await?;
-            conn.query("SELECT task_id, chosen, solved, language FROM task_results WHERE user_id = $1 AND task_id = ANY($2)", &[&v.id(), &ids])
-                .await?
-                .iter()
-                .map(|r| {
-                    let answered_in = Language::parse(r.get(3)).unwrap_or_else(Language::english);
-                    let chosen_index = if answered_in == language { r.get(1) } else { None };
-                    (r.get(0), YourAnswer { chosen_index, solved: r.get(2), answered_in })
-                })
-                .collect()
+    let mut answers: HashMap<i64, YourAnswer> = HashMap::new();
+    // Per answered task: how many first answers in this language chose each option (`None`: "I don't know").
+    let mut counts: HashMap<i64, BTreeMap<Option<i16>, i64>> = HashMap::new();
+    if let (Some(v), false) = (&viewer, page.is_empty()) {
+        let ids: Vec<i64> = page.iter().map(|t| t.id).collect();
+        let conn = platform.db.connection().await?;
+        let rows = conn
+            .query("SELECT task_id, chosen, solved, language FROM task_results WHERE user_id = $1 AND task_id = ANY($2)", &[&v.id(), &ids])
+            .await?;
+        for r in &rows {
+            let answered_in = Language::parse(r.get(3)).unwrap_or_else(Language::english);
+            let chosen_index = if answered_in == language { r.get(1) } else { None };
+            answers.insert(r.get(0), YourAnswer { chosen_index, solved: r.get(2), answered_in });
         }
-        _ => HashMap::new(),
-    };
-    let items: Vec<FeedItem> = page.iter().map(|t| t.for_player(&language, answers.get(&t.id).cloned())).collect();
+        if !answers.is_empty() {
+            let answered: Vec<i64> = answers.keys().copied().collect();
+            let rows = conn
+                .query(
+                    "SELECT task_id, chosen, count(*) FROM task_results WHERE task_id = ANY($1) AND language = $2 GROUP BY task_id, chosen",
+                    &[&answered, &language.as_str()],
+                )
+                .await?;
+            for r in &rows {
+                counts.entry(r.get(0)).or_default().insert(r.get(1), r.get(2));
+            }
+        }
+    }
+    let items: Vec<FeedItem> = page
+        .iter()
+        .map(|t| {
+            let answer = answers.get(&t.id).cloned();
+            let answered = answer.is_some();
+            let mut item = t.for_player(&language, answer);
+            if answered {
+                let (total, shares) = crate::quiz::answers::option_shares(t, &language, &counts.remove(&t.id).unwrap_or_default());
+                item.total_first_answers = Some(total);
+                item.option_shares = Some(shares);
+            }
+            item
+        })
+        .collect();
     Ok(ApiResponse::ok(&serde_json::json!({
         "language": language,
         "subtopic_id": subtopic_id,
