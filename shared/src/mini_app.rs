@@ -41,6 +41,8 @@ struct Site {
 }
 
 static SITE: OnceLock<Site> = OnceLock::new();
+/// The page's Content-Security-Policy, from the configuration: made on the first page request, then reused.
+static POLICY: OnceLock<HeaderValue> = OnceLock::new();
 
 /// The page (`index.html`) and the cache lifetime of everything else.
 const INDEX: &str = "index.html";
@@ -171,8 +173,14 @@ pub async fn route(platform: &'static Platform, request: ApiRequest) -> Result<A
     }
     response = response.with_header(header::ETAG, etag).with_header(header::CACHE_CONTROL, cache);
     if is_page {
-        let policy = content_security_policy(&platform.config);
-        let policy = HeaderValue::from_str(&policy).map_err(|_| ApiError::internal("the Content-Security-Policy is not a header value"))?;
+        let policy = match POLICY.get() {
+            Some(policy) => policy.clone(),
+            None => {
+                let policy = HeaderValue::from_str(&content_security_policy(&platform.config))
+                    .map_err(|_| ApiError::internal("the Content-Security-Policy is not a header value"))?;
+                POLICY.get_or_init(|| policy).clone()
+            }
+        };
         response = response.with_header(header::CONTENT_SECURITY_POLICY, policy);
     }
     Ok(response)
