@@ -13,7 +13,7 @@ use shared::mail::{self, Delivery};
 fn contact_request(name: &str, message: &str, client: &str) -> ApiRequest {
     let mut request = ApiRequest::new(Method::POST, "/api/v1/contact");
     request.source_ip = Some(client.to_string());
-    request.body = serde_json::json!({ "name": name, "email": "visitor@example.com", "message": message }).to_string().into_bytes();
+    request.set_json_body(serde_json::json!({ "name": name, "email": "visitor@example.com", "message": message }).to_string().into_bytes());
     request
 }
 
@@ -149,7 +149,7 @@ async fn bad_contact_forms_are_400s_that_store_nothing_and_a_client_gets_five_an
         serde_json::json!(["not", "an", "object"]),
     ] {
         let mut request = contact_request("", "", "203.0.113.9");
-        request.body = body.to_string().into_bytes();
+        request.set_json_body(body.to_string().into_bytes());
         let err = contact::submit(&p, request).await.expect_err("refused");
         assert_eq!(err.status, StatusCode::BAD_REQUEST, "{body}");
     }

@@ -19,7 +19,7 @@ fn request(method: Method, path: &str, token: &str, params: &[(&str, String)], b
     request.headers.insert(http::header::AUTHORIZATION, format!("Bearer {token}").parse().unwrap());
     request.path_params = params.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
     if let Some(body) = body {
-        request.body = body.to_string().into_bytes();
+        request.set_json_body(body.to_string().into_bytes());
     }
     request
 }

@@ -46,13 +46,65 @@ impl ApiRequest {
         }
     }
 
-    /// The body as JSON of type `T`; 400 with serde's explanation when it is not.
+    /// The body as JSON of type `T`. 415 unless the request says it is JSON (`Content-Type: application/json`),
+    /// so that a cross-site form post, which cannot send that type without a preflight, never reaches a JSON
+    /// route; 400 with serde's explanation when it is not valid JSON for the route; 400 naming the field when a
+    /// string holds a NUL character, which no text of ours may contain and PostgreSQL cannot store.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
+        self.require_json_content_type()?;
         if self.body.is_empty() {
             return Err(ApiError::bad_request("invalid_json", "the request body is empty; a JSON object was expected"));
         }
-        serde_json::from_slice(&self.body)
-            .map_err(|e| ApiError::bad_request("invalid_json", format!("the request body is not valid JSON for this route: {e}")))
+        let invalid = |e: serde_json::Error| ApiError::bad_request("invalid_json", format!("the request body is not valid JSON for this route: {e}"));
+        // A NUL can only arrive escaped (`\u0000`): JSON does not allow raw control characters in strings, so a
+        // body without that escape cannot hold one and is read directly.
+        if !contains(&self.body, b"u0000") {
+            return serde_json::from_slice(&self.body).map_err(invalid);
+        }
+        let value: serde_json::Value = serde_json::from_slice(&self.body).map_err(invalid)?;
+        if let Some(field) = text::first_nul(&value) {
+            return Err(text::nul_refused(&field));
+        }
+        serde_json::from_value(value).map_err(invalid)
+    }
+
+    /// As [`ApiRequest::json`], but a NUL character in a string becomes U+FFFD instead of a 400: for a sender that
+    /// would deliver a refused body again and again rather than fix it (Telegram's webhook updates).
+    pub fn json_replacing_nul<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
+        if !contains(&self.body, b"u0000") {
+            return self.json();
+        }
+        self.require_json_content_type()?;
+        let invalid = |e: serde_json::Error| ApiError::bad_request("invalid_json", format!("the request body is not valid JSON for this route: {e}"));
+        let mut value: serde_json::Value = serde_json::from_slice(&self.body).map_err(invalid)?;
+        text::replace_nul(&mut value);
+        serde_json::from_value(value).map_err(invalid)
+    }
+
+    /// 415 unless a non-empty body is declared as JSON (`application/json`, or a `+json` type), with or without
+    /// parameters such as `charset`. An empty body needs no type.
+    pub fn require_json_content_type(&self) -> Result<(), ApiError> {
+        if self.body.is_empty() {
+            return Ok(());
+        }
+        let essence = self.header("content-type").map(|t| t.split(';').next().unwrap_or_default().trim().to_ascii_lowercase());
+        match essence.as_deref() {
+            Some(t) if t == "application/json" || (t.starts_with("application/") && t.ends_with("+json")) => Ok(()),
+            other => Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                match other {
+                    Some(t) => format!("the request body must be JSON sent as `Content-Type: application/json`, not `{t}`"),
+                    None => "the request body must be JSON sent as `Content-Type: application/json`; no content type was given".to_string(),
+                },
+            )),
+        }
+    }
+
+    /// Sets a JSON body and says so in `Content-Type`, as a client of a JSON route does.
+    pub fn set_json_body(&mut self, body: impl Into<Vec<u8>>) {
+        self.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        self.body = body.into();
     }
 
     /// A query parameter, trimmed; an empty value counts as absent.
@@ -93,6 +145,61 @@ impl ApiRequest {
 
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Text a client sends: the one rule every text input shares, checked at the edge.
+pub mod text {
+    use super::ApiError;
+
+    /// The first string (or object key) holding a NUL character, as a field path: `first_name`,
+    /// `tasks[3].question`. PostgreSQL's text cannot store U+0000 and no text of ours has a use for it.
+    pub fn first_nul(value: &serde_json::Value) -> Option<String> {
+        fn walk(value: &serde_json::Value, path: &str) -> Option<String> {
+            match value {
+                serde_json::Value::String(s) => s.contains('\0').then(|| path.to_string()),
+                serde_json::Value::Array(items) => items.iter().enumerate().find_map(|(i, v)| walk(v, &format!("{path}[{i}]"))),
+                serde_json::Value::Object(fields) => fields.iter().find_map(|(k, v)| {
+                    let name = k.replace('\0', "\\u0000");
+                    let here = if path.is_empty() { name } else { format!("{path}.{name}") };
+                    if k.contains('\0') { Some(here) } else { walk(v, &here) }
+                }),
+                _ => None,
+            }
+        }
+        walk(value, "")
+    }
+
+    /// Replaces every NUL character of every string (and object key) with U+FFFD.
+    pub fn replace_nul(value: &mut serde_json::Value) {
+        match value {
+            serde_json::Value::String(s) if s.contains('\0') => *s = s.replace('\0', "\u{FFFD}"),
+            serde_json::Value::Array(items) => items.iter_mut().for_each(replace_nul),
+            serde_json::Value::Object(fields) => {
+                let taken = std::mem::take(fields);
+                for (k, mut v) in taken {
+                    replace_nul(&mut v);
+                    fields.insert(k.replace('\0', "\u{FFFD}"), v);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The 400 for a NUL character in `field`.
+    pub fn nul_refused(field: &str) -> ApiError {
+        let field = if field.is_empty() { "body" } else { field };
+        ApiError::bad_request("invalid_text", format!("`{field}` contains a NUL character (U+0000), which no text may contain"))
+            .with_field(field, "must not contain NUL characters")
+    }
+
+    /// 400 naming `field` when `value` holds a NUL character.
+    pub fn refuse_nul(field: &str, value: &str) -> Result<(), ApiError> {
+        if value.contains('\0') { Err(nul_refused(field)) } else { Ok(()) }
     }
 }
 
@@ -271,7 +378,8 @@ impl Conventions {
         }
         h.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=63072000; includeSubDomains"));
         h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-        h.insert(header::REFERRER_POLICY, HeaderValue::from_static("strict-origin-when-cross-origin"));
+        // A page that must not leak its address (the reset page's token) sets a stricter policy of its own.
+        h.entry(header::REFERRER_POLICY).or_insert(HeaderValue::from_static("strict-origin-when-cross-origin"));
         // A response with its own policy (the Mini App's page) decides its framing with `frame-ancestors`; the rest
         // may not be framed at all.
         if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
@@ -351,14 +459,59 @@ mod tests {
         assert_eq!(ApiError::from(DbError::Config("bad".into())).status, StatusCode::INTERNAL_SERVER_ERROR);
     }
 
+    fn json_request(body: &str) -> ApiRequest {
+        let mut req = ApiRequest::new(Method::POST, "/x");
+        req.set_json_body(body.as_bytes());
+        req
+    }
+
+    #[test]
+    fn a_nul_in_any_string_of_a_json_body_is_a_400_naming_its_field() {
+        let cases = [
+            (r#"{"name": "Ada\u0000"}"#, "name"),
+            (r#"{"user": {"names": ["ok", "b\u0000d"]}}"#, "user.names[1]"),
+            (r#"{"k\u0000": 1}"#, "k\\u0000"),
+        ];
+        for (body, field) in cases {
+            let err = json_request(body).json::<serde_json::Value>().unwrap_err();
+            assert_eq!(err.status, StatusCode::BAD_REQUEST, "{body}");
+            assert_eq!(err.code, "invalid_text");
+            assert_eq!(err.fields.as_ref().and_then(|f| f.get(field)).map(String::as_str), Some("must not contain NUL characters"), "{body}");
+        }
+        // An escaped backslash before `u0000` is a backslash and text, not a NUL.
+        let value: serde_json::Value = json_request(r#"{"code": "\\u0000"}"#).json().unwrap();
+        assert_eq!(value["code"], "\\u0000");
+    }
+
+    #[test]
+    fn a_sender_that_cannot_fix_its_body_gets_its_nuls_replaced() {
+        let value: serde_json::Value = json_request(r#"{"message": {"text": "a\u0000b", "k\u0000": ["\u0000"]}}"#).json_replacing_nul().unwrap();
+        assert_eq!(value, serde_json::json!({"message": {"text": "a\u{FFFD}b", "k\u{FFFD}": ["\u{FFFD}"]}}));
+        assert!(text::first_nul(&value).is_none());
+    }
+
+    #[test]
+    fn a_body_that_is_not_declared_json_is_a_415_and_an_empty_one_needs_no_type() {
+        let mut req = json_request(r#"{"a": 1}"#);
+        req.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain;charset=UTF-8"));
+        let err = req.json::<serde_json::Value>().unwrap_err();
+        assert_eq!((err.status.as_u16(), err.code), (415, "unsupported_media_type"));
+        assert!(err.message.contains("text/plain"), "{}", err.message);
+        req.headers.remove(header::CONTENT_TYPE);
+        assert_eq!(req.json::<serde_json::Value>().unwrap_err().status.as_u16(), 415);
+        req.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/merge-patch+json"));
+        assert!(req.json::<serde_json::Value>().is_ok());
+        assert!(ApiRequest::new(Method::POST, "/x").require_json_content_type().is_ok());
+    }
+
     #[test]
     fn malformed_json_is_a_400_that_says_why() {
-        let mut req = ApiRequest::new(Method::POST, "/x");
-        req.body = b"{\"a\": ".to_vec();
+        let req = json_request("{\"a\": ");
         let err = req.json::<serde_json::Value>().unwrap_err();
         assert_eq!(err.status, StatusCode::BAD_REQUEST);
         assert!(err.message.contains("EOF"), "{}", err.message);
-        assert_eq!(ApiRequest::new(Method::POST, "/x").json::<serde_json::Value>().unwrap_err().status, 400);
+        let empty = ApiRequest::new(Method::POST, "/x").json::<serde_json::Value>().unwrap_err();
+        assert_eq!((empty.status.as_u16(), empty.code), (400, "invalid_json"));
     }
 
     #[test]

@@ -22,7 +22,7 @@ fn contact_request(client: &AtomicU64) -> ApiRequest {
     let n = client.fetch_add(1, Ordering::Relaxed);
     let mut request = ApiRequest::new(Method::POST, "/api/v1/contact");
     request.source_ip = Some(format!("198.51.{}.{}", n / 250 % 250, n % 250 + 1));
-    request.body = br#"{"name": "Bench", "email": "bench@example.com", "message": "How fast is this form?"}"#.to_vec();
+    request.set_json_body(br#"{"name": "Bench", "email": "bench@example.com", "message": "How fast is this form?"}"#.to_vec());
     request
 }
 

@@ -49,7 +49,7 @@ async fn sign_in(platform: &Platform, telegram_id: i64) -> String {
     };
     let init_data = sign_init_data(&user, chrono::Utc::now(), &platform.config.identity.telegram_bot_token);
     let mut request = ApiRequest::new(Method::POST, "/api/v1/auth/telegram/mini-app");
-    request.body = serde_json::to_vec(&serde_json::json!({ "init_data": init_data })).unwrap();
+    request.set_json_body(serde_json::to_vec(&serde_json::json!({ "init_data": init_data })).unwrap());
     let response = shared::identity::sign_in_mini_app(platform, request).await.unwrap();
     json(&response)["token"].as_str().unwrap().to_string()
 }
@@ -60,7 +60,7 @@ fn json(response: &ApiResponse) -> serde_json::Value {
 
 /// Runs one request in a telemetry scope and prints the statements and cache hits it cost.
 async fn report_cost(name: &str, work: impl std::future::Future<Output = ApiResponse>) {
-    let (response, summary) = telemetry::scope(name, "bench", async { Ok::<_, shared::http::ApiError>(work.await) }).await;
+    let (response, summary) = telemetry::scope(telemetry::Trigger::Http, name, "bench", async { Ok::<_, shared::http::ApiError>(work.await) }).await;
     let status = response.map(|r| r.status.as_u16()).unwrap_or(0);
     println!(
         "{name}: status {status}, {} SQL statement(s), {} cache hit(s), {} miss(es)",
@@ -75,7 +75,7 @@ fn quiz_paths(c: &mut Criterion) {
     let (token, task_ids) = runtime.block_on(async {
         let admin = sign_in(&platform, admin_id).await;
         let mut import = authorised(Method::POST, "/api/v1/admin/tasks/import", &admin);
-        import.body = bank();
+        import.set_json_body(bank());
         let report = json(&shared::quiz::admin::import_tasks(&platform, import).await.unwrap());
         let ids: Vec<i64> = report["tasks"].as_array().unwrap().iter().map(|t| t["task_id"].as_i64().unwrap()).collect();
         (sign_in(&platform, 100_000_777).await, ids)
@@ -93,7 +93,7 @@ fn quiz_paths(c: &mut Criterion) {
     let answer = |task_id: i64| {
         let mut request = authorised(Method::POST, &format!("/api/v1/tasks/{task_id}/answer"), &token);
         request.path_params.insert("task_id".into(), task_id.to_string());
-        request.body = br#"{"option_index": 1}"#.to_vec();
+        request.set_json_body(br#"{"option_index": 1}"#.to_vec());
         shared::quiz::answers::submit_answer(&platform, request)
     };
     runtime.block_on(async {

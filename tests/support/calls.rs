@@ -92,7 +92,7 @@ impl Call {
     }
 
     pub fn json(mut self, body: &Json) -> Self {
-        self.0.body = serde_json::to_vec(body).unwrap();
+        self.0.set_json_body(serde_json::to_vec(body).unwrap());
         self
     }
 
@@ -102,8 +102,18 @@ impl Call {
         self
     }
 
+    /// A body of any bytes, declared as JSON (so a route's JSON parsing, not the type check, sees it).
     pub fn raw(mut self, body: impl Into<Vec<u8>>) -> Self {
-        self.0.body = body.into();
+        self.0.set_json_body(body);
+        self
+    }
+
+    /// Sets (or with `None` removes) the `Content-Type` header.
+    pub fn content_type(mut self, value: Option<&str>) -> Self {
+        match value {
+            Some(v) => self.0.headers.insert("content-type", HeaderValue::from_str(v).unwrap()),
+            None => self.0.headers.remove("content-type"),
+        };
         self
     }
 

@@ -438,7 +438,7 @@ mod tests {
 
     fn body(value: Value) -> ApiRequest {
         let mut request = ApiRequest::new(Method::POST, "/api/v1/admin/blog/posts");
-        request.body = value.to_string().into_bytes();
+        request.set_json_body(value.to_string().into_bytes());
         request
     }
 

@@ -1,5 +1,6 @@
 //! API Gateway HTTP API (payload format 2.0) to a route handler.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
@@ -48,6 +49,7 @@ where
         if api_request.body.len() > conventions.max_body_bytes {
             return Err(ApiError::payload_too_large(conventions.max_body_bytes));
         }
+        refuse_nul_in_parameters(&api_request)?;
         handler(api_request).await
     })
     .await;
@@ -75,14 +77,11 @@ fn to_api_request(request: &Request) -> ApiRequest {
         .map(String::from)
         .or_else(|| request.lambda_context_ref().map(|c| c.request_id.clone()).filter(|id| !id.is_empty()))
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    let first_values = |map: lambda_http::aws_lambda_events::query_map::QueryMap| {
-        map.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
-    };
     ApiRequest {
         method: request.method().clone(),
         path: request.uri().path().to_string(),
-        path_params: first_values(request.path_parameters()),
-        query: first_values(request.query_string_parameters()),
+        path_params: first_values(&request.path_parameters()),
+        query: query_of(request),
         headers: request.headers().clone(),
         body: match request.body() {
             Body::Empty => Vec::new(),
@@ -96,6 +95,42 @@ fn to_api_request(request: &Request) -> ApiRequest {
             _ => None,
         },
     }
+}
+
+/// The first value of each name. (`QueryMap::iter` yields every value, so collecting it keeps the last.)
+fn first_values(map: &lambda_http::aws_lambda_events::query_map::QueryMap) -> HashMap<String, String> {
+    let mut out = HashMap::new();
+    for (name, _) in map.iter() {
+        if let Some(value) = map.first(name) {
+            out.entry(name.to_string()).or_insert_with(|| value.to_string());
+        }
+    }
+    out
+}
+
+/// The query parameters, the first value of each, as the API document says. They are read from the raw query
+/// string when the event has one: API Gateway's `queryStringParameters` joins a repeated parameter's values with
+/// commas (`lang=ru,en`), which cannot be told apart from one value with a comma in it.
+fn query_of(request: &Request) -> HashMap<String, String> {
+    match request.uri().query().filter(|q| !q.is_empty()) {
+        Some(raw) => {
+            let mut out = HashMap::new();
+            for (name, value) in form_urlencoded::parse(raw.as_bytes()) {
+                out.entry(name.into_owned()).or_insert_with(|| value.into_owned());
+            }
+            out
+        }
+        None => first_values(&request.query_string_parameters()),
+    }
+}
+
+/// 400 naming the parameter when a query or path parameter holds a NUL character (`%00`).
+fn refuse_nul_in_parameters(request: &ApiRequest) -> Result<(), ApiError> {
+    for (name, value) in request.query.iter().chain(request.path_params.iter()) {
+        crate::http::text::refuse_nul(name, value)?;
+        crate::http::text::refuse_nul(name, name)?;
+    }
+    Ok(())
 }
 
 fn to_lambda_response(response: ApiResponse) -> Response<Body> {
@@ -169,8 +204,16 @@ mod tests {
         Conventions { cors_allowed_origins: vec!["https://app.example".into()], max_body_bytes: 64 }
     }
 
+    fn json_headers() -> serde_json::Value {
+        serde_json::json!({"content-type": "application/json"})
+    }
+
     fn event(body: &str, headers: serde_json::Value) -> Request {
-        let event = serde_json::json!({
+        lambda_http::request::from_str(&event_json(body, headers).to_string()).expect("a valid payload 2.0 event")
+    }
+
+    fn event_json(body: &str, headers: serde_json::Value) -> serde_json::Value {
+        serde_json::json!({
             "version": "2.0",
             "routeKey": "POST /api/v1/echo/{name}",
             "rawPath": "/api/v1/echo/ada",
@@ -187,8 +230,7 @@ mod tests {
             },
             "body": body,
             "isBase64Encoded": false
-        });
-        lambda_http::request::from_str(&event.to_string()).expect("a valid payload 2.0 event")
+        })
     }
 
     async fn echo(req: ApiRequest) -> Result<ApiResponse, ApiError> {
@@ -223,14 +265,14 @@ mod tests {
 
     #[tokio::test]
     async fn the_callers_request_id_is_echoed() {
-        let request = event("{}", serde_json::json!({"x-request-id": "trace-42"}));
+        let request = event("{}", serde_json::json!({"x-request-id": "trace-42", "content-type": "application/json"}));
         let response = handle(&conventions(), "echo", request, echo).await;
         assert_eq!(response.headers()["x-request-id"], "trace-42");
     }
 
     #[tokio::test]
     async fn malformed_json_is_a_400_with_a_json_error() {
-        let response = handle(&conventions(), "echo", event("{nope", serde_json::json!({})), echo).await;
+        let response = handle(&conventions(), "echo", event("{nope", json_headers()), echo).await;
         assert_eq!(response.status(), 400);
         assert_eq!(json_of(&response)["error"]["code"], "invalid_json");
     }
@@ -260,9 +302,54 @@ mod tests {
         assert_eq!(response.headers()["content-type"], "application/json");
     }
 
-    #[test]
-    fn a_request_built_for_a_test_has_the_method_and_path() {
-        let r = ApiRequest::new(Method::GET, "/api/v1/health");
-        assert_eq!(r.path, "/api/v1/health");
+    async fn query_echo(req: ApiRequest) -> Result<ApiResponse, ApiError> {
+        Ok(ApiResponse::ok(&serde_json::json!({ "lang": req.query.get("lang"), "x": req.query.get("x") })))
+    }
+
+    #[tokio::test]
+    async fn a_repeated_query_parameter_keeps_its_first_value() {
+        // API Gateway's own shape (AWS's fixture `example-apigw-v2-request-multi-value-parameters.json`): the raw
+        // query string as sent, and the values joined with commas.
+        let response = handle(&conventions(), "echo", event("{}", json_headers()), query_echo).await;
+        assert_eq!(json_of(&response)["lang"], "ru", "rawQueryString is lang=ru&lang=en");
+
+        // Without a raw query string (an event written by hand), the joined values still give the first.
+        let mut raw = event_json("{}", json_headers());
+        raw.as_object_mut().unwrap().remove("rawQueryString");
+        let request = lambda_http::request::from_str(&raw.to_string()).unwrap();
+        let response = handle(&conventions(), "echo", request, query_echo).await;
+        assert_eq!(json_of(&response)["lang"], "ru");
+        assert_eq!(json_of(&response)["x"], "1");
+    }
+
+    #[tokio::test]
+    async fn a_comma_in_a_single_query_value_is_kept() {
+        let mut raw = event_json("{}", json_headers());
+        raw["rawQueryString"] = "lang=a%2Cb&x=1".into();
+        raw["queryStringParameters"] = serde_json::json!({"lang": "a,b", "x": "1"});
+        let request = lambda_http::request::from_str(&raw.to_string()).unwrap();
+        assert_eq!(json_of(&handle(&conventions(), "echo", request, query_echo).await)["lang"], "a,b");
+    }
+
+    #[tokio::test]
+    async fn a_nul_in_a_query_parameter_is_a_400_naming_it_and_the_handler_never_runs() {
+        let mut raw = event_json("{}", json_headers());
+        raw["rawQueryString"] = "lang=e%00n".into();
+        raw["queryStringParameters"] = serde_json::json!({"lang": "e\u{0}n"});
+        let request = lambda_http::request::from_str(&raw.to_string()).unwrap();
+        let response = handle(&conventions(), "echo", request, |_req| async { Err::<ApiResponse, _>(ApiError::internal("ran")) }).await;
+        assert_eq!(response.status(), 400);
+        assert_eq!(json_of(&response)["error"]["fields"]["lang"], "must not contain NUL characters");
+    }
+
+    #[tokio::test]
+    async fn a_json_body_sent_as_a_form_or_without_a_type_is_a_415() {
+        for headers in [serde_json::json!({"content-type": "application/x-www-form-urlencoded"}), serde_json::json!({"content-type": "text/plain"}), serde_json::json!({})] {
+            let response = handle(&conventions(), "echo", event(r#"{"a":1}"#, headers.clone()), echo).await;
+            assert_eq!(response.status(), 415, "{headers}");
+            assert_eq!(json_of(&response)["error"]["code"], "unsupported_media_type");
+        }
+        let typed = serde_json::json!({"content-type": "application/json; charset=utf-8"});
+        assert_eq!(handle(&conventions(), "echo", event(r#"{"a":1}"#, typed), echo).await.status(), 200);
     }
 }
