@@ -13,13 +13,16 @@
 //! 5. A poison message in a batch of ten: the nine complete once; it reaches the dead-letter queue after
 //!    `maxReceiveCount`; `queue-inspect` shows it; `redrive` brings it back.
 //! 6. A function instance killed mid-job: the message comes back and the job completes once.
+//! 7. Redis restarted, then at once an answer and a read: the player's own statistics and topic list show the
+//!    answer, though the answering instance's connection broke with the restart while other instances had
+//!    already refilled the cache.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use shared::jobs::{JobEnvelope, JobKind};
-use support::cloud::{database, eventually, fire, fresh_loopback_client, gateway, invoke, queue_url, recorded, sqs};
+use support::cloud::{call, database, eventually, fire, fresh_loopback_client, fresh_telegram_id, gateway, invoke, queue_url, recorded, sign_in, sqs};
 use tokio::sync::Mutex;
 
 static ONE_AT_A_TIME: Mutex<()> = Mutex::const_new(());
@@ -348,4 +351,49 @@ async fn drill_6_an_instance_killed_mid_job_leaves_the_message_to_complete_once(
     assert!(eventually(Duration::from_secs(30), || async { recorded(&db, job.id).await == 1 }).await, "delivered again, completed");
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(recorded(&db, job.id).await, 1, "once");
+}
+
+#[tokio::test]
+async fn drill_7_after_a_redis_restart_a_players_own_next_read_shows_their_answer() {
+    use reqwest::Method;
+    let _one = ONE_AT_A_TIME.lock().await;
+    let _restore = Restore;
+    let settings = support::local_settings();
+    let admin_id: i64 = settings["ADMIN_TELEGRAM_IDS"].split(',').next().unwrap().trim().parse().unwrap();
+    let admin = sign_in(admin_id).await;
+    let topic = format!("Drill seven {}", uuid::Uuid::new_v4().simple());
+    let bank = json!({"tasks": [{"topic": topic, "subtopic": "Basics", "difficulty": "easy",
+        "translations": [{"language": "en", "question": "Two plus two?", "answers": ["3", "4"], "correct_answer": "4"}]}]});
+    let (status, report) = call(Method::POST, "/api/v1/admin/tasks/import", Some(&admin), Some(bank)).await;
+    assert_eq!(status, 200, "{report}");
+    let player = sign_in(fresh_telegram_id()).await;
+    let topics_path = format!("/api/v1/topics?lang=en&search={}", &topic[12..]);
+    let (_, topics) = call(Method::GET, &topics_path, Some(&player), None).await;
+    let topic_id = topics["topics"][0]["id"].as_i64().unwrap();
+    let (_, subtopics) = call(Method::GET, &format!("/api/v1/topics/{topic_id}/subtopics?lang=en"), Some(&player), None).await;
+    let (_, feed) = call(Method::GET, &format!("/api/v1/subtopics/{}/tasks?lang=en", subtopics["subtopics"][0]["id"]), Some(&player), None).await;
+    let task_id = feed["tasks"][0]["id"].as_i64().unwrap();
+
+    services(&["stop", "redis"]);
+    services(&["start"]);
+    // Other instances read the restarted Redis and cache the player's state from before the answer: reads until
+    // both statistics and the topic list are served from the cache again.
+    let cached = eventually(Duration::from_secs(20), || async {
+        let since = now_ms();
+        let (_, stats) = call(Method::GET, "/api/v1/me/stats", Some(&player), None).await;
+        let (_, listed) = call(Method::GET, &topics_path, Some(&player), None).await;
+        assert_eq!((stats["answers"].as_i64(), listed["topics"][0]["answered_count"].as_i64()), (Some(0), Some(0)));
+        let hit = |f: &str| metric_records(f, since).iter().any(|r| r["CacheHits"].as_f64().unwrap_or(0.0) > 0.0);
+        hit("my-stats") && hit("list-topics")
+    })
+    .await;
+    assert!(cached, "statistics and topics are served from the restarted cache");
+
+    // The answering instances have not talked to Redis since the restart: their connections are the broken ones.
+    let (status, outcome) = call(Method::POST, &format!("/api/v1/tasks/{task_id}/answer"), Some(&player), Some(json!({"option_index": 0}))).await;
+    assert_eq!(status, 200, "{outcome}");
+    let (_, stats) = call(Method::GET, "/api/v1/me/stats", Some(&player), None).await;
+    let (_, listed) = call(Method::GET, &topics_path, Some(&player), None).await;
+    assert_eq!(stats["answers"], 1, "the player's own next read shows the answer: {stats}");
+    assert_eq!(listed["topics"][0]["answered_count"], 1, "and so does the topic list: {listed}");
 }

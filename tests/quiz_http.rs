@@ -151,6 +151,60 @@ async fn every_route_refuses_bad_input_with_a_json_error() {
     }
 }
 
+/// A NUL character (U+0000) in any text a client sends is a 400 naming the field, at the edge: PostgreSQL cannot
+/// store it, and before it was a 500 wherever such text reached a statement.
+#[tokio::test]
+async fn a_nul_character_in_any_text_is_a_400_naming_the_field() {
+    let player = sign_in(fresh_telegram_id()).await;
+    let bot_token = support::local_settings()["TELEGRAM_BOT_TOKEN"].clone();
+    let signed = |first_name: &str, photo_url: Option<&str>| {
+        let user = shared::identity::telegram::TelegramUser {
+            id: fresh_telegram_id(),
+            first_name: first_name.into(),
+            last_name: None,
+            username: None,
+            photo_url: photo_url.map(String::from),
+            language_code: Some("en".into()),
+        };
+        shared::identity::telegram::sign_init_data(&user, chrono::Utc::now(), &bot_token)
+    };
+    let cases: Vec<(Method, String, Option<&str>, Option<Value>, &str)> = vec![
+        (Method::POST, "/api/v1/auth/telegram/mini-app".into(), None, Some(json!({"init_data": signed("Ada\u{0}", None)})), "init_data.user.first_name"),
+        (Method::POST, "/api/v1/auth/telegram/mini-app".into(), None, Some(json!({"init_data": signed("Ada", Some("https://t.me/i/\u{0}.jpg"))})), "init_data.user.photo_url"),
+        (Method::POST, "/api/v1/contact".into(), None, Some(json!({"name": "A\u{0}da", "email": "ada@example.com", "message": "Hello there, friends"})), "name"),
+        (Method::POST, "/api/v1/feedback".into(), Some(&player), Some(json!({"category": "bug", "message": "It\u{0} broke"})), "message"),
+        (Method::POST, "/api/v1/auth/register".into(), None, Some(json!({"email": "nul@example.com", "password": "correct horse 1", "first_name": "N\u{0}"})), "first_name"),
+        (Method::PATCH, "/api/v1/me".into(), Some(&player), Some(json!({"bio": "a\u{0}b"})), "bio"),
+        (Method::GET, "/api/v1/blog/posts?search=a%00b".into(), None, None, "search"),
+        (Method::GET, "/api/v1/topics?lang=en&search=%00".into(), None, None, "search"),
+    ];
+    for (method, path, token, body, field) in cases {
+        let (status, answer) = call(method.clone(), &path, token, body.clone()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{method} {path}: {answer}");
+        assert_eq!(answer["error"]["fields"][field], "must not contain NUL characters", "{method} {path}: {answer}");
+    }
+}
+
+/// A JSON route refuses a body that is not declared JSON (415), so a cross-site form post cannot reach it.
+#[tokio::test]
+async fn a_json_route_refuses_a_form_post_with_415() {
+    let client = Client::new();
+    for (path, content_type) in [
+        ("/api/v1/contact", Some("application/x-www-form-urlencoded")),
+        ("/api/v1/auth/login", Some("text/plain")),
+        ("/api/v1/auth/register", None),
+    ] {
+        let mut request = client.post(format!("{}{path}", gateway())).body(r#"{"email": "ada@example.com", "password": "x"}"#);
+        if let Some(t) = content_type {
+            request = request.header("content-type", t);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE, "{path} {content_type:?}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "unsupported_media_type", "{path}: {body}");
+    }
+}
+
 /// Polls an upload until it leaves `processing` (the job runs behind the event bus and a queue).
 async fn settled_upload(token: &str, id: &str) -> Value {
     for _ in 0..60 {

@@ -2,8 +2,9 @@
 //!
 //! The cache may cost speed, never correctness. Every read that fails (Redis down, timed out, a value that no
 //! longer parses) is a miss, and every write that fails is logged and forgotten; [`Cache::get_or_load`] then
-//! answers from the loader, which reads PostgreSQL, the source of truth. After a failure the cache is skipped
-//! for a short cool-down, so an outage does not add a connect attempt to every request.
+//! answers from the loader, which reads PostgreSQL, the source of truth. After a failure reads and writes skip
+//! the cache for a short cool-down, so an outage does not add a connect attempt to every request; invalidations
+//! never wait for it ([`Cache::invalidate`]), since a value this instance failed to delete may be read by others.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -164,22 +165,46 @@ impl Cache {
         }
     }
 
-    /// Deletes keys. Returns false when Redis could not be told, so a caller that must not leave a stale value
-    /// can say so.
+    /// Deletes keys. Returns false when Redis could not be told (the keys are then deleted on the next contact),
+    /// so a caller that must not leave a stale value can say so.
     pub async fn delete(&self, keys: &[&str]) -> bool {
         if keys.is_empty() {
             return true;
         }
         let full: Vec<String> = keys.iter().map(|k| self.key(k)).collect();
+        let mut pipe = redis::pipe();
+        pipe.del(&full).ignore();
+        if self.invalidate("del", &pipe).await {
+            return true;
+        }
+        self.defer_full(full);
+        false
+    }
+
+    /// Runs an invalidation — deletes, and the writes that must go with them — now. Unlike a read it ignores the
+    /// cool-down, and when the first try fails it tries once more: after Redis restarts, this instance's
+    /// connection is broken while every other instance already reads the restarted server, so an invalidation
+    /// only deferred until the cool-down ends would let them serve the stale value meanwhile (a player would
+    /// not see their own answer). The connection manager reconnects after the failed try, so the second one
+    /// goes to the live server. False when Redis could not be told either time; the caller defers what it must.
+    pub async fn invalidate(&self, op: &str, pipe: &redis::Pipeline) -> bool {
         let Some(mut conn) = self.manager.clone() else { return false };
-        match conn.del::<_, ()>(&full).await {
-            Ok(()) => true,
-            Err(e) => {
-                self.failed("del", &full.join(","), &e);
-                self.defer_full(full);
-                false
+        for attempt in 1..=2 {
+            let result = tokio::time::timeout(DEPENDENCY_TIMEOUT, pipe.query_async::<()>(&mut conn))
+                .await
+                .unwrap_or_else(|_| Err(redis::RedisError::from((redis::ErrorKind::Io, "timed out"))));
+            match result {
+                Ok(()) => {
+                    if attempt > 1 {
+                        tracing::info!(op, "invalidation reached Redis on a fresh connection");
+                    }
+                    return true;
+                }
+                Err(e) if attempt == 1 => tracing::info!(error = %e, op, "invalidation failed; trying once more on a fresh connection"),
+                Err(e) => self.failed(op, "-", &e),
             }
         }
+        false
     }
 
     /// Reads a JSON value from a field of a hash; like [`Cache::get`], any failure is a miss.

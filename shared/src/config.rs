@@ -91,6 +91,10 @@ pub struct IdentityConfig {
     pub session_ttl: Duration,
     /// Telegram ids that are administrators whatever the database says.
     pub admin_telegram_ids: Vec<i64>,
+    /// The key of every hash of a client address or an account we keep (limits, the blog's once-a-day views):
+    /// with a secret key, a stored hash of an IPv4 address cannot be reversed by trying all four billion. At
+    /// least 32 characters. Never logged.
+    pub client_hash_key: String,
 }
 
 impl fmt::Debug for IdentityConfig {
@@ -100,6 +104,7 @@ impl fmt::Debug for IdentityConfig {
             .field("telegram_auth_max_age", &self.telegram_auth_max_age)
             .field("session_ttl", &self.session_ttl)
             .field("admin_telegram_ids", &self.admin_telegram_ids)
+            .field("client_hash_key", &"<redacted>")
             .finish()
     }
 }
@@ -197,6 +202,7 @@ impl Config {
                 telegram_auth_max_age: Duration::from_secs(env.parsed_or("TELEGRAM_AUTH_MAX_AGE_SECONDS", 24 * 3600)),
                 session_ttl: Duration::from_secs(env.parsed_or("SESSION_TTL_SECONDS", 30 * 24 * 3600)),
                 admin_telegram_ids: env.list_of("ADMIN_TELEGRAM_IDS"),
+                client_hash_key: env.required("CLIENT_HASH_KEY"),
             },
             telegram: TelegramConfig {
                 api_base_url: env
@@ -240,6 +246,10 @@ impl Config {
         let token = &config.identity.telegram_bot_token;
         if !token.is_empty() && !token.split_once(':').is_some_and(|(id, rest)| id.parse::<u64>().is_ok() && rest.len() >= 20) {
             env.problems.insert("TELEGRAM_BOT_TOKEN".into(), "is malformed: expected <bot id>:<secret> as BotFather gives it".into());
+        }
+        let key = &config.identity.client_hash_key;
+        if !key.is_empty() && key.chars().count() < 32 {
+            env.problems.insert("CLIENT_HASH_KEY".into(), "is too short: at least 32 characters of a random secret".into());
         }
         if env.problems.is_empty() { Ok(config) } else { Err(ConfigError { problems: env.problems }) }
     }
@@ -332,6 +342,7 @@ mod tests {
             ("TELEGRAM_IMPORT_QUEUE_URL", "http://127.0.0.1:5000/123456789012/quiz-telegram-import"),
             ("TELEGRAM_WEBHOOK_SECRET", "local-webhook-secret"),
             ("WEBHOOK_QUEUE_URL", "http://127.0.0.1:5000/123456789012/quiz-webhooks"),
+            ("CLIENT_HASH_KEY", "test-client-hash-key-0123456789abcdef"),
         ])
     }
 
@@ -387,6 +398,13 @@ mod tests {
     }
 
     #[test]
+    fn a_client_hash_key_shorter_than_32_characters_is_named() {
+        let mut vars = complete();
+        vars.insert("CLIENT_HASH_KEY", "short");
+        assert_eq!(read(&vars).unwrap_err().problems["CLIENT_HASH_KEY"], "is too short: at least 32 characters of a random secret");
+    }
+
+    #[test]
     fn blank_values_count_as_missing() {
         let mut vars = complete();
         vars.insert("DEBUG_QUEUE_URL", "  ");
@@ -407,5 +425,6 @@ mod tests {
         assert!(!format!("{config:?}").contains("127.0.0.1:5432"));
         assert!(!format!("{config:?}").contains("AAHdqTcv"));
         assert!(!format!("{config:?}").contains("local-webhook-secret"));
+        assert!(!format!("{config:?}").contains("test-client-hash-key"));
     }
 }

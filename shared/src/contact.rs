@@ -10,13 +10,13 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use http::StatusCode;
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
+
 use uuid::Uuid;
 
 use crate::db::{Connection, DbError};
 use crate::events::{DomainEvent, EventKind, Republished};
 use crate::http::{ApiError, ApiRequest, ApiResponse};
-use crate::identity::EmailAddress;
+use crate::identity::{EmailAddress, limits};
 use crate::jobs::{JobEnvelope, JobKind};
 use crate::mail::Email;
 use crate::platform::Platform;
@@ -66,15 +66,16 @@ fn validate(form: ContactForm) -> Result<ValidForm, ApiError> {
     }
 }
 
-/// The limit's key for a client: a hash of its address, so no address is stored or cached.
-fn client_hash(request: &ApiRequest) -> String {
-    hex::encode(Sha256::digest(request.source_ip.as_deref().unwrap_or("unknown").as_bytes()))
+/// The limit's key for a client: a keyed hash of its address (see [`limits::client_digest`]), so no address is
+/// stored or cached, nor one that can be found again by trying every address.
+fn client_hash(platform: &Platform, request: &ApiRequest) -> String {
+    hex::encode(limits::client_digest(&platform.config.identity.client_hash_key, "contact", limits::client_address(request)))
 }
 
 /// `POST /api/v1/contact`: validates, limits per client address, stores, publishes `contact.received`, 202.
 pub async fn submit(platform: &Platform, request: ApiRequest) -> Result<ApiResponse, ApiError> {
     let form = validate(request.json()?)?;
-    let client = client_hash(&request);
+    let client = client_hash(platform, &request);
     if !platform.cache.within_limit(&format!("contact:{client}"), PER_CLIENT_PER_HOUR, Duration::from_secs(3600)).await {
         return Err(ApiError::rate_limited(3600));
     }

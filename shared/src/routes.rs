@@ -38,6 +38,7 @@ routes! {
     SIGN_OUT = "sign-out", "POST /api/v1/auth/logout" => crate::identity::sign_out;
     REQUEST_PASSWORD_RESET = "request-password-reset", "POST /api/v1/auth/password-reset" => crate::identity::request_password_reset;
     CONFIRM_PASSWORD_RESET = "confirm-password-reset", "POST /api/v1/auth/password-reset/confirm" => crate::identity::confirm_password_reset;
+    RESET_PASSWORD_PAGE = "reset-password-page", "GET /reset-password" => crate::identity::reset_page::route;
     GET_ME = "get-me", "GET /api/v1/me" => crate::users::get_me;
     UPDATE_ME = "update-me", "PATCH /api/v1/me" => crate::users::update_me;
     REMOVE_AVATAR = "remove-avatar", "DELETE /api/v1/me/avatars/{avatar_id}" => crate::users::remove_avatar;

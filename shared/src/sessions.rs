@@ -168,9 +168,14 @@ pub struct ClearedSessions {
     pub batches: u32,
 }
 
-/// The `clear-expired-sessions` schedule: [`clear_expired`] in batches of [`DELETE_BATCH`], reported.
+/// The `clear-expired-sessions` schedule: [`clear_expired`] in batches of [`DELETE_BATCH`], and the sign-in
+/// limits' rows of windows long over ([`crate::identity::limits::forget_stale`]), reported.
 pub fn clear_expired_job(platform: &'static Platform, _run: ScheduledRun) -> ReportFuture {
-    Box::pin(async move { Ok(serde_json::to_value(clear_expired(&platform.db, DELETE_BATCH).await?)?) })
+    Box::pin(async move {
+        let sessions = clear_expired(&platform.db, DELETE_BATCH).await?;
+        let stale_limits = crate::identity::limits::forget_stale(&platform.db.connection().await?).await?;
+        Ok(serde_json::json!({ "deleted": sessions.deleted, "batches": sessions.batches, "stale_limits_deleted": stale_limits }))
+    })
 }
 
 /// Deletes sessions whose `expires_at` has passed, in batches, until none is left.

@@ -9,12 +9,11 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use super::{BLOG_KEY, BLOG_TTL, Category, Post, PostImage, published_post};
 use crate::db::DbError;
 use crate::http::{ApiError, ApiRequest, ApiResponse};
-use crate::identity::Viewer;
+use crate::identity::{Viewer, limits};
 use crate::platform::Platform;
 
 const MAX_SEARCH_CHARS: usize = 100;
@@ -241,12 +240,19 @@ async fn set_liked(platform: &Platform, request: ApiRequest, liked: bool) -> Res
     Ok(ApiResponse::ok(&LikeState { post_id: post.id, likes: row.get(0), liked }))
 }
 
-/// Who is reading, for the once-a-day view: the user, else a hash of the client address (never the address).
-fn reader_key(viewer: Option<&Viewer>, request: &ApiRequest) -> String {
+/// Who is reading, for the once-a-day view: the user, else a keyed hash of the client address under a key of the
+/// day (`CLIENT_HASH_KEY` and the UTC date), never the address: without the secret a hash cannot be reversed by
+/// trying every IPv4 address, and yesterday's hashes cannot be linked to today's. (A reader whose 24 hours
+/// cross midnight may be counted once more: the price of not keeping a linkable hash.)
+fn reader_key(platform: &Platform, viewer: Option<&Viewer>, request: &ApiRequest) -> String {
     match viewer {
         Some(viewer) => format!("user:{}", viewer.id()),
-        None => format!("ip:{}", hex::encode(Sha256::digest(request.source_ip.as_deref().unwrap_or("unknown").as_bytes()))),
+        None => anonymous_reader(&platform.config.identity.client_hash_key, Utc::now().date_naive(), limits::client_address(request)),
     }
+}
+
+fn anonymous_reader(key: &str, day: chrono::NaiveDate, address: &str) -> String {
+    format!("ip:{}", hex::encode(limits::client_digest(key, &format!("blog-view:{day}"), address)))
 }
 
 /// What counting a view answers.
@@ -264,7 +270,7 @@ pub struct ViewCount {
 pub async fn count_view(platform: &Platform, request: ApiRequest) -> Result<ApiResponse, ApiError> {
     let viewer = Viewer::optional(platform, &request).await?;
     let post = post_of(platform, &request).await?;
-    let reader = reader_key(viewer.as_ref(), &request);
+    let reader = reader_key(platform, viewer.as_ref(), &request);
     let counted = platform.cache.set_once(&format!("blog_view:{}:{reader}", post.id), VIEW_WINDOW).await;
     let conn = platform.db.connection().await?;
     let statement = if counted {
@@ -279,6 +285,20 @@ pub async fn count_view(platform: &Platform, request: ApiRequest) -> Result<ApiR
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_anonymous_reader_is_a_keyed_hash_of_the_address_that_changes_every_day() {
+        use sha2::{Digest, Sha256};
+        let key = "a-test-key-of-at-least-32-characters!";
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 12, 2).unwrap();
+        let reader = anonymous_reader(key, day, "203.0.113.7");
+        // The plain digest anyone can compute for every IPv4 address is not what is kept.
+        assert_ne!(reader, format!("ip:{}", hex::encode(Sha256::digest(b"203.0.113.7"))));
+        assert_eq!(reader, anonymous_reader(key, day, "203.0.113.7"), "the same reader on the same day");
+        assert_ne!(reader, anonymous_reader(key, day.succ_opt().unwrap(), "203.0.113.7"), "another day, another key");
+        assert_ne!(reader, anonymous_reader("another-key-of-at-least-32-characters", day, "203.0.113.7"));
+        assert_ne!(reader, anonymous_reader(key, day, "203.0.113.8"));
+    }
 
     #[test]
     fn a_search_matches_its_text_literally_anywhere() {

@@ -5,7 +5,9 @@
 //! a user is authorised by that session through [`Viewer::authenticate`] — never by a Telegram id the client
 //! sends. The Telegram checks live in [`telegram`], passwords in [`password`].
 
+pub mod limits;
 pub mod password;
+pub mod reset_page;
 pub mod telegram;
 
 use std::collections::BTreeMap;
@@ -134,13 +136,35 @@ fn telegram_refusal(e: TelegramAuthError) -> ApiError {
     }
 }
 
+/// 400 naming the field when a signed Telegram user's text holds a NUL character: a valid signature says Telegram
+/// sent it, not that PostgreSQL can store it.
+fn refuse_nul_in(tg: &TelegramUser, prefix: &str) -> Result<(), ApiError> {
+    let texts = [
+        ("first_name", Some(&tg.first_name)),
+        ("last_name", tg.last_name.as_ref()),
+        ("username", tg.username.as_ref()),
+        ("photo_url", tg.photo_url.as_ref()),
+        ("language_code", tg.language_code.as_ref()),
+    ];
+    for (name, value) in texts {
+        if let Some(value) = value {
+            crate::http::text::refuse_nul(&format!("{prefix}{name}"), value)?;
+        }
+    }
+    Ok(())
+}
+
 /// Finds or creates the user of a Telegram account. Names and language fill a new profile; later, the user's
 /// own edits win and only the Telegram photo follows Telegram.
 pub(crate) async fn telegram_user(platform: &Platform, tg: &TelegramUser) -> Result<(i64, bool), ApiError> {
     let conn = platform.db.connection().await?;
     let language = tg.language_code.as_deref().and_then(Language::parse).unwrap_or_else(Language::english);
-    let first_name: String = tg.first_name.chars().take(128).collect();
-    let last_name: Option<String> = tg.last_name.as_ref().map(|n| n.chars().take(128).collect());
+    // The sign-in routes refuse a NUL ([`refuse_nul_in`]); an update from the bot is not refused for one (Telegram
+    // would deliver it again and again), so here it becomes U+FFFD, which PostgreSQL stores.
+    let storable = |text: &str| -> String { text.chars().take(128).map(|c| if c == '\0' { '\u{FFFD}' } else { c }).collect() };
+    let first_name = storable(&tg.first_name);
+    let last_name: Option<String> = tg.last_name.as_deref().map(storable);
+    let photo_url: Option<String> = tg.photo_url.as_deref().filter(|u| !u.contains('\0')).map(String::from);
     let row = conn
         .query_one(
             "INSERT INTO users (telegram_id, first_name, last_name, telegram_photo_url, language, last_seen_at)
@@ -148,14 +172,14 @@ pub(crate) async fn telegram_user(platform: &Platform, tg: &TelegramUser) -> Res
              ON CONFLICT (telegram_id) DO UPDATE
                  SET telegram_photo_url = EXCLUDED.telegram_photo_url, last_seen_at = now()
              RETURNING id, deactivated_at IS NOT NULL, xmax = 0",
-            &[&tg.id, &first_name, &last_name, &tg.photo_url, &language.as_str()],
+            &[&tg.id, &first_name, &last_name, &photo_url, &language.as_str()],
         )
         .await?;
     let (id, deactivated, created): (i64, bool, bool) = (row.get(0), row.get(1), row.get(2));
     if deactivated {
         return Err(ApiError::forbidden("this account is deactivated"));
     }
-    let new_username = if created { tg.username.as_deref().filter(|u| u.len() <= 64) } else { None };
+    let new_username = if created { tg.username.as_deref().filter(|u| u.len() <= 64 && !u.contains('\0')) } else { None };
     if let Some(username) = new_username {
         // Telegram usernames are unique in Telegram, not necessarily here: take it only when it is free.
         let taken = conn
@@ -184,6 +208,7 @@ pub async fn sign_in_mini_app(platform: &Platform, request: ApiRequest) -> Resul
     let identity = &platform.config.identity;
     let tg = telegram::verify_init_data(&body.init_data, &identity.telegram_bot_token, identity.telegram_auth_max_age, Utc::now())
         .map_err(telegram_refusal)?;
+    refuse_nul_in(&tg, "init_data.user.")?;
     let (user_id, created) = telegram_user(platform, &tg).await?;
     start_session(platform, &request, user_id, created).await
 }
@@ -194,6 +219,7 @@ pub async fn sign_in_telegram_widget(platform: &Platform, request: ApiRequest) -
     let identity = &platform.config.identity;
     let tg = telegram::verify_login_widget(&fields, &identity.telegram_bot_token, identity.telegram_auth_max_age, Utc::now())
         .map_err(telegram_refusal)?;
+    refuse_nul_in(&tg, "")?;
     let (user_id, created) = telegram_user(platform, &tg).await?;
     start_session(platform, &request, user_id, created).await
 }
@@ -250,7 +276,21 @@ struct Registration {
     language: Option<String>,
 }
 
-/// `POST /api/v1/auth/register`: a new account with e-mail and password, signed in at once.
+/// What registration answers, whether the address was new or taken: the answer must not tell which.
+fn registration_accepted() -> ApiResponse {
+    ApiResponse::json(
+        StatusCode::ACCEPTED,
+        &serde_json::json!({
+            "accepted": true,
+            "message": "check your mail: a new account gets a welcome there; sign in with your address and password",
+        }),
+    )
+}
+
+/// `POST /api/v1/auth/register`: a new account with e-mail and password. The answer is 202 and the same whether
+/// the address was free or already has an account, so it does not tell who has one: a new account gets a
+/// welcome mail, and the owner of a taken address a mail saying somebody tried (with the way to reset). The
+/// client signs in with `POST /api/v1/auth/login`. Limited per client address and per address mailed.
 pub async fn register(platform: &Platform, request: ApiRequest) -> Result<ApiResponse, ApiError> {
     let body: Registration = request.json()?;
     let mut problems = BTreeMap::new();
@@ -258,7 +298,7 @@ pub async fn register(platform: &Platform, request: ApiRequest) -> Result<ApiRes
     if email.is_none() {
         problems.insert("email".to_string(), "is not a valid e-mail address".to_string());
     }
-    if let Err(e) = password::check_password_policy(&body.password) {
+    if let Err(e) = password::check_password_policy(&body.password, email.as_ref().map(EmailAddress::as_str)) {
         problems.insert("password".to_string(), e.to_string());
     }
     let first_name = body.first_name.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
@@ -275,24 +315,71 @@ pub async fn register(platform: &Platform, request: ApiRequest) -> Result<ApiRes
     let (Some(email), Some(language), true) = (email, language, problems.is_empty()) else {
         return Err(ApiError::validation(problems));
     };
+    let key = &platform.config.identity.client_hash_key;
+    let address = limits::client_address(&request);
+    {
+        let conn = platform.db.connection().await?;
+        limits::hit(&conn, key, limits::REGISTER_PER_ADDRESS, address).await?.or_refuse()?;
+    }
+    // Hashed whether or not the address is free, so the answer takes as long either way.
     let hash = hash_in_background(body.password).await?;
     let conn = platform.db.connection().await?;
     let inserted = conn
-        .query_one(
+        .query_opt(
             "INSERT INTO users (email, password_hash, first_name, language, last_seen_at)
-             VALUES ($1, $2, $3, $4, now()) RETURNING id",
+             VALUES ($1, $2, $3, $4, now()) ON CONFLICT DO NOTHING RETURNING id",
             &[&email.as_str(), &hash, &first_name, &language.as_str()],
         )
-        .await;
-    let user_id: i64 = match inserted {
-        Ok(row) => row.get(0),
-        Err(e) if e.code() == Some("23505") => {
-            return Err(ApiError::conflict("an account with this e-mail address exists; sign in instead").with_field("email", "is taken"));
-        }
-        Err(e) => return Err(e.into()),
+        .await?;
+    let mail_allowed = limits::hit(&conn, key, limits::REGISTER_MAILS_PER_ACCOUNT, &email.as_str().to_lowercase()).await?.is_within();
+    if !mail_allowed {
+        return Ok(registration_accepted());
+    }
+    // The owner of a taken address is told at the address the account has, not as this attempt spelled it.
+    let owner: Option<String> = match inserted {
+        Some(_) => None,
+        None => conn.query_opt("SELECT email FROM users WHERE lower(email) = lower($1)", &[&email.as_str()]).await?.map(|r| r.get(0)),
     };
     drop(conn);
-    start_session(platform, &request, user_id, true).await
+    let base = &platform.config.public_base_url;
+    let mail = match owner {
+        None => Email {
+            to: vec![email.as_str().to_string()],
+            subject: "Welcome to the quiz".into(),
+            text: format!(
+                "Your quiz account is ready. Sign in with this address and the password you chose:\n{base}/app/\n\n\
+                 If you did not register, ignore this mail or reset the password at {base}/reset-password."
+            ),
+            html: None,
+            reply_to: None,
+        },
+        Some(owner) => Email {
+            to: vec![owner],
+            subject: "Somebody tried to register with your address".into(),
+            text: format!(
+                "Somebody (hopefully you) tried to register a quiz account with this address, which already has one.\n\n\
+                 If it was you, sign in at {base}/app/, or choose a new password at {base}/reset-password if you\n\
+                 forgot it.\n\
+                 If it was not you, nothing has changed and you need do nothing."
+            ),
+            html: None,
+            reply_to: None,
+        },
+    };
+    queue_mail(platform, &mail, "registration").await;
+    Ok(registration_accepted())
+}
+
+/// Queues a mail whose sending must not change the answer (it would tell whether an address has an account):
+/// a queue outage is logged, not answered.
+async fn queue_mail(platform: &Platform, mail: &Email, what: &str) {
+    let job = match serde_json::to_value(mail) {
+        Ok(payload) => JobEnvelope::new(JobKind::SendEmail, payload),
+        Err(e) => return tracing::error!(error = %e, what, "mail not serialised"),
+    };
+    if let Err(e) = platform.jobs.enqueue(&job).await {
+        tracing::error!(error = %e, what, "mail not queued");
+    }
 }
 
 #[derive(Deserialize)]
@@ -315,18 +402,26 @@ fn decoy_hash() -> String {
         .clone()
 }
 
-/// `POST /api/v1/auth/login`: e-mail and password. Ten tries per address per 15 minutes.
+/// `POST /api/v1/auth/login`: e-mail and password. Limited per client address (whatever the account) and per
+/// account from that address (wrong passwords only), so nobody can lock the owner out by failing for them; an
+/// over-long password is refused before any hash.
 pub async fn sign_in(platform: &Platform, request: ApiRequest) -> Result<ApiResponse, ApiError> {
     let body: Credentials = request.json()?;
     let refused = || ApiError::unauthorized("the e-mail address or the password is wrong");
     let Some(email) = EmailAddress::parse(&body.email) else {
         return Err(field_error("email", "is not a valid e-mail address"));
     };
-    let limit_key = format!("login-tries:{}", email.as_str().to_lowercase());
-    if !platform.cache.within_limit(&limit_key, 10, Duration::from_secs(900)).await {
-        return Err(ApiError::rate_limited(900));
-    }
+    let key = &platform.config.identity.client_hash_key;
+    let address = limits::client_address(&request);
+    let pair = format!("{}|{address}", email.as_str().to_lowercase());
     let conn = platform.db.connection().await?;
+    limits::hit(&conn, key, limits::LOGIN_PER_ADDRESS, address).await?.or_refuse()?;
+    limits::check(&conn, key, limits::LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS, &pair).await?.or_refuse()?;
+    // No stored password is longer: refused as wrong, without spending a hash on it.
+    if body.password.chars().count() > password::MAX_PASSWORD_CHARS {
+        limits::hit(&conn, key, limits::LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS, &pair).await?;
+        return Err(refused());
+    }
     let row = conn
         .query_opt(
             "SELECT id, password_hash, deactivated_at IS NOT NULL FROM users WHERE lower(email) = lower($1)",
@@ -343,9 +438,13 @@ pub async fn sign_in(platform: &Platform, request: ApiRequest) -> Result<ApiResp
         None => tokio::task::spawn_blocking(decoy_hash).await.map_err(ApiError::internal)?,
     };
     let matches = verify_in_background(body.password, against).await?;
+    let conn = platform.db.connection().await?;
     if !matches || stored.is_none() {
+        limits::hit(&conn, key, limits::LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS, &pair).await?;
         return Err(refused());
     }
+    limits::clear(&conn, key, limits::LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS, &pair).await?;
+    drop(conn);
     if deactivated {
         return Err(ApiError::forbidden("this account is deactivated"));
     }
@@ -396,11 +495,13 @@ pub async fn request_password_reset(platform: &Platform, request: ApiRequest) ->
         StatusCode::ACCEPTED,
         &serde_json::json!({ "accepted": true, "message": "if an account uses this address, a reset link is on its way" }),
     );
-    if !platform.cache.within_limit(&format!("reset-mails:{}", email.as_str().to_lowercase()), 3, Duration::from_secs(3600)).await {
+    let key = &platform.config.identity.client_hash_key;
+    let conn = platform.db.connection().await?;
+    limits::hit(&conn, key, limits::RESET_PER_ADDRESS, limits::client_address(&request)).await?.or_refuse()?;
+    if !limits::hit(&conn, key, limits::RESET_MAILS_PER_ACCOUNT, &email.as_str().to_lowercase()).await?.is_within() {
         return Ok(accepted);
     }
     let token = SessionToken::generate().map_err(ApiError::internal)?;
-    let conn = platform.db.connection().await?;
     let row = conn
         .query_opt(
             "INSERT INTO password_reset_tokens (token_hash, user_id, expires_at)
@@ -425,12 +526,8 @@ pub async fn request_password_reset(platform: &Platform, request: ApiRequest) ->
         html: None,
         reply_to: None,
     };
-    let job = JobEnvelope::new(JobKind::SendEmail, serde_json::to_value(&mail).map_err(ApiError::internal)?);
-    // The answer must not depend on whether the address has an account, so a queue outage is logged, not
-    // answered: the token is stored, and the user can ask again.
-    if let Err(e) = platform.jobs.enqueue(&job).await {
-        tracing::error!(error = %e, "password reset mail not queued");
-    }
+    // The token is stored; should the queue be away, the user can ask again.
+    queue_mail(platform, &mail, "password reset").await;
     Ok(accepted)
 }
 
@@ -445,11 +542,25 @@ struct ResetConfirmation {
 /// session of the account, and signs in afresh.
 pub async fn confirm_password_reset(platform: &Platform, request: ApiRequest) -> Result<ApiResponse, ApiError> {
     let body: ResetConfirmation = request.json()?;
-    if let Err(e) = password::check_password_policy(&body.new_password) {
-        return Err(field_error("new_password", e));
-    }
     let invalid = || ApiError::bad_request("invalid_reset_token", "the reset link is invalid, used or expired; ask for a new one");
     let token = SessionToken::parse(&body.token).ok_or_else(invalid)?;
+    // The token first: a made-up one must cost no hash. Its account's address, for the policy's check.
+    let conn = platform.db.connection().await?;
+    let email: Option<String> = conn
+        .query_opt(
+            "SELECT u.email FROM password_reset_tokens t JOIN users u ON u.id = t.user_id
+             WHERE t.token_hash = $1 AND t.used_at IS NULL AND t.expires_at > now() AND u.deactivated_at IS NULL",
+            &[&token.hash().as_slice()],
+        )
+        .await?
+        .ok_or_else(invalid)?
+        .get(0);
+    if let Err(e) = password::check_password_policy(&body.new_password, email.as_deref()) {
+        return Err(field_error("new_password", e));
+    }
+    let key = &platform.config.identity.client_hash_key;
+    limits::hit(&conn, key, limits::RESET_CONFIRMS_PER_ADDRESS, limits::client_address(&request)).await?.or_refuse()?;
+    drop(conn);
     let hash = hash_in_background(body.new_password).await?;
     let mut conn = platform.db.connection().await?;
     let tx = conn.transaction().await?;

@@ -62,15 +62,33 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
         .is_ok()
 }
 
-/// Checks a new password against our rules, counting characters rather than bytes so that a
-/// password in Cyrillic or with emoji is measured as the player sees it.
-pub fn check_password_policy(password: &str) -> Result<(), &'static str> {
+/// The common passwords refused whatever their case (see the file's own header).
+const COMMON_PASSWORDS: &str = include_str!("common-passwords.txt");
+
+/// Checks a new password against our rules: 8 to 128 characters (counted as the player sees them, so a password
+/// in Cyrillic or with emoji is measured fairly), not one of the most common passwords, not one character
+/// repeated, and not the account's own e-mail address or the part before its `@`.
+pub fn check_password_policy(password: &str, email: Option<&str>) -> Result<(), &'static str> {
     let length = password.chars().count();
-    if (MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&length) {
-        Ok(())
-    } else {
-        Err("must be 8 to 128 characters")
+    if !(MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&length) {
+        return Err("must be 8 to 128 characters");
     }
+    let lower = password.to_lowercase();
+    if COMMON_PASSWORDS.lines().filter(|l| !l.starts_with('#')).any(|common| common == lower) {
+        return Err("is one of the most common passwords; choose another");
+    }
+    let mut chars = lower.chars();
+    let first = chars.next();
+    if chars.all(|c| Some(c) == first) {
+        return Err("is one character repeated; choose another");
+    }
+    if let Some(email) = email.map(str::to_lowercase) {
+        let local = email.split('@').next().unwrap_or_default();
+        if lower == email || lower == local {
+            return Err("must not be your e-mail address; choose another");
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -125,34 +143,54 @@ mod tests {
 
     #[test]
     fn policy_rejects_seven_characters() {
-        assert_eq!(
-            check_password_policy("1234567"),
-            Err("must be 8 to 128 characters")
-        );
+        assert_eq!(check_password_policy("1234567", None), Err("must be 8 to 128 characters"));
     }
 
     #[test]
-    fn policy_accepts_eight_characters() {
-        assert_eq!(check_password_policy("12345678"), Ok(()));
+    fn policy_accepts_eight_characters_that_are_not_common() {
+        assert_eq!(check_password_policy("tr4m-lid", None), Ok(()));
+    }
+
+    #[test]
+    fn policy_refuses_common_passwords_whatever_their_case() {
+        for common in ["12345678", "password", "PassWord1", "qwertyuiop", "1q2w3e4r", "iloveyou"] {
+            assert_eq!(check_password_policy(common, None), Err("is one of the most common passwords; choose another"), "{common}");
+        }
+    }
+
+    #[test]
+    fn the_common_list_is_lower_case_and_every_entry_is_long_enough_to_matter() {
+        for line in COMMON_PASSWORDS.lines().filter(|l| !l.starts_with('#')) {
+            assert_eq!(line, line.to_lowercase(), "{line}");
+            assert!(line.chars().count() >= MIN_PASSWORD_CHARS, "{line} is refused by length already");
+        }
+    }
+
+    #[test]
+    fn policy_refuses_one_repeated_character_and_the_accounts_own_address() {
+        assert_eq!(check_password_policy("zzzzzzzzzz", None), Err("is one character repeated; choose another"));
+        assert_eq!(check_password_policy("ada.lovelace", Some("Ada.Lovelace@example.com")), Err("must not be your e-mail address; choose another"));
+        assert_eq!(check_password_policy("ada.lovelace@example.com", Some("ada.lovelace@example.com")), Err("must not be your e-mail address; choose another"));
+        assert_eq!(check_password_policy("ada.lovelace", None), Ok(()));
     }
 
     #[test]
     fn policy_accepts_128_characters() {
-        assert_eq!(check_password_policy(&"x".repeat(128)), Ok(()));
+        assert_eq!(check_password_policy(&"xy".repeat(64), None), Ok(()));
     }
 
     #[test]
     fn policy_rejects_129_characters() {
-        assert!(check_password_policy(&"x".repeat(129)).is_err());
+        assert_eq!(check_password_policy(&"xy".repeat(65)[..129], None), Err("must be 8 to 128 characters"));
     }
 
     #[test]
     fn policy_counts_characters_not_bytes() {
         // Eight Cyrillic letters are sixteen bytes; seven emoji are twenty-eight.
-        assert_eq!(check_password_policy("ёжикёжик"), Ok(()));
-        assert!(check_password_policy("🦔🦔🦔🦔🦔🦔🦔").is_err());
+        assert_eq!(check_password_policy("ёжикёжик", None), Ok(()));
+        assert!(check_password_policy("🦔🦀🦔🦀🦔🦀🦔", None).is_err());
         // 128 two-byte letters are 256 bytes but still 128 characters.
-        assert_eq!(check_password_policy(&"ё".repeat(128)), Ok(()));
-        assert!(check_password_policy(&"ё".repeat(129)).is_err());
+        assert_eq!(check_password_policy(&"ёж".repeat(64), None), Ok(()));
+        assert!(check_password_policy(&"ёж".repeat(65), None).is_err());
     }
 }

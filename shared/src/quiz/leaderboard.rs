@@ -9,7 +9,8 @@
 //! Reading the top 100 costs one Redis round trip and one SQL query for the rows' profiles. Ties in score are
 //! broken by `rating_reached_at` in that same query; when ties straddle the 100th place, the query also picks
 //! the earliest of the tied players through the ranking index, so the cost never grows with the number of
-//! players. Filtered views (gender, age, favourite topic, online) are one indexed query each.
+//! players. Filtered views (gender, age, favourite topic, online) are one indexed query each, and list public
+//! profiles only: a private profile never appears in a list filtered by an attribute it hides.
 
 use std::time::Duration;
 
@@ -157,10 +158,14 @@ pub async fn from_database(platform: &Platform, filters: &Filters, limit: i64) -
            AND ($3::int IS NULL OR u.birth_date > (current_date - make_interval(years => $3 + 1))::date)
            AND ($4::bigint IS NULL OR EXISTS (SELECT 1 FROM user_favourite_topics f WHERE f.user_id = u.id AND f.topic_id = $4))
            AND (NOT $5 OR u.last_seen_at > now() - make_interval(secs => $6))
+           AND (NOT $8 OR u.is_public)
          ORDER BY {ORDER} LIMIT $7"
     );
+    // A private profile hides its gender, age, favourite topics and presence: listing it under a filter by one
+    // of them would tell what it hides, so a filtered list has public profiles only.
+    let filtered = filters.any();
     let rows = conn
-        .query(&sql, &[&filters.gender, &min_age, &max_age, &filters.topic_id, &filters.online, &online_seconds, &limit])
+        .query(&sql, &[&filters.gender, &min_age, &max_age, &filters.topic_id, &filters.online, &online_seconds, &limit, &filtered])
         .await?;
     Ok(rows.iter().enumerate().map(|(i, r)| row_from(r, i + 1)).collect())
 }

@@ -185,20 +185,15 @@ pub async fn forget_after_answer(platform: &Platform, user_id: i64, standing: Op
     let (stats, topics) = (stats_key(user_id), user_topics_key(user_id));
     // Missed now, made good on the next contact: the player's keys go, and with them the leaderboard set, which
     // is rebuilt from PostgreSQL on its next read.
-    let missed = || platform.cache.defer_delete(&[&stats, &topics, leaderboard::KEY]);
-    let Some(mut conn) = platform.cache.raw().await else {
-        tracing::warn!(user_id, "Redis is away: the player's cached statistics are deleted when it is back");
-        missed();
-        return;
-    };
     let mut pipe = redis::pipe();
     pipe.del(&[platform.cache.key(&stats), platform.cache.key(&topics)]).ignore();
     if let Some(standing) = standing {
         leaderboard::add_to(&mut pipe, &leaderboard::full_key(platform), user_id, standing);
     }
-    if let Err(e) = pipe.query_async::<()>(&mut conn).await {
-        platform.cache.report_failure("after answer", "user_stats", &e);
-        missed();
+    // Now, even during a cool-down (see `Cache::invalidate`): the player's next read must see this answer.
+    if !platform.cache.invalidate("after answer", &pipe).await {
+        tracing::warn!(user_id, "Redis is away: the player's cached statistics are deleted when it is back");
+        platform.cache.defer_delete(&[&stats, &topics, leaderboard::KEY]);
     }
 }
 
