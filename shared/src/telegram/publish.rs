@@ -24,7 +24,7 @@ use uuid::Uuid;
 use super::Speech;
 use super::bot::BotError;
 use super::webhook::{send_text, truncate};
-use crate::db::Connection;
+use crate::db::{Connection, Transaction};
 use crate::http::{ApiError, ApiRequest, ApiResponse};
 use crate::identity::Viewer;
 use crate::jobs::{JobEnvelope, JobKind};
@@ -89,12 +89,47 @@ impl Plan {
     }
 }
 
-/// Records a publication per translation that has a channel, and queues its job.
+impl Plan {
+    /// The `publish-telegram` job of each queued translation, whose id is the publication's: the job resumes
+    /// where the publication got to, so enqueueing it twice sends nothing twice.
+    pub fn jobs(&self) -> Vec<JobEnvelope> {
+        self.queued
+            .iter()
+            .map(|q| JobEnvelope::with_id(JobKind::PublishTelegram, q.publication_id, serde_json::json!({ "publication_id": q.publication_id })))
+            .collect()
+    }
+}
+
+/// Records a publication per translation that has a channel, and queues its job: the admin route's way.
 pub async fn plan(platform: &Platform, selection: Selection) -> Result<Plan, ApiError> {
-    let conn = platform.db.connection().await?;
+    let mut conn = platform.db.connection().await?;
+    let tx = conn.transaction().await?;
+    let plan = record_plan(&tx, selection).await?;
+    tx.commit().await?;
+    drop(conn);
+    let jobs = plan.jobs();
+    for (i, job) in jobs.iter().enumerate() {
+        if let Err(e) = platform.jobs.enqueue(job).await {
+            // The publications whose job did not leave would wait for ever: record them failed, with why.
+            let unqueued: Vec<Uuid> = jobs[i..].iter().map(|j| j.id).collect();
+            tracing::warn!(error = %e, publications = ?unqueued, "could not queue a publication");
+            let conn = platform.db.connection().await?;
+            conn.execute("UPDATE telegram_publications SET state = 'failed', error = $2 WHERE id = ANY($1)", &[&unqueued, &e.to_string()])
+                .await?;
+            return Err(ApiError::unavailable("the job queue"));
+        }
+    }
+    Ok(plan)
+}
+
+/// Chooses the tasks and records a pending publication per translation that has a channel, in the caller's
+/// transaction; queues nothing (the caller enqueues [`Plan::jobs`] once the transaction has committed, so no job
+/// can look for a publication that is not there yet). A client error (no such task, a draft) runs no statement
+/// that fails, so the transaction stays usable.
+pub(crate) async fn record_plan(tx: &Transaction<'_>, selection: Selection) -> Result<Plan, ApiError> {
     let tasks: Vec<i64> = match selection {
         Selection::Task(task_id) => {
-            let row = conn.query_opt("SELECT published_at IS NOT NULL FROM tasks WHERE id = $1", &[&task_id]).await?;
+            let row = tx.query_opt("SELECT published_at IS NOT NULL FROM tasks WHERE id = $1", &[&task_id]).await?;
             match row.map(|r| r.get::<_, bool>(0)) {
                 None => return Err(ApiError::not_found(format!("there is no task {task_id}"))),
                 Some(false) => {
@@ -103,7 +138,7 @@ pub async fn plan(platform: &Platform, selection: Selection) -> Result<Plan, Api
                 Some(true) => vec![task_id],
             }
         }
-        Selection::NextOfEveryTopic => conn
+        Selection::NextOfEveryTopic => tx
             .query(
                 "SELECT DISTINCT ON (k.topic_id) k.id
                    FROM tasks k
@@ -121,7 +156,7 @@ pub async fn plan(platform: &Platform, selection: Selection) -> Result<Plan, Api
             .map(|r| r.get(0))
             .collect(),
     };
-    let rows = conn
+    let rows = tx
         .query(
             "SELECT tr.task_id, tr.language, k.topic_id, c.chat_id
                FROM task_translations tr
@@ -140,18 +175,11 @@ pub async fn plan(platform: &Platform, selection: Selection) -> Result<Plan, Api
             continue;
         };
         let publication_id = Uuid::new_v4();
-        conn.execute(
+        tx.execute(
             "INSERT INTO telegram_publications (id, task_id, language, chat_id) VALUES ($1, $2, $3, $4)",
             &[&publication_id, &task_id, &language, &chat_id],
         )
         .await?;
-        let job = JobEnvelope::with_id(JobKind::PublishTelegram, publication_id, serde_json::json!({ "publication_id": publication_id }));
-        if let Err(e) = platform.jobs.enqueue(&job).await {
-            tracing::warn!(error = %e, %publication_id, "could not queue a publication");
-            conn.execute("UPDATE telegram_publications SET state = 'failed', error = $2 WHERE id = $1", &[&publication_id, &e.to_string()])
-                .await?;
-            return Err(ApiError::unavailable("the job queue"));
-        }
         plan.queued.push(Queued { publication_id, task_id, language, chat_id });
     }
     Ok(plan)

@@ -1,8 +1,22 @@
 //! `POST /api/v1/telegram/webhook`: every update Telegram sends the bot.
 //!
-//! Only a request carrying the configured secret in `X-Telegram-Bot-Api-Secret-Token` is read. Each update is
-//! recorded by its `update_id` before it is handled, so a second delivery of the same update has no effect; if
-//! handling fails, the record is removed again and the error answer makes Telegram deliver the update later.
+//! Only a request carrying the configured secret in `X-Telegram-Bot-Api-Secret-Token` is read.
+//!
+//! An update's effect happens once; only its reply may be retried. Handling an update first decides, reading only,
+//! what the update does ([`Decision`]): its effect on the database, the jobs it starts, the message it answers.
+//! Then one transaction records the update by its `update_id` (in `telegram_updates`), applies the effect, and
+//! stores the jobs and the reply still to go out; only after that commit are the jobs enqueued and the reply sent,
+//! each marked done on the update's row as it succeeds. A redelivery of an update that has a row never runs the
+//! effect again: it finishes what the row says is left (the jobs, if they never left; the reply, if it never went
+//! out) and answers `"duplicate": true`. So when the Bot API fails the reply, the answer is 503, Telegram
+//! delivers the update again, and the redelivery sends the reply, not a second feedback row or publication.
+//! Two deliveries at the same time are kept apart by the row's key: the second transaction waits for the first
+//! and then finds the row.
+//!
+//! Effects the webhook leaves to other modules run before the transaction, and are idempotent on their own: the
+//! user of a Telegram account is created or refreshed by its Telegram id, and a poll answer is recorded as the
+//! voter's attempt, of which only the first counts.
+//!
 //! What the bot answers in a chat is one Bot API call; anything slower (importing a bank, publishing) is a job.
 
 use std::time::Duration;
@@ -58,6 +72,14 @@ pub enum Handled {
     Ignored,
 }
 
+/// What to do once the update's row has committed.
+struct Pending {
+    jobs: Vec<JobEnvelope>,
+    jobs_enqueued: bool,
+    reply: Option<serde_json::Value>,
+    replied: bool,
+}
+
 /// The route.
 pub async fn route(platform: &Platform, request: ApiRequest) -> Result<ApiResponse, ApiError> {
     let expected = platform.config.telegram.webhook_secret.as_bytes();
@@ -71,67 +93,224 @@ pub async fn route(platform: &Platform, request: ApiRequest) -> Result<ApiRespon
     })?;
     let kind = raw.as_object().and_then(|o| o.keys().find(|k| *k != "update_id")).map_or("empty", String::as_str).to_string();
 
+    if let Some(pending) = recorded(platform, update_id).await? {
+        tracing::info!(update_id, kind, "a second delivery of an update: its effect is not repeated");
+        finish(platform, update_id, pending).await?;
+        return Ok(duplicate(update_id));
+    }
+    if update_id % 256 == 0 {
+        // Telegram redelivers for a day at most: a week of ids is plenty, and this keeps the table small.
+        let conn = platform.db.connection().await?;
+        conn.execute("DELETE FROM telegram_updates WHERE received_at < now() - interval '7 days'", &[]).await?;
+    }
+    let decision = handle(platform, update_id, raw).await?;
+    let Some((handled, pending)) = commit(platform, update_id, &kind, decision).await? else {
+        // Another delivery of the update committed first, while this one was deciding: it finishes the update.
+        tracing::info!(update_id, kind, "a concurrent delivery of an update: its effect is not repeated");
+        return Ok(duplicate(update_id));
+    };
+    finish(platform, update_id, pending).await?;
+    tracing::info!(update_id, kind, ?handled, "update handled");
+    Ok(ApiResponse::ok(&serde_json::json!({ "update_id": update_id, "duplicate": false, "handled": handled })))
+}
+
+fn duplicate(update_id: i64) -> ApiResponse {
+    ApiResponse::ok(&serde_json::json!({ "update_id": update_id, "duplicate": true }))
+}
+
+/// What is left to do for an update handled before, or `None` when it has no row.
+async fn recorded(platform: &Platform, update_id: i64) -> Result<Option<Pending>, ApiError> {
     let conn = platform.db.connection().await?;
-    let fresh = conn
+    let row = conn
+        .query_opt(
+            "SELECT jobs, jobs_enqueued_at IS NOT NULL, reply, replied_at IS NOT NULL FROM telegram_updates WHERE update_id = $1",
+            &[&update_id],
+        )
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    let jobs: Option<serde_json::Value> = row.get(0);
+    let jobs = match jobs {
+        Some(jobs) => serde_json::from_value(jobs).map_err(ApiError::internal)?,
+        None => Vec::new(),
+    };
+    Ok(Some(Pending { jobs, jobs_enqueued: row.get(1), reply: row.get(2), replied: row.get(3) }))
+}
+
+/// Records the update, applies its effect and stores what is left to do, in one transaction. `None` when the
+/// update has a row already (a concurrent delivery committed it first): then nothing was applied.
+async fn commit(platform: &Platform, update_id: i64, kind: &str, decision: Decision) -> Result<Option<(Handled, Pending)>, ApiError> {
+    let Decision { mut handled, effect, mut reply, mut jobs } = decision;
+    let mut conn = platform.db.connection().await?;
+    let tx = conn.transaction().await?;
+    // First, so that a second delivery's transaction waits here for this one, and then finds the row.
+    let fresh = tx
         .execute("INSERT INTO telegram_updates (update_id, kind) VALUES ($1, $2) ON CONFLICT (update_id) DO NOTHING", &[&update_id, &kind])
         .await?
         == 1;
     if !fresh {
-        tracing::info!(update_id, kind, "a second delivery of an update: ignored");
-        return Ok(ApiResponse::ok(&serde_json::json!({ "update_id": update_id, "duplicate": true })));
+        return Ok(None);
     }
-    if update_id % 256 == 0 {
-        // Telegram redelivers for a day at most: a week of ids is plenty, and this keeps the table small.
-        conn.execute("DELETE FROM telegram_updates WHERE received_at < now() - interval '7 days'", &[]).await?;
-    }
-    drop(conn);
-
-    match handle(platform, update_id, raw).await {
-        Ok(handled) => {
-            tracing::info!(update_id, kind, ?handled, "update handled");
-            Ok(ApiResponse::ok(&serde_json::json!({ "update_id": update_id, "duplicate": false, "handled": handled })))
+    match effect {
+        Effect::None => {}
+        Effect::Feedback { user_id, message } => {
+            tx.execute("INSERT INTO feedback (id, user_id, category, message) VALUES ($1, $2, 'other', $3)", &[&Uuid::new_v4(), &user_id, &message])
+                .await?;
         }
-        Err(e) => {
-            // Forget the update, so Telegram's next delivery of it is handled.
-            if let Ok(conn) = platform.db.connection().await {
-                let _ = conn.execute("DELETE FROM telegram_updates WHERE update_id = $1", &[&update_id]).await;
+        Effect::Membership { chat_id, telegram_id, status, subscribed } => {
+            tx.execute(
+                "INSERT INTO telegram_channel_members (chat_id, telegram_id, status, subscribed) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (chat_id, telegram_id) DO UPDATE
+                     SET status = EXCLUDED.status, subscribed = EXCLUDED.subscribed, updated_at = now()",
+                &[&chat_id, &telegram_id, &status, &subscribed],
+            )
+            .await?;
+        }
+        Effect::Publish { chat_id, selection } => match publish::record_plan(&tx, selection).await {
+            Ok(plan) => {
+                jobs.extend(plan.jobs());
+                reply = Some(message_params(chat_id, &plan.summary(), None)?);
             }
-            Err(e)
+            Err(e) if e.status.is_client_error() => {
+                handled = Handled::PublishRefused;
+                reply = Some(message_params(chat_id, &e.message, None)?);
+            }
+            Err(e) => return Err(e),
+        },
+    }
+    let stored_jobs = if jobs.is_empty() { None } else { Some(serde_json::to_value(&jobs).map_err(ApiError::internal)?) };
+    let handled_name = serde_json::to_value(handled).map_err(ApiError::internal)?;
+    tx.execute(
+        "UPDATE telegram_updates SET handled = $2, jobs = $3, reply = $4 WHERE update_id = $1",
+        &[&update_id, &handled_name.as_str(), &stored_jobs, &reply],
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Some((handled, Pending { jobs, jobs_enqueued: false, reply, replied: false })))
+}
+
+/// Enqueues the update's jobs and sends its reply, unless that was done before, marking each on the update's
+/// row. A failure answers 503, so Telegram delivers the update again and the redelivery finishes it.
+async fn finish(platform: &Platform, update_id: i64, pending: Pending) -> Result<(), ApiError> {
+    if !pending.jobs.is_empty() && !pending.jobs_enqueued {
+        for job in &pending.jobs {
+            platform.jobs.enqueue(job).await.map_err(|e| {
+                tracing::warn!(update_id, error = %e, "could not enqueue an update's job; Telegram's redelivery tries again");
+                ApiError::unavailable("the job queue")
+            })?;
         }
+        mark(platform, update_id, "UPDATE telegram_updates SET jobs_enqueued_at = now() WHERE update_id = $1", None).await;
+    }
+    let Some(reply) = pending.reply.filter(|_| !pending.replied) else { return Ok(()) };
+    match platform.bot().call::<_, Message>("sendMessage", &reply).await {
+        Ok(_) => mark(platform, update_id, "UPDATE telegram_updates SET replied_at = now() WHERE update_id = $1", None).await,
+        Err(e @ BotError::Refused { .. }) => {
+            // The user blocked the bot, or the chat is gone: sending again would be refused again.
+            tracing::warn!(update_id, error = %e, "Telegram refused the reply; it is not sent again");
+            let sql = "UPDATE telegram_updates SET replied_at = now(), reply_error = $2 WHERE update_id = $1";
+            mark(platform, update_id, sql, Some(&e.to_string())).await;
+        }
+        Err(e) => return Err(e.into()),
+    }
+    Ok(())
+}
+
+/// Records that one step after the commit is done. What it did stays done if this fails: the webhook still
+/// answers 200, so Telegram does not deliver the update again for a step that went through.
+async fn mark(platform: &Platform, update_id: i64, sql: &str, error: Option<&str>) {
+    let marked = async {
+        let conn = platform.db.connection().await?;
+        match error {
+            Some(error) => conn.execute(sql, &[&update_id, &error]).await,
+            None => conn.execute(sql, &[&update_id]).await,
+        }
+    };
+    if let Err(e) = marked.await {
+        tracing::warn!(update_id, error = %e, "could not record a finished step of an update");
     }
 }
 
-async fn handle(platform: &Platform, update_id: i64, raw: serde_json::Value) -> Result<Handled, ApiError> {
+/// What an update does, decided before anything is written: applied by [`commit`].
+struct Decision {
+    handled: Handled,
+    effect: Effect,
+    /// `sendMessage` parameters.
+    reply: Option<serde_json::Value>,
+    jobs: Vec<JobEnvelope>,
+}
+
+impl Decision {
+    fn new(handled: Handled) -> Self {
+        Decision { handled, effect: Effect::None, reply: None, jobs: Vec::new() }
+    }
+
+    fn effect(mut self, effect: Effect) -> Self {
+        self.effect = effect;
+        self
+    }
+
+    fn job(mut self, job: JobEnvelope) -> Self {
+        self.jobs.push(job);
+        self
+    }
+
+    fn reply(mut self, chat_id: i64, text: &str, markup: Option<InlineKeyboardMarkup>) -> Result<Self, ApiError> {
+        self.reply = Some(message_params(chat_id, text, markup)?);
+        Ok(self)
+    }
+}
+
+/// An update's effect on the database, applied in the transaction that records the update.
+enum Effect {
+    None,
+    /// A support message, stored as feedback.
+    Feedback { user_id: i64, message: String },
+    /// A channel member's new status.
+    Membership { chat_id: i64, telegram_id: i64, status: &'static str, subscribed: bool },
+    /// `/publish`: the publications, recorded; their jobs and the admin's answer follow from them.
+    Publish { chat_id: i64, selection: Selection },
+}
+
+/// The parameters of a text message, as stored for the reply.
+fn message_params(chat_id: i64, text: &str, markup: Option<InlineKeyboardMarkup>) -> Result<serde_json::Value, ApiError> {
+    let params = SendMessageParams::builder()
+        .chat_id(chat_id)
+        .text(truncate(text, 4096))
+        .maybe_reply_markup(markup.map(ReplyMarkup::InlineKeyboardMarkup))
+        .build();
+    serde_json::to_value(&params).map_err(ApiError::internal)
+}
+
+async fn handle(platform: &Platform, update_id: i64, raw: serde_json::Value) -> Result<Decision, ApiError> {
     let update: Update = match serde_json::from_value(raw) {
         Ok(update) => update,
         Err(e) => {
             // A kind of update newer than the crate's types, or one this bot never asked for.
             tracing::info!(update_id, error = %e, "update ignored: not a kind this bot reads");
-            return Ok(Handled::Ignored);
+            return Ok(Decision::new(Handled::Ignored));
         }
     };
     match update.content {
         UpdateContent::Message(message) => on_message(platform, update_id, &message).await,
         UpdateContent::PollAnswer(answer) => on_poll_answer(platform, &answer).await,
-        UpdateContent::ChatMember(change) => on_chat_member(platform, &change).await,
+        UpdateContent::ChatMember(change) => on_chat_member(&change),
         other => {
             tracing::info!(update_id, kind = ?std::mem::discriminant(&other), "update ignored");
-            Ok(Handled::Ignored)
+            Ok(Decision::new(Handled::Ignored))
         }
     }
 }
 
 /// A message to the bot in a private chat: a command, a support message, or a document.
-async fn on_message(platform: &Platform, update_id: i64, message: &Message) -> Result<Handled, ApiError> {
+async fn on_message(platform: &Platform, update_id: i64, message: &Message) -> Result<Decision, ApiError> {
     if message.chat.type_field != ChatType::Private {
-        return Ok(Handled::Ignored);
+        return Ok(Decision::new(Handled::Ignored));
     }
-    let Some(sender) = message.from.as_deref().and_then(account) else { return Ok(Handled::Ignored) };
+    let Some(sender) = message.from.as_deref().and_then(account) else { return Ok(Decision::new(Handled::Ignored)) };
     let chat = Chat { id: message.chat.id, speech: Speech::of(&language_of(&sender)) };
     if let Some(document) = &message.document {
         return on_document(platform, update_id, &chat, &sender, document).await;
     }
-    let Some(text) = message.text.as_deref().map(str::trim) else { return Ok(Handled::Ignored) };
+    let Some(text) = message.text.as_deref().map(str::trim) else { return Ok(Decision::new(Handled::Ignored)) };
     let (command, argument) = match text.split_once(char::is_whitespace) {
         Some((command, rest)) => (command, rest.trim()),
         None => (text, ""),
@@ -141,13 +320,10 @@ async fn on_message(platform: &Platform, update_id: i64, message: &Message) -> R
     match command.as_str() {
         "/start" => on_start(platform, &chat, &sender, argument).await,
         "/stats" => on_stats(platform, &chat, &sender).await,
-        "/help" => {
-            chat.say(platform, chat.speech.pick(HELP_EN, HELP_RU)).await?;
-            Ok(Handled::Help)
-        }
+        "/help" => chat.say(Handled::Help, chat.speech.pick(HELP_EN, HELP_RU)),
         "/support" | "support" => on_support(platform, &chat, &sender, argument).await,
         "/publish" => on_publish(platform, &chat, &sender, argument).await,
-        _ => Ok(Handled::Ignored),
+        _ => Ok(Decision::new(Handled::Ignored)),
     }
 }
 
@@ -171,8 +347,9 @@ struct Chat {
 }
 
 impl Chat {
-    async fn say(&self, platform: &Platform, text: &str) -> Result<(), BotError> {
-        send_text(platform, self.id, text, None).await.map(|_| ())
+    /// Answers in this chat with `text`.
+    fn say(&self, handled: Handled, text: &str) -> Result<Decision, ApiError> {
+        Decision::new(handled).reply(self.id, text, None)
     }
 }
 
@@ -227,10 +404,9 @@ fn start_parameter(argument: &str) -> Option<&str> {
 
 /// `/start [parameter]`: registers the user (or refreshes them) and answers with the button that opens the Mini
 /// App, on the page the parameter names (`topic_<id>`).
-async fn on_start(platform: &Platform, chat: &Chat, sender: &TelegramUser, argument: &str) -> Result<Handled, ApiError> {
+async fn on_start(platform: &Platform, chat: &Chat, sender: &TelegramUser, argument: &str) -> Result<Decision, ApiError> {
     if user_of(platform, sender).await?.is_none() {
-        chat.say(platform, chat.speech.pick("This account is deactivated.", "Эта учётная запись отключена.")).await?;
-        return Ok(Handled::Start);
+        return chat.say(Handled::Start, chat.speech.pick("This account is deactivated.", "Эта учётная запись отключена."));
     }
     let mut url = platform.config.telegram.mini_app_url.clone();
     if let Some(parameter) = start_parameter(argument) {
@@ -247,13 +423,12 @@ async fn on_start(platform: &Platform, chat: &Chat, sender: &TelegramUser, argum
         "добро пожаловать! Проверьте, что вы знаете о коде: нажмите кнопку, чтобы начать. /help — список команд.",
     );
     let markup = InlineKeyboardMarkup::builder().inline_keyboard(vec![vec![button]]).build();
-    send_text(platform, chat.id, &format!("{}, {welcome}", sender.first_name), Some(markup)).await?;
-    Ok(Handled::Start)
+    Decision::new(Handled::Start).reply(chat.id, &format!("{}, {welcome}", sender.first_name), Some(markup))
 }
 
 /// `/stats`: the personal statistics of DOMAIN §3, as a message.
-async fn on_stats(platform: &Platform, chat: &Chat, sender: &TelegramUser) -> Result<Handled, ApiError> {
-    let Some(user_id) = user_of(platform, sender).await? else { return Ok(Handled::Ignored) };
+async fn on_stats(platform: &Platform, chat: &Chat, sender: &TelegramUser) -> Result<Decision, ApiError> {
+    let Some(user_id) = user_of(platform, sender).await? else { return Ok(Decision::new(Handled::Ignored)) };
     let language = language_of(sender);
     let s = stats::personal(platform, user_id, &language).await?;
     let ru = chat.speech == Speech::Ru;
@@ -276,90 +451,65 @@ async fn on_stats(platform: &Platform, chat: &Chat, sender: &TelegramUser) -> Re
         let names: Vec<&str> = s.achievements.iter().map(|a| a.code.as_str()).collect();
         text.push_str(&format!("\n{}: {}", chat.speech.pick("Achievements", "Достижения"), names.join(", ")));
     }
-    chat.say(platform, &text).await?;
-    Ok(Handled::Stats)
+    chat.say(Handled::Stats, &text)
 }
 
 /// `support <message>`: stored as feedback from the user, as the web's feedback form stores it.
-async fn on_support(platform: &Platform, chat: &Chat, sender: &TelegramUser, message: &str) -> Result<Handled, ApiError> {
+async fn on_support(platform: &Platform, chat: &Chat, sender: &TelegramUser, message: &str) -> Result<Decision, ApiError> {
     let length = message.chars().count();
     if !(3..=5000).contains(&length) {
-        chat.say(platform, chat.speech.pick("Write your message after the word: support <your message> (3 to 5000 characters).", "Напишите сообщение после слова: support <сообщение> (от 3 до 5000 символов).")).await?;
-        return Ok(Handled::SupportRefused);
+        return chat.say(Handled::SupportRefused, chat.speech.pick("Write your message after the word: support <your message> (3 to 5000 characters).", "Напишите сообщение после слова: support <сообщение> (от 3 до 5000 символов)."));
     }
-    let Some(user_id) = user_of(platform, sender).await? else { return Ok(Handled::Ignored) };
+    let Some(user_id) = user_of(platform, sender).await? else { return Ok(Decision::new(Handled::Ignored)) };
     if !platform.cache.within_limit(&format!("feedback:{user_id}"), SUPPORT_PER_HOUR, Duration::from_secs(3600)).await {
-        chat.say(platform, chat.speech.pick("That is a lot of messages for one hour; please write again later.", "Слишком много сообщений за час; напишите позже.")).await?;
-        return Ok(Handled::SupportRefused);
+        return chat.say(Handled::SupportRefused, chat.speech.pick("That is a lot of messages for one hour; please write again later.", "Слишком много сообщений за час; напишите позже."));
     }
-    let conn = platform.db.connection().await?;
-    conn.execute("INSERT INTO feedback (id, user_id, category, message) VALUES ($1, $2, 'other', $3)", &[&Uuid::new_v4(), &user_id, &message])
-        .await?;
-    drop(conn);
-    chat.say(platform, chat.speech.pick("Thank you! Your message has reached us.", "Спасибо! Ваше сообщение получено.")).await?;
-    Ok(Handled::SupportStored)
+    Ok(chat
+        .say(Handled::SupportStored, chat.speech.pick("Thank you! Your message has reached us.", "Спасибо! Ваше сообщение получено."))?
+        .effect(Effect::Feedback { user_id, message: message.to_string() }))
 }
 
 /// A document from an admin: a question bank, imported by the `import-telegram-document` job, which reports back
 /// in this chat.
-async fn on_document(platform: &Platform, update_id: i64, chat: &Chat, sender: &TelegramUser, document: &Document) -> Result<Handled, ApiError> {
+async fn on_document(platform: &Platform, update_id: i64, chat: &Chat, sender: &TelegramUser, document: &Document) -> Result<Decision, ApiError> {
     if !is_admin(platform, sender).await? {
-        chat.say(platform, chat.speech.pick("Only administrators can import question banks.", "Импортировать банки вопросов могут только администраторы.")).await?;
-        return Ok(Handled::ImportRefused);
+        return chat.say(Handled::ImportRefused, chat.speech.pick("Only administrators can import question banks.", "Импортировать банки вопросов могут только администраторы."));
     }
     let name = document.file_name.clone().unwrap_or_else(|| "document".into());
     let is_json = document.mime_type.as_deref() == Some("application/json") || name.to_lowercase().ends_with(".json");
     if !is_json {
-        chat.say(platform, chat.speech.pick("Send the question bank as a .json file.", "Пришлите банк вопросов файлом .json.")).await?;
-        return Ok(Handled::ImportRefused);
+        return chat.say(Handled::ImportRefused, chat.speech.pick("Send the question bank as a .json file.", "Пришлите банк вопросов файлом .json."));
     }
     if document.file_size.is_some_and(|size| size > MAX_DOWNLOAD_BYTES as u64) {
-        chat.say(platform, &format!("{} {} MiB.", chat.speech.pick("The file is too large; the limit is", "Файл слишком большой; предел —"), MAX_DOWNLOAD_BYTES >> 20)).await?;
-        return Ok(Handled::ImportRefused);
+        return chat.say(Handled::ImportRefused, &format!("{} {} MiB.", chat.speech.pick("The file is too large; the limit is", "Файл слишком большой; предел —"), MAX_DOWNLOAD_BYTES >> 20));
     }
     let job_id = Uuid::new_v5(&Uuid::NAMESPACE_URL, format!("telegram-update:{update_id}").as_bytes());
     let payload = super::documents::ImportDocument { chat_id: chat.id, file_id: document.file_id.clone(), file_name: name.clone() };
     let job = JobEnvelope::with_id(JobKind::ImportTelegramDocument, job_id, serde_json::to_value(&payload).map_err(ApiError::internal)?);
-    platform.jobs.enqueue(&job).await.map_err(|e| {
-        tracing::warn!(error = %e, "could not enqueue an import");
-        ApiError::unavailable("the job queue")
-    })?;
-    chat.say(platform, &format!("{} {name}…", chat.speech.pick("Importing", "Импортирую"))).await?;
-    Ok(Handled::ImportQueued)
+    // Enqueued once the update is recorded, by its id: a redelivery does not enqueue it again.
+    Ok(chat.say(Handled::ImportQueued, &format!("{} {name}…", chat.speech.pick("Importing", "Импортирую")))?.job(job))
 }
 
 /// `/publish <task id>` or `/publish next`, for admins: the bot's way to what the admin route does.
-async fn on_publish(platform: &Platform, chat: &Chat, sender: &TelegramUser, argument: &str) -> Result<Handled, ApiError> {
+async fn on_publish(platform: &Platform, chat: &Chat, sender: &TelegramUser, argument: &str) -> Result<Decision, ApiError> {
     if !is_admin(platform, sender).await? {
-        chat.say(platform, chat.speech.pick("Only administrators can publish.", "Публиковать могут только администраторы.")).await?;
-        return Ok(Handled::PublishRefused);
+        return chat.say(Handled::PublishRefused, chat.speech.pick("Only administrators can publish.", "Публиковать могут только администраторы."));
     }
     let selection = match argument {
         "next" => Selection::NextOfEveryTopic,
         id => match id.parse::<i64>() {
             Ok(task_id) if task_id > 0 => Selection::Task(task_id),
-            _ => {
-                chat.say(platform, "/publish <task id> | /publish next").await?;
-                return Ok(Handled::PublishRefused);
-            }
+            _ => return chat.say(Handled::PublishRefused, "/publish <task id> | /publish next"),
         },
     };
-    let plan = match publish::plan(platform, selection).await {
-        Ok(plan) => plan,
-        Err(e) if e.status.is_client_error() => {
-            chat.say(platform, &e.message).await?;
-            return Ok(Handled::PublishRefused);
-        }
-        Err(e) => return Err(e),
-    };
-    chat.say(platform, &plan.summary()).await?;
-    Ok(Handled::PublishQueued)
+    // What is published, and so what the admin is told, is decided in the transaction that records the update.
+    Ok(Decision::new(Handled::PublishQueued).effect(Effect::Publish { chat_id: chat.id, selection }))
 }
 
 /// A vote in a published quiz poll: an attempt by that Telegram user, scored through the option order the poll
 /// was sent with.
-async fn on_poll_answer(platform: &Platform, answer: &PollAnswer) -> Result<Handled, ApiError> {
-    let Some(voter) = answer.user.as_deref().and_then(account) else { return Ok(Handled::Ignored) };
+async fn on_poll_answer(platform: &Platform, answer: &PollAnswer) -> Result<Decision, ApiError> {
+    let Some(voter) = answer.user.as_deref().and_then(account) else { return Ok(Decision::new(Handled::Ignored)) };
     let conn = platform.db.connection().await?;
     let publication = conn
         .query_opt("SELECT task_id, language, option_order FROM telegram_publications WHERE poll_id = $1", &[&answer.poll_id])
@@ -367,27 +517,27 @@ async fn on_poll_answer(platform: &Platform, answer: &PollAnswer) -> Result<Hand
     drop(conn);
     let Some(row) = publication else {
         tracing::info!(poll_id = answer.poll_id, "an answer to a poll this bot did not publish");
-        return Ok(Handled::Ignored);
+        return Ok(Decision::new(Handled::Ignored));
     };
-    let Some(&option) = answer.option_ids.first() else { return Ok(Handled::VoteRetracted) };
+    let Some(&option) = answer.option_ids.first() else { return Ok(Decision::new(Handled::VoteRetracted)) };
     let (task_id, language, order): (i64, String, Vec<Option<i16>>) = (row.get(0), row.get(1), row.get(2));
     let Some(&chosen) = order.get(usize::from(option)) else {
         tracing::warn!(poll_id = answer.poll_id, option, "a poll answer names an option the poll did not have");
-        return Ok(Handled::Ignored);
+        return Ok(Decision::new(Handled::Ignored));
     };
     let language = Language::parse(&language).unwrap_or_else(Language::english);
     let Some(task) = catalogue::published_task(platform, task_id, &language).await? else {
         tracing::info!(task_id, "an answer to the poll of a task no longer published");
-        return Ok(Handled::Ignored);
+        return Ok(Decision::new(Handled::Ignored));
     };
-    let Some(user_id) = user_of(platform, &voter).await? else { return Ok(Handled::Ignored) };
+    let Some(user_id) = user_of(platform, &voter).await? else { return Ok(Decision::new(Handled::Ignored)) };
     let recorded = answers::record(platform, user_id, &task, &language, chosen).await?;
     tracing::info!(task_id, user_id, correct = recorded.correct, counted = recorded.counted, "poll answer recorded");
-    Ok(Handled::AnswerRecorded)
+    Ok(Decision::new(Handled::AnswerRecorded))
 }
 
 /// Someone joined or left a chat the bot administers: the channel's members are kept current.
-async fn on_chat_member(platform: &Platform, change: &ChatMemberUpdated) -> Result<Handled, ApiError> {
+fn on_chat_member(change: &ChatMemberUpdated) -> Result<Decision, ApiError> {
     let (user, status, subscribed) = match &change.new_chat_member {
         ChatMember::Creator(m) => (&m.user, "creator", true),
         ChatMember::Administrator(m) => (&m.user, "administrator", true),
@@ -396,16 +546,8 @@ async fn on_chat_member(platform: &Platform, change: &ChatMemberUpdated) -> Resu
         ChatMember::Left(m) => (&m.user, "left", false),
         ChatMember::Kicked(m) => (&m.user, "kicked", false),
     };
-    let Ok(telegram_id) = i64::try_from(user.id) else { return Ok(Handled::Ignored) };
-    let conn = platform.db.connection().await?;
-    conn.execute(
-        "INSERT INTO telegram_channel_members (chat_id, telegram_id, status, subscribed) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (chat_id, telegram_id) DO UPDATE
-             SET status = EXCLUDED.status, subscribed = EXCLUDED.subscribed, updated_at = now()",
-        &[&change.chat.id, &telegram_id, &status, &subscribed],
-    )
-    .await?;
-    Ok(Handled::Membership)
+    let Ok(telegram_id) = i64::try_from(user.id) else { return Ok(Decision::new(Handled::Ignored)) };
+    Ok(Decision::new(Handled::Membership).effect(Effect::Membership { chat_id: change.chat.id, telegram_id, status, subscribed }))
 }
 
 #[cfg(test)]
