@@ -2,6 +2,10 @@
 //! stand-in for the Bot API on loopback (`support::bot_api`): real `Update` JSON through the webhook route, the
 //! import and publishing jobs, and channel members' poll answers counted as their attempts. The local cloud has
 //! one database, so each test uses its own Telegram ids, chat ids and topic names.
+//!
+//! The tests at the end (`in_process`) call the webhook route and the webhook delivery job in process instead, on
+//! a platform of their own (its database, its job queues, its own Bot API stand-in on a free port): redeliveries
+//! after a failed reply, and where outbound webhook deliveries may go.
 
 use std::time::Duration;
 
@@ -82,6 +86,7 @@ async fn fresh_admin() -> i64 {
 
 #[tokio::test]
 async fn an_update_without_the_secret_is_refused_and_not_read() {
+    let _bot = BotApi::get();
     let update = message(fresh_update_id(), fresh_telegram_id(), "/start");
     for secret in [None, Some("wrong-secret"), Some("")] {
         let (status, body) = deliver_with(&update, secret).await;
@@ -90,6 +95,9 @@ async fn an_update_without_the_secret_is_refused_and_not_read() {
     }
     let (status, body) = deliver_with(&json!({"message": {}}), Some(&secret())).await;
     assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("validation_failed")), "{body}");
+    // Not read: the refused deliveries recorded nothing, so the update with the secret is handled as new.
+    let (status, body) = deliver(&update).await;
+    assert_eq!((status, body["duplicate"].as_bool(), handled(&body)), (StatusCode::OK, Some(false), "start"), "{body}");
 }
 
 #[tokio::test]
@@ -394,4 +402,271 @@ async fn each_published_translation_reaches_every_webhook_once_signed_and_a_fail
         let (status, _) = call(Method::DELETE, &format!("/api/v1/admin/webhooks/{id}"), Some(&session), None).await;
         assert_eq!(status, StatusCode::NO_CONTENT);
     }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// In process: redeliveries, and where outbound webhooks may go
+// ---------------------------------------------------------------------------------------------------------------
+
+/// A platform in process whose bot talks to a Bot API stand-in of its own, and whose Telegram and webhook job
+/// queues are its own (so nothing reaches the local cloud's queues). Leaked: the webhook job wants `'static`.
+struct InProcess {
+    p: &'static support::TestPlatform,
+    bot: BotApi,
+    publish_queue: String,
+    import_queue: String,
+    webhook_queue: String,
+}
+
+async fn in_process(adjust: impl FnOnce(&mut std::collections::HashMap<String, String>)) -> InProcess {
+    let bot = BotApi::start();
+    let sqs = support::cloud::sqs().await;
+    let unique = uuid::Uuid::new_v4().simple().to_string()[..12].to_string();
+    let (publish_queue, _) = support::create_queue_pair(&sqs, &format!("test-{unique}-tg-publish")).await;
+    let (import_queue, _) = support::create_queue_pair(&sqs, &format!("test-{unique}-tg-import")).await;
+    let (webhook_queue, _) = support::create_queue_pair(&sqs, &format!("test-{unique}-webhooks")).await;
+    let (base_url, publish, import, webhooks) = (bot.base_url.clone(), publish_queue.clone(), import_queue.clone(), webhook_queue.clone());
+    let p = support::platform_with(move |s| {
+        s.insert("TELEGRAM_API_BASE_URL".into(), base_url);
+        s.insert("TELEGRAM_PUBLISH_QUEUE_URL".into(), publish);
+        s.insert("TELEGRAM_IMPORT_QUEUE_URL".into(), import);
+        s.insert("WEBHOOK_QUEUE_URL".into(), webhooks);
+        adjust(s);
+    })
+    .await;
+    InProcess { p: Box::leak(Box::new(p)), bot, publish_queue, import_queue, webhook_queue }
+}
+
+/// Delivers one update to the route in process, as Telegram does.
+async fn deliver_in(p: &shared::Platform, update: &Value) -> support::calls::Reply {
+    let mut call = support::calls::post(WEBHOOK).json(update);
+    call.0.headers.insert("content-type", http::HeaderValue::from_static("application/json"));
+    call.0.headers.insert(shared::telegram::webhook::SECRET_HEADER, http::HeaderValue::from_str(&p.config.telegram.webhook_secret).unwrap());
+    call.send(p, shared::telegram::webhook::route).await
+}
+
+/// Delivers the same update `n` times, as Telegram does after each answer that is not a success: the statuses.
+async fn redeliver(p: &shared::Platform, update: &Value, n: usize) -> Vec<u16> {
+    let mut statuses = Vec::new();
+    for _ in 0..n {
+        statuses.push(deliver_in(p, update).await.status);
+    }
+    statuses
+}
+
+async fn count(p: &shared::Platform, sql: &str, params: &[&(dyn tokio_postgres::types::ToSql + Sync)]) -> i64 {
+    p.db.connection().await.unwrap().query_one(sql, params).await.unwrap().get(0)
+}
+
+#[tokio::test]
+async fn in_process_a_support_message_is_stored_once_however_often_it_is_redelivered_after_its_reply_failed() {
+    let t = in_process(|_| {}).await;
+    let telegram_id = fresh_telegram_id();
+    let marker = uuid::Uuid::new_v4().simple().to_string();
+    let update = message(fresh_update_id(), telegram_id, &format!("support The timer is wrong {marker}"));
+    // The Bot API fails the first two replies; each failed answer makes Telegram deliver the update again.
+    t.bot.refuse_next("sendMessage", telegram_id, Refusal::ServerError);
+    t.bot.refuse_next("sendMessage", telegram_id, Refusal::ServerError);
+    assert_eq!(redeliver(&t.p, &update, 3).await, [503, 503, 200], "the reply is retried until it goes out");
+
+    let stored = count(&t.p, "SELECT count(*) FROM feedback WHERE message LIKE '%' || $1", &[&marker]).await;
+    assert_eq!(stored, 1, "one support message, one feedback row");
+    let replies = t.bot.calls_to(telegram_id);
+    assert_eq!(replies.len(), 1, "{replies:?}");
+    assert!(replies[0].params["text"].as_str().unwrap().starts_with("Thank you!"), "{replies:?}");
+
+    // Once the reply went out, a further delivery is a duplicate that sends nothing and stores nothing.
+    let again = deliver_in(&t.p, &update).await;
+    assert_eq!((again.status, again.body["duplicate"].as_bool()), (200, Some(true)), "{}", again.text);
+    assert_eq!(t.bot.calls_to(telegram_id).len(), 1);
+    assert_eq!(count(&t.p, "SELECT count(*) FROM feedback WHERE message LIKE '%' || $1", &[&marker]).await, 1);
+}
+
+#[tokio::test]
+async fn in_process_an_admins_publish_is_planned_and_queued_once_however_often_it_is_redelivered_after_its_reply_failed() {
+    let t = in_process(|_| {}).await;
+    let admin = t.p.config.identity.admin_telegram_ids[0];
+    let topic = format!("Redelivered {}", uuid::Uuid::new_v4().simple());
+    shared::quiz::admin::import_bank(&t.p, &serde_json::to_vec(&bank(&topic)).unwrap(), true).await.expect("the bank imports");
+    let (task_id, topic_id): (i64, i64) = {
+        let conn = t.p.db.connection().await.unwrap();
+        let row = conn.query_one("SELECT k.id, k.topic_id FROM tasks k JOIN topics t ON t.id = k.topic_id WHERE t.name = $1", &[&topic]).await.unwrap();
+        (row.get(0), row.get(1))
+    };
+    // Channels for two of the three translations.
+    let (en, ru) = (fresh_chat_id(), fresh_chat_id());
+    {
+        let conn = t.p.db.connection().await.unwrap();
+        for (language, chat_id) in [("en", en), ("ru", ru)] {
+            conn.execute("INSERT INTO telegram_channels (topic_id, language, chat_id) VALUES ($1, $2, $3)", &[&topic_id, &language, &chat_id])
+                .await
+                .unwrap();
+        }
+    }
+    let update = message(fresh_update_id(), admin, &format!("/publish {task_id}"));
+    t.bot.refuse_next("sendMessage", admin, Refusal::ServerError);
+    t.bot.refuse_next("sendMessage", admin, Refusal::ServerError);
+    assert_eq!(redeliver(&t.p, &update, 3).await, [503, 503, 200]);
+
+    let publications = count(&t.p, "SELECT count(*) FROM telegram_publications WHERE task_id = $1", &[&task_id]).await;
+    assert_eq!(publications, 2, "one publication per translation with a channel, made once");
+    let jobs = support::receive_within(&t.publish_queue, 3, 3).await;
+    let mut queued: Vec<uuid::Uuid> = jobs.iter().map(|m| shared::jobs::JobEnvelope::parse(m.body().unwrap()).unwrap().id).collect();
+    queued.sort();
+    let mut recorded: Vec<uuid::Uuid> = {
+        let conn = t.p.db.connection().await.unwrap();
+        conn.query("SELECT id FROM telegram_publications WHERE task_id = $1", &[&task_id]).await.unwrap().iter().map(|r| r.get(0)).collect()
+    };
+    recorded.sort();
+    assert_eq!(queued, recorded, "one job per publication, enqueued once");
+    let replies = t.bot.calls_to(admin);
+    assert_eq!(replies.len(), 1, "{replies:?}");
+    let text = replies[0].params["text"].as_str().unwrap();
+    assert!(text.starts_with("Publishing 2 translation(s)") && text.contains("No channel for topic"), "{text}");
+}
+
+#[tokio::test]
+async fn in_process_an_admins_document_is_queued_for_import_once_however_often_it_is_redelivered_after_its_reply_failed() {
+    let t = in_process(|_| {}).await;
+    let admin = t.p.config.identity.admin_telegram_ids[0];
+    let mut update = message(fresh_update_id(), admin, "");
+    update["message"]["text"] = Value::Null;
+    update["message"]["document"] =
+        json!({"file_id": "bank-once", "file_unique_id": "u1", "file_name": "bank.json", "mime_type": "application/json", "file_size": 100});
+    t.bot.refuse_next("sendMessage", admin, Refusal::ServerError);
+    t.bot.refuse_next("sendMessage", admin, Refusal::ServerError);
+    assert_eq!(redeliver(&t.p, &update, 3).await, [503, 503, 200]);
+    let jobs = support::receive_within(&t.import_queue, 2, 3).await;
+    assert_eq!(jobs.len(), 1, "the import is enqueued once, not once per delivery");
+    let replies = t.bot.calls_to(admin);
+    assert_eq!(replies.len(), 1, "{replies:?}");
+    assert!(replies[0].params["text"].as_str().unwrap().starts_with("Importing bank.json"), "{replies:?}");
+}
+
+#[tokio::test]
+async fn in_process_a_reply_telegram_refuses_for_good_is_not_retried_and_the_effect_stays_done() {
+    let t = in_process(|_| {}).await;
+    let telegram_id = fresh_telegram_id();
+    let update = message(fresh_update_id(), telegram_id, "support The bot blocked me later");
+    // A 429 is worth retrying: the answer is 503, and the redelivery sends the reply.
+    t.bot.refuse_next("sendMessage", telegram_id, Refusal::TooManyRequests { retry_after: 1 });
+    assert_eq!(redeliver(&t.p, &update, 2).await, [503, 200]);
+    assert_eq!(t.bot.calls_to(telegram_id).len(), 1);
+    // A refusal (the user blocked the bot) is not: the webhook answers 200 and Telegram stops delivering.
+    let blocked = fresh_telegram_id();
+    let update = message(fresh_update_id(), blocked, "/help");
+    t.bot.refuse_next("sendMessage", blocked, Refusal::Forbidden);
+    let first = deliver_in(&t.p, &update).await;
+    assert_eq!((first.status, first.body["handled"].as_str()), (200, Some("help")), "{}", first.text);
+    assert_eq!(redeliver(&t.p, &update, 1).await, [200]);
+    assert!(t.bot.calls_to(blocked).is_empty(), "never sent again");
+    assert_eq!(count(&t.p, "SELECT count(*) FROM feedback", &[]).await, 1);
+}
+
+/// An admin's session on a platform in process.
+async fn admin_token(p: &shared::Platform) -> String {
+    support::calls::admin_user(p).await.token
+}
+
+async fn register(p: &shared::Platform, token: &str, url: &str) -> support::calls::Reply {
+    support::calls::post("/api/v1/admin/webhooks").bearer(token).json(&json!({ "url": url })).send(p, shared::webhooks::register).await
+}
+
+#[tokio::test]
+async fn in_process_deployed_registration_refuses_hosts_that_are_not_public_naming_url() {
+    let t = in_process(|s| {
+        s.insert("WEBHOOK_LOOPBACK_ONLY".into(), "false".into());
+    })
+    .await;
+    let token = admin_token(&t.p).await;
+    for url in [
+        "https://169.254.169.254/latest/meta-data/",
+        "https://127.1/hook",
+        "https://2130706433/hook",
+        "https://0x7f000001/hook",
+        "https://LOCALHOST/hook",
+        "https://localhost./hook",
+        "https://0.0.0.0/hook",
+        "https://10.0.0.8/hook",
+        "https://192.168.1.1/hook",
+        "https://[::1]/hook",
+        "https://[fd00::1]/hook",
+        "https://[fe80::1]/hook",
+        "https://[::ffff:127.0.0.1]/hook",
+        "http://hooks.example.com/hook",
+    ] {
+        let reply = register(&t.p, &token, url).await;
+        assert_eq!(reply.fields(), ["url"], "{url}: {}", reply.text);
+    }
+    // No lookup at registration: a public-looking name is taken (nothing is sent), stored as parsed, so the same
+    // URL spelled otherwise is the same URL.
+    let created = register(&t.p, &token, "https://Hooks.Example.com/quiz").await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    assert_eq!(created.body["url"], "https://hooks.example.com/quiz");
+    register(&t.p, &token, "HTTPS://HOOKS.EXAMPLE.COM/quiz").await.expect_error(409, "conflict");
+}
+
+/// Runs the webhook delivery job on one `quiz.published` event whose data is `{"task_id": task_id}`.
+async fn deliver_event(p: &'static shared::Platform, task_id: i64) {
+    let id = uuid::Uuid::new_v4();
+    let job = shared::jobs::JobEnvelope::with_id(shared::jobs::JobKind::Event, id, json!({ "id": id, "task_id": task_id }));
+    shared::webhooks::job(p, job).await.expect("the delivery job ran");
+}
+
+async fn webhook_row(p: &shared::Platform, url: &str) -> uuid::Uuid {
+    let id = uuid::Uuid::new_v4();
+    let conn = p.db.connection().await.unwrap();
+    conn.execute("INSERT INTO outbound_webhooks (id, url, secret) VALUES ($1, $2, 'secret')", &[&id, &url]).await.unwrap();
+    id
+}
+
+async fn delivery_of(p: &shared::Platform, webhook: uuid::Uuid) -> (String, i32, Option<String>) {
+    let conn = p.db.connection().await.unwrap();
+    let row = conn.query_one("SELECT state, attempts, last_error FROM webhook_deliveries WHERE webhook_id = $1", &[&webhook]).await.unwrap();
+    (row.get(0), row.get(1), row.get(2))
+}
+
+#[tokio::test]
+async fn in_process_a_delivery_resolves_the_name_and_goes_to_the_checked_loopback_address_locally() {
+    let t = in_process(|_| {}).await;
+    assert!(t.p.config.webhooks.loopback_only, "infra/local.env allows loopback receivers only");
+    let token = admin_token(&t.p).await;
+    let receiver = support::receiver::Receiver::start(false);
+    let by_name = receiver.url.replace("127.0.0.1", "localhost");
+    let created = register(&t.p, &token, &by_name).await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let webhook = uuid::Uuid::parse_str(created.body["id"].as_str().unwrap()).unwrap();
+    deliver_event(&t.p.platform, 41).await;
+    let received = receiver.for_task(41);
+    assert_eq!(received.len(), 1, "delivered once, to the address `localhost` resolved to");
+    assert!(received[0].headers["host"].starts_with("localhost:"), "the name stays the Host: {:?}", received[0].headers);
+    assert_eq!(delivery_of(&t.p, webhook).await.0, "delivered");
+}
+
+#[tokio::test]
+async fn in_process_deployed_a_delivery_to_a_url_the_rule_now_refuses_fails_at_once_and_nothing_connects() {
+    // Which addresses a name resolves to is checked at every delivery too; that check is tested on `localhost`
+    // in shared's webhooks tests (no name that only this machine resolves to loopback passes the name rule).
+    let t = in_process(|s| {
+        s.insert("WEBHOOK_LOOPBACK_ONLY".into(), "false".into());
+    })
+    .await;
+    let receiver = support::receiver::Receiver::start(false);
+    let port = receiver.url.trim_start_matches("http://127.0.0.1:").split('/').next().unwrap().to_string();
+    // Registered under an older rule, or written to the table by hand: a local-only name, a literal loopback
+    // address in one of its spellings, and plain http.
+    let webhooks = [
+        (webhook_row(&t.p, &format!("https://localhost:{port}/hook")).await, "public host name"),
+        (webhook_row(&t.p, &format!("https://2130706433:{port}/hook")).await, "public address"),
+        (webhook_row(&t.p, &format!("http://127.0.0.1:{port}/hook")).await, "https"),
+    ];
+    deliver_event(&t.p.platform, 42).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(receiver.for_task(42).is_empty(), "nothing reached the loopback receiver");
+    for (webhook, why) in webhooks {
+        let (state, attempts, error) = delivery_of(&t.p, webhook).await;
+        assert_eq!((state.as_str(), attempts), ("failed", 1), "a URL the rule refuses fails at once: {error:?}");
+        assert!(error.as_deref().is_some_and(|e| e.starts_with("refused") && e.contains(why)), "{why}: {error:?}");
+    }
+    assert!(support::receive_within(&t.webhook_queue, 1, 2).await.is_empty(), "no retry is queued");
 }

@@ -4,8 +4,10 @@
 //! It answers every method the bot calls with the Bot API's documented JSON shapes (`{"ok": true, "result":
 //! …}`), records each call (method and parameters, in arrival order), serves files registered for `getFile`, and
 //! can be told to refuse the next call of a method to a chat with a 429 (`retry_after`) or a 500. One stand-in
-//! serves a whole test binary, on a thread of its own, so it outlives each test's runtime; tests tell their calls
-//! apart by chat id.
+//! ([`BotApi::get`], on the port of `TELEGRAM_API_BASE_URL`) serves the local cloud's functions for a whole test
+//! binary, on a thread of its own, so it outlives each test's runtime; tests tell their calls apart by chat id.
+//! A test that calls the bot in process starts one of its own on a free port instead ([`BotApi::start`]) and points
+//! its platform's `TELEGRAM_API_BASE_URL` at [`BotApi::base_url`].
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -32,6 +34,8 @@ impl Call {
 pub enum Refusal {
     TooManyRequests { retry_after: u64 },
     ServerError,
+    /// What Telegram answers when the user blocked the bot.
+    Forbidden,
 }
 
 #[derive(Default)]
@@ -46,12 +50,25 @@ struct State {
 #[derive(Clone)]
 pub struct BotApi {
     state: Arc<Mutex<State>>,
+    /// Where it listens: `http://127.0.0.1:<port>`.
+    pub base_url: String,
 }
 
 impl BotApi {
+    /// The stand-in the local cloud's functions call, on the port of `TELEGRAM_API_BASE_URL`.
     pub fn get() -> BotApi {
         static STANDIN: OnceLock<BotApi> = OnceLock::new();
-        STANDIN.get_or_init(start).clone()
+        STANDIN
+            .get_or_init(|| {
+                let settings = crate::local_settings();
+                serve(settings["TELEGRAM_API_BASE_URL"].trim_start_matches("http://").trim_end_matches('/'))
+            })
+            .clone()
+    }
+
+    /// A stand-in of its own on a free loopback port, for a platform in process.
+    pub fn start() -> BotApi {
+        serve("127.0.0.1:0")
     }
 
     /// Every call so far to one chat, in order.
@@ -75,16 +92,14 @@ impl BotApi {
     }
 }
 
-fn start() -> BotApi {
-    let settings = crate::local_settings();
-    let address = settings["TELEGRAM_API_BASE_URL"].trim_start_matches("http://").trim_end_matches('/').to_string();
-    let api = BotApi { state: Arc::new(Mutex::new(State { next_id: 1000, ..State::default() })) };
-    let served = api.clone();
-    http_stub::spawn(&address, move |request| {
+fn serve(address: &str) -> BotApi {
+    let state = Arc::new(Mutex::new(State { next_id: 1000, ..State::default() }));
+    let served = BotApi { state: state.clone(), base_url: String::new() };
+    let bound = http_stub::spawn(address, move |request| {
         let (status, content_type, body) = served.answer(&request.path, &request.body);
         http_stub::Response { status, content_type, body }
     });
-    api
+    BotApi { state, base_url: format!("http://{bound}") }
 }
 
 impl BotApi {
@@ -110,6 +125,11 @@ impl BotApi {
                            "parameters": {"retry_after": retry_after}})
                     .to_string()
                     .into_bytes(),
+                ),
+                Refusal::Forbidden => (
+                    "403 Forbidden",
+                    "application/json",
+                    json!({"ok": false, "error_code": 403, "description": "Forbidden: bot was blocked by the user"}).to_string().into_bytes(),
                 ),
                 Refusal::ServerError => (
                     "500 Internal Server Error",
