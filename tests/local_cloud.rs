@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use shared::jobs::{JobEnvelope, JobKind};
 
-use support::cloud::{database, eventually, fresh_loopback_client, gateway, queue_url, recorded, sqs};
+use support::cloud::{control, database, eventually, fresh_loopback_client, gateway, queue_url, recorded, sqs};
 
 #[tokio::test]
 async fn the_health_route_answers_over_http_with_the_callers_request_id() {
@@ -76,7 +76,7 @@ async fn a_poison_message_ends_in_the_dead_letter_queue_while_its_batch_neighbou
 
 #[tokio::test]
 async fn a_schedule_fired_on_demand_runs_its_function() {
-    let response = reqwest::Client::new().post(format!("{}/_local/fire/clear-expired-sessions", gateway())).send().await.unwrap();
+    let response = reqwest::Client::new().post(format!("{}/_local/fire/clear-expired-sessions", control())).send().await.unwrap();
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["function"], "clear-expired-sessions", "{body}");
     assert!(body["result"]["deleted"].is_u64(), "{body}");
@@ -86,15 +86,56 @@ async fn a_schedule_fired_on_demand_runs_its_function() {
 #[tokio::test]
 async fn a_function_can_be_invoked_with_its_sample_event() {
     let event = std::fs::read(support::repo_root().join("events/health/get.json")).unwrap();
-    let response = reqwest::Client::new().post(format!("{}/_local/invoke/health", gateway())).body(event).send().await.unwrap();
+    let response = reqwest::Client::new().post(format!("{}/_local/invoke/health", control())).body(event).send().await.unwrap();
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["result"]["statusCode"], 200, "{body}");
     let inner: serde_json::Value = serde_json::from_str(body["result"]["body"].as_str().unwrap()).unwrap();
     assert_eq!(inner["status"], "ok");
 }
 
-/// A second local cloud, on its own port, serving `tests/fixtures/echo-template.yaml`: one echo route, so what the
-/// gateway hands a real binary and what it hands back can be compared byte for byte.
+/// A body over Lambda's payload limit for a synchronous invocation (6 MB): what API Gateway never hands a function.
+const OVER_THE_LIMIT: usize = 7 * 1024 * 1024;
+
+#[tokio::test]
+async fn a_body_over_lambdas_payload_limit_is_refused_by_the_gateway_with_a_413_json() {
+    let response = fresh_loopback_client()
+        .post(format!("{}/api/v1/contact", gateway()))
+        .header("content-type", "application/json")
+        .body(vec![b' '; OVER_THE_LIMIT])
+        .send()
+        .await
+        .expect("is the local cloud up? (infra/cloud start)");
+    assert_eq!(response.status(), 413);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body, serde_json::json!({"message": "Request Entity Too Large"}), "the gateway's answer, not the function's");
+}
+
+#[tokio::test]
+async fn the_control_api_and_lambdas_invoke_api_answer_on_the_control_port_only() {
+    let client = reqwest::Client::new();
+    let lambda = "/2015-03-31/functions/health/invocations";
+    let event = std::fs::read(support::repo_root().join("events/health/get.json")).unwrap();
+    for (method, path) in [(reqwest::Method::GET, "/_local/status"), (reqwest::Method::POST, lambda)] {
+        let response = client.request(method, format!("{}{path}", gateway())).body(event.clone()).send().await.unwrap();
+        assert_eq!(response.status(), 404, "{path} on the gateway");
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["message"], "Not Found");
+    }
+    let status: serde_json::Value = client.get(format!("{}/_local/status", control())).send().await.unwrap().json().await.unwrap();
+    assert!(status["routes"].as_array().is_some_and(|r| r.iter().any(|r| r["path"] == "/api/v1/health")), "{status}");
+    let response = client.post(format!("{}{lambda}", control())).body(event).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.headers().get("x-amz-function-error").is_none());
+    let payload: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(payload["statusCode"], 200, "{payload}");
+    // A web page cannot use it, even one on the Mini App's origin.
+    let from_page = client.get(format!("{}/_local/status", control())).header("origin", gateway()).send().await.unwrap();
+    assert_eq!(from_page.status(), 403);
+}
+
+/// A second local cloud, on ports of its own, serving `tests/fixtures/echo-template.yaml`: one echo route, so what
+/// the gateway hands a real binary and what it hands back can be compared byte for byte.
 struct EchoCloud {
     child: std::process::Child,
     base: String,
@@ -107,23 +148,24 @@ impl Drop for EchoCloud {
     }
 }
 
-async fn echo_cloud() -> EchoCloud {
+/// Each test that starts one gives it two ports of its own, apart from the others' (its instances listen from the
+/// gateway's port + 6000 on).
+async fn echo_cloud(port: u16, control_port: u16) -> EchoCloud {
     let echo = std::path::PathBuf::from(env!("CARGO_BIN_EXE_echo"));
     let profile_dir = echo.parent().unwrap();
     let cloud = profile_dir.join("local-cloud");
     assert!(cloud.exists(), "{} is not built: run infra/test", cloud.display());
-    let port = 3999;
+    let (port, control_port) = (port.to_string(), control_port.to_string());
     let child = std::process::Command::new(&cloud)
-        .args(["up", "--port", &port.to_string(), "--instances", "1", "--template", "tests/fixtures/echo-template.yaml"])
+        .args(["up", "--port", &port, "--control-port", &control_port, "--instances", "1", "--template", "tests/fixtures/echo-template.yaml"])
         .current_dir(support::repo_root())
         .env("LOCAL_PROFILE", profile_dir.file_name().unwrap())
         .stdout(std::process::Stdio::null())
         .spawn()
         .expect("start a second local cloud");
-    let base = format!("http://127.0.0.1:{port}");
-    let guard = EchoCloud { child, base: base.clone() };
+    let guard = EchoCloud { child, base: format!("http://127.0.0.1:{port}") };
     let up = eventually(Duration::from_secs(30), || async {
-        reqwest::get(format!("{base}/_local/status")).await.is_ok_and(|r| r.status().is_success())
+        reqwest::get(format!("http://127.0.0.1:{control_port}/_local/status")).await.is_ok_and(|r| r.status().is_success())
     })
     .await;
     assert!(up, "the echo cloud came up");
@@ -133,7 +175,7 @@ async fn echo_cloud() -> EchoCloud {
 #[tokio::test]
 async fn path_parameters_query_strings_cookies_and_binary_bodies_survive_the_round_trip() {
     use base64::Engine;
-    let cloud = echo_cloud().await;
+    let cloud = echo_cloud(3999, 3998).await;
     let client = reqwest::Client::new();
 
     let response = client
@@ -171,6 +213,25 @@ async fn path_parameters_query_strings_cookies_and_binary_bodies_survive_the_rou
 }
 
 #[tokio::test]
+async fn a_body_reaches_the_function_as_long_as_its_event_fits_in_lambdas_payload_limit() {
+    let cloud = echo_cloud(3900, 3901).await;
+    let client = reqwest::Client::new();
+    // 3 MiB of text fits in an event: the function gets it, and refuses it itself (over MAX_BODY_BYTES).
+    let text = client.post(format!("{}/echo/text", cloud.base)).header("content-type", "text/plain").body(vec![b'x'; 3 << 20]).send().await.unwrap();
+    assert_eq!(text.status(), 413);
+    let body: serde_json::Value = text.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "payload_too_large", "the function's own answer: {body}");
+    // 5 MiB of bytes is under the limit, but not in base64 with the rest of the event: the gateway refuses it.
+    let bytes = client.post(format!("{}/echo/bytes", cloud.base)).header("content-type", "image/png").body(vec![0u8; 5 << 20]).send().await.unwrap();
+    assert_eq!(bytes.status(), 413);
+    let body: serde_json::Value = bytes.json().await.unwrap();
+    assert_eq!(body, serde_json::json!({"message": "Request Entity Too Large"}));
+    // And what is over it by itself, whatever its kind.
+    let over = client.put(format!("{}/echo/over", cloud.base)).header("content-type", "text/plain").body(vec![b'x'; OVER_THE_LIMIT]).send().await.unwrap();
+    assert_eq!(over.status(), 413);
+}
+
+#[tokio::test]
 async fn a_contact_message_reaches_the_admins_mailbox_through_the_event_bus_and_both_jobs() {
     let name = format!("E2E visitor {}", uuid::Uuid::new_v4().simple());
     let response = fresh_loopback_client()
@@ -198,7 +259,7 @@ async fn the_new_schedules_fire_on_demand() {
         ("cleanup-old-media-files", "/scanned"),
     ];
     for (function, field) in schedules {
-        let response = reqwest::Client::new().post(format!("{}/_local/fire/{function}", gateway())).send().await.unwrap();
+        let response = reqwest::Client::new().post(format!("{}/_local/fire/{function}", control())).send().await.unwrap();
         let body: serde_json::Value = response.json().await.unwrap();
         assert_eq!(body["function"], function, "{body}");
         assert!(body["result"].pointer(field).is_some_and(serde_json::Value::is_u64), "{body}");

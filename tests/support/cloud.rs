@@ -1,5 +1,5 @@
 //! Reaching the running local cloud (`infra/cloud start`) as a client would: its gateway, its queues, its
-//! database, its control API.
+//! database, and its control API on the control port.
 
 use std::time::{Duration, Instant};
 
@@ -11,6 +11,13 @@ use shared::identity::telegram::{TelegramUser, sign_init_data};
 pub fn gateway() -> String {
     let settings = super::local_settings();
     format!("http://127.0.0.1:{}", settings.get("LOCAL_GATEWAY_PORT").map(String::as_str).unwrap_or("3000"))
+}
+
+/// The base URL of the local cloud's control port: its own API (`/_local/…`) and Lambda's Invoke API, which the
+/// gateway does not serve.
+pub fn control() -> String {
+    let settings = super::local_settings();
+    format!("http://127.0.0.1:{}", settings.get("LOCAL_CONTROL_PORT").map(String::as_str).unwrap_or("3001"))
 }
 
 /// An SQS client for the local endpoint, configured from `infra/local.env`.
@@ -66,13 +73,13 @@ pub fn fresh_loopback_client() -> reqwest::Client {
 
 /// Invokes a function directly through the control API, as `infra/cloud invoke` does: its result, or its error.
 pub async fn invoke(function: &str, event: serde_json::Value) -> serde_json::Value {
-    let response = reqwest::Client::new().post(format!("{}/_local/invoke/{function}", gateway())).json(&event).send().await.unwrap();
+    let response = reqwest::Client::new().post(format!("{}/_local/invoke/{function}", control())).json(&event).send().await.unwrap();
     response.json().await.unwrap()
 }
 
 /// Fires a scheduled function now, as `infra/cloud fire` does.
 pub async fn fire(function: &str) -> serde_json::Value {
-    let response = reqwest::Client::new().post(format!("{}/_local/fire/{function}", gateway())).send().await.unwrap();
+    let response = reqwest::Client::new().post(format!("{}/_local/fire/{function}", control())).send().await.unwrap();
     response.json().await.unwrap()
 }
 

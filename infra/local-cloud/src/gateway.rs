@@ -3,7 +3,8 @@
 //! A request becomes a payload format 2.0 event (path parameters, query string, headers, cookies, a base64 body
 //! when binary, a request context with a request id) for the route's function; the function's answer becomes
 //! the HTTP response (status, headers, cookies, base64 bodies). An unknown route is 404 JSON; a function that
-//! fails is 502 JSON, as API Gateway answers.
+//! fails is 502 JSON, as API Gateway answers; a request whose event would be over Lambda's payload limit is
+//! refused with 413 JSON before anything is invoked ([`MAX_EVENT_BYTES`]).
 
 use std::collections::BTreeMap;
 
@@ -11,7 +12,69 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::Utc;
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
+use http_body_util::BodyExt;
+use hyper::body::{Body, Bytes};
 use serde_json::{Value, json};
+
+/// The largest event a function is handed: Lambda's limit for a synchronous invocation's payload, 6 MB
+/// (6,291,456 bytes). API Gateway's HTTP API takes request bodies of up to 10 MB, but its Lambda integration
+/// hands the function one event holding the body (base64, so 4/3 larger, when binary) with the headers and the
+/// request context, and an event over this limit is never delivered: the gateway answers 413 instead. So no
+/// request body over this limit can reach a function, and a binary one stops at about 4.5 MiB.
+pub const MAX_EVENT_BYTES: usize = 6 * 1024 * 1024;
+
+/// How much of a body past the limit is still read, and thrown away, before the 413: a client that is still
+/// sending (most do not wait for an early answer) then reads the 413 instead of a connection reset by a
+/// server that closed with its bytes unread. Past this much the connection is closed all the same.
+pub const DRAIN_BYTES: u64 = 16 * 1024 * 1024;
+
+/// A request body read with a bound: at most `limit` bytes are kept.
+#[derive(Debug, PartialEq)]
+pub enum Bounded {
+    Complete(Vec<u8>),
+    /// Over the limit (by its `content-length`, or by what arrived); nothing of it is kept.
+    TooLarge,
+}
+
+/// Reads a body, keeping at most `limit` bytes. A body over the limit is not kept: the rest of it is read and
+/// discarded up to [`DRAIN_BYTES`] (see there), unless `drain` is false (a client that sent
+/// `expect: 100-continue` has sent nothing yet, and waits for an answer).
+pub async fn read_bounded<B>(mut body: B, limit: usize, drain: bool) -> Result<Bounded, B::Error>
+where
+    B: Body<Data = Bytes> + Unpin,
+{
+    let mut kept = Vec::new();
+    let mut seen: u64 = 0;
+    let declared_over = body.size_hint().lower() > limit as u64;
+    if !declared_over {
+        while let Some(frame) = body.frame().await {
+            let Ok(data) = frame?.into_data() else { continue };
+            seen += data.len() as u64;
+            if kept.len() + data.len() > limit {
+                break;
+            }
+            kept.extend_from_slice(&data);
+        }
+        if seen <= limit as u64 {
+            return Ok(Bounded::Complete(kept));
+        }
+    }
+    drop(kept);
+    if drain {
+        while seen < DRAIN_BYTES {
+            match body.frame().await {
+                Some(Ok(frame)) => seen += frame.data_ref().map_or(0, |d| d.len() as u64),
+                Some(Err(_)) | None => break,
+            }
+        }
+    }
+    Ok(Bounded::TooLarge)
+}
+
+/// Whether the client waits for `100 Continue` before it sends its body.
+pub fn expects_continue(headers: &HeaderMap) -> bool {
+    headers.get(http::header::EXPECT).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"))
+}
 
 /// One `HttpApi` route of the template.
 #[derive(Debug, Clone)]
@@ -198,6 +261,11 @@ pub fn gateway_error(status: StatusCode, message: &str) -> (StatusCode, HeaderMa
     (status, headers, json!({ "message": message }).to_string().into_bytes())
 }
 
+/// What API Gateway answers to a request it will not hand to the function for its size.
+pub fn too_large() -> (StatusCode, HeaderMap, Vec<u8>) {
+    gateway_error(StatusCode::PAYLOAD_TOO_LARGE, "Request Entity Too Large")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -253,5 +321,70 @@ mod tests {
         assert_eq!(body, [1, 2, 3]);
         assert_eq!(from_function(br#"{"hello":1}"#).unwrap().0, 200);
         assert!(from_function(b"not json").is_none());
+    }
+
+    /// A body of `chunks` chunks of `size` bytes with no declared length (as a chunked upload arrives); counts
+    /// the bytes handed out.
+    struct Chunked {
+        chunks: usize,
+        size: usize,
+        handed: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    }
+
+    impl Body for Chunked {
+        type Data = Bytes;
+        type Error = std::convert::Infallible;
+        fn poll_frame(
+            mut self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Self::Error>>> {
+            if self.chunks == 0 {
+                return std::task::Poll::Ready(None);
+            }
+            self.chunks -= 1;
+            self.handed.fetch_add(self.size, std::sync::atomic::Ordering::Relaxed);
+            std::task::Poll::Ready(Some(Ok(hyper::body::Frame::data(Bytes::from(vec![b'x'; self.size])))))
+        }
+    }
+
+    fn chunked(chunks: usize, size: usize) -> (Chunked, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+        let handed = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        (Chunked { chunks, size, handed: handed.clone() }, handed)
+    }
+
+    #[tokio::test]
+    async fn a_body_is_kept_up_to_the_limit_and_refused_past_it() {
+        let (at_limit, _) = chunked(6, 1024 * 1024);
+        assert_eq!(read_bounded(at_limit, MAX_EVENT_BYTES, true).await.unwrap(), Bounded::Complete(vec![b'x'; MAX_EVENT_BYTES]));
+        let (one_over, _) = chunked(MAX_EVENT_BYTES + 1, 1);
+        assert_eq!(read_bounded(one_over, MAX_EVENT_BYTES, true).await.unwrap(), Bounded::TooLarge);
+        let empty = http_body_util::Empty::<Bytes>::new();
+        assert_eq!(read_bounded(empty, MAX_EVENT_BYTES, true).await.unwrap(), Bounded::Complete(Vec::new()));
+    }
+
+    #[tokio::test]
+    async fn past_the_limit_the_rest_is_drained_only_up_to_a_bound() {
+        // 1 GiB on its way: read and dropped up to DRAIN_BYTES, then given up on, never buffered.
+        let (huge, handed) = chunked(1024, 1024 * 1024);
+        assert_eq!(read_bounded(huge, MAX_EVENT_BYTES, true).await.unwrap(), Bounded::TooLarge);
+        let handed = handed.load(std::sync::atomic::Ordering::Relaxed) as u64;
+        assert!(handed >= DRAIN_BYTES && handed <= DRAIN_BYTES + 1024 * 1024, "{handed}");
+        // A client that waits for 100 Continue: refused by its declared length, none of the body is asked for.
+        let declared = http_body_util::Full::new(Bytes::from(vec![0u8; MAX_EVENT_BYTES + 1]));
+        assert_eq!(read_bounded(declared, MAX_EVENT_BYTES, false).await.unwrap(), Bounded::TooLarge);
+        let (chunks, handed) = chunked(7, 1024 * 1024);
+        assert_eq!(read_bounded(chunks, MAX_EVENT_BYTES, false).await.unwrap(), Bounded::TooLarge);
+        assert_eq!(handed.load(std::sync::atomic::Ordering::Relaxed), MAX_EVENT_BYTES + 1024 * 1024, "stopped at the chunk past the limit");
+    }
+
+    #[test]
+    fn the_413_is_json_like_the_gateways_other_answers() {
+        let (status, headers, body) = too_large();
+        assert_eq!(status, 413);
+        assert_eq!(headers["content-type"], "application/json");
+        assert_eq!(serde_json::from_slice::<Value>(&body).unwrap(), json!({"message": "Request Entity Too Large"}));
+        let mut expect = HeaderMap::new();
+        expect.insert("expect", HeaderValue::from_static("100-Continue"));
+        assert!(expects_continue(&expect) && !expects_continue(&HeaderMap::new()));
     }
 }

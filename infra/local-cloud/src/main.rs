@@ -1,6 +1,8 @@
 //! The local cloud: every function, route, queue-driven job and schedule of `template.yaml` on one machine.
 //!
-//!   local-cloud up [--port 3000] [--instances 2] [--template template.yaml]   provision, then serve until stopped
+//!   local-cloud up [--port 3000] [--control-port 3001] [--instances 2] [--template template.yaml]
+//!                                                   provision, then serve until stopped: the gateway on --port,
+//!                                                   the control API and Lambda's Invoke API on --control-port
 //!   local-cloud status                              routes, queues with their depths, schedules with next firing
 //!   local-cloud invoke <function> [event.json]      invoke a function directly (default: its first sample event)
 //!   local-cloud fire <function>                     fire a scheduled function now
@@ -11,8 +13,11 @@
 //!                                                   sign in through the Mini App route with initData signed by the
 //!                                                   development bot token; prints the session (or only the initData)
 //!
-//! Run it through `infra/cloud`, which builds it and reads `infra/local.env`.
+//! Every command but `up` and `sign-in` talks to the control port (`--control-port`, else `LOCAL_CONTROL_PORT`
+//! from `infra/local.env`); `sign-in` goes through the gateway (`--port`, else `LOCAL_GATEWAY_PORT`), as the Mini
+//! App does. Run it through `infra/cloud`, which builds it and reads `infra/local.env`.
 
+mod control;
 mod gateway;
 mod metrics;
 mod poller;
@@ -20,7 +25,7 @@ mod runtime;
 mod schedule;
 mod template;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -31,6 +36,7 @@ use hyper::body::{Bytes, Incoming};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use serde_json::{Value, json};
+use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
 use gateway::Route;
@@ -69,18 +75,26 @@ fn arg_value(args: &[String], flag: &str) -> Option<String> {
     args.iter().position(|a| a == flag).and_then(|i| args.get(i + 1)).cloned()
 }
 
+/// A port: the flag's value, else the setting's in `infra/local.env`, else `default`.
+fn port_of(args: &[String], flag: &str, settings: &HashMap<String, String>, setting: &str, default: u16) -> Result<u16, BoxError> {
+    let value = arg_value(args, flag).or_else(|| settings.get(setting).cloned());
+    value.map_or(Ok(default), |v| v.parse().map_err(|e| format!("{flag} / {setting} {v:?}: {e}").into()))
+}
+
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let root = std::env::current_dir()?;
     let settings = settings(&root);
-    let port: u16 = arg_value(&args, "--port").or_else(|| settings.get("LOCAL_GATEWAY_PORT").cloned()).unwrap_or_else(|| "3000".into()).parse()?;
-    let base = format!("http://127.0.0.1:{port}");
+    let port = port_of(&args, "--port", &settings, "LOCAL_GATEWAY_PORT", 3000)?;
+    let control_port = port_of(&args, "--control-port", &settings, "LOCAL_CONTROL_PORT", 3001)?;
+    let gateway = format!("http://127.0.0.1:{port}");
+    let base = format!("http://127.0.0.1:{control_port}");
     match args.first().map(String::as_str) {
         Some("up") => {
             let instances = arg_value(&args, "--instances").unwrap_or_else(|| "2".into()).parse()?;
             let template = arg_value(&args, "--template").map(PathBuf::from).unwrap_or_else(|| root.join("template.yaml"));
-            up(root, settings, port, instances, &template).await
+            up(root, settings, port, control_port, instances, &template).await
         }
         Some("status") => print_json(control(&base, "GET", "/_local/status", Vec::new()).await?),
         Some("invoke") => {
@@ -108,7 +122,7 @@ async fn main() -> Result<(), BoxError> {
                 Ok(())
             }
         }
-        Some("sign-in") => sign_in(&base, &settings, &args).await,
+        Some("sign-in") => sign_in(&gateway, &settings, &args).await,
         _ => {
             eprintln!("usage: local-cloud up|status|invoke <function> [event]|fire <function>|metrics [--last S] [--json]|down|sign-in [--admin]");
             std::process::exit(2)
@@ -170,12 +184,20 @@ fn print_json(value: Value) -> Result<(), BoxError> {
 async fn control(base: &str, method: &str, path: &str, body: Vec<u8>) -> Result<Value, BoxError> {
     let client = hyper_util::client::legacy::Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
     let request = hyper::Request::builder().method(method).uri(format!("{base}{path}")).body(Full::new(Bytes::from(body)))?;
-    let response = client.request(request).await.map_err(|e| format!("is the local cloud up at {base}? {e}"))?;
+    let response = client.request(request).await.map_err(|e| format!("is the local cloud up (answering on {base})? {e}"))?;
     let bytes = response.into_body().collect().await?.to_bytes();
     Ok(serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned())))
 }
 
-async fn up(root: PathBuf, settings: HashMap<String, String>, port: u16, instances: usize, template: &Path) -> Result<(), BoxError> {
+async fn up(root: PathBuf, mut settings: HashMap<String, String>, port: u16, control_port: u16, instances: usize, template: &Path) -> Result<(), BoxError> {
+    if port == control_port {
+        return Err(format!("the gateway and the control API need two ports, not both {port}").into());
+    }
+    // Bound first, so that a port in use stops this before anything is provisioned.
+    let gateway_listener = TcpListener::bind(("127.0.0.1", port)).await.map_err(|e| format!("gateway port {port}: {e}"))?;
+    let control_listener = TcpListener::bind(("127.0.0.1", control_port)).await.map_err(|e| format!("control port {control_port}: {e}"))?;
+    // Lambda's API for the functions this cloud runs is this cloud's control port, whichever it is.
+    settings.insert("AWS_ENDPOINT_URL_LAMBDA".into(), format!("http://127.0.0.1:{control_port}"));
     let stack = settings.get("LOCAL_STACK_NAME").cloned().unwrap_or_else(|| "quiz".into());
     let text = std::fs::read_to_string(template).map_err(|e| format!("{}: {e}", template.display()))?;
     let template = Template::parse(&text, &stack, &settings)?;
@@ -224,28 +246,59 @@ async fn up(root: PathBuf, settings: HashMap<String, String>, port: u16, instanc
     poller::start_pollers(&cloud);
     poller::start_schedules(&cloud);
 
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     println!("local cloud on http://127.0.0.1:{port} ({} functions, {} routes)", cloud.pools.len(), cloud.routes.len());
     for r in &cloud.routes {
         println!("  {:6} {:40} -> {}", r.method, r.path, r.function);
     }
+    println!("control API and Lambda's Invoke API on http://127.0.0.1:{control_port} (infra/cloud status|invoke|fire|down)");
     println!("logs: .local/functions/<function>.log; stop with infra/cloud down");
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => {
-                let (stream, peer) = accepted?;
-                let cloud = cloud.clone();
-                tokio::spawn(async move {
-                    let service = service_fn(move |req| handle(cloud.clone(), peer, req));
-                    let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
-                });
-            }
-            _ = cloud.shutdown.notified() => break,
-            _ = tokio::signal::ctrl_c() => break,
-        }
+    let gateway = tokio::spawn(serve(cloud.clone(), gateway_listener, Port::Gateway));
+    let control = tokio::spawn(serve(cloud.clone(), control_listener, Port::Control));
+    tokio::select! {
+        _ = cloud.shutdown.notified() => {}
+        _ = tokio::signal::ctrl_c() => {}
     }
+    gateway.abort();
+    control.abort();
     println!("local cloud stopped");
     Ok(())
+}
+
+/// Which of the two ports a listener serves.
+#[derive(Debug, Clone, Copy)]
+enum Port {
+    /// API Gateway's HTTP API: the template's routes, nothing else.
+    Gateway,
+    /// The local cloud's own API and Lambda's (`control.rs`).
+    Control,
+}
+
+/// Accepts connections until aborted, each served by the port's handler.
+async fn serve(cloud: Arc<Cloud>, listener: TcpListener, port: Port) {
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                // Out of file descriptors, say: wait a little rather than spin or stop serving.
+                eprintln!("{port:?} port: accept: {e}");
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let cloud = cloud.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |request| {
+                let cloud = cloud.clone();
+                async move {
+                    match port {
+                        Port::Gateway => handle(cloud, peer, request).await,
+                        Port::Control => control::handle(cloud, request).await,
+                    }
+                }
+            });
+            let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+        });
+    }
 }
 
 fn find_rie(root: &Path) -> Result<PathBuf, BoxError> {
@@ -274,22 +327,30 @@ fn json_response(status: http::StatusCode, value: &Value) -> Response {
     respond((status, headers, value.to_string().into_bytes()))
 }
 
+/// Serves one request on the gateway's port, as API Gateway's HTTP API: the template's routes and nothing else
+/// (the control API is on its own port, and `/_local/…` here is an unknown route like any other).
 async fn handle(cloud: Arc<Cloud>, peer: SocketAddr, request: hyper::Request<Incoming>) -> Result<Response, hyper::Error> {
     let (parts, body) = request.into_parts();
-    let body = body.collect().await?.to_bytes().to_vec();
+    // Refused before anything is invoked when it cannot fit in an event, without keeping more than fits.
+    let body = match gateway::read_bounded(body, gateway::MAX_EVENT_BYTES, !gateway::expects_continue(&parts.headers)).await? {
+        gateway::Bounded::Complete(body) => body,
+        gateway::Bounded::TooLarge => return Ok(respond(gateway::too_large())),
+    };
     let path = parts.uri.path().to_string();
-    if let Some(rest) = path.strip_prefix("/_local/") {
-        return Ok(control_api(&cloud, &parts.method, rest, body).await);
-    }
-    if let Some(name) = path.strip_prefix("/2015-03-31/functions/").and_then(|p| p.strip_suffix("/invocations")) {
-        return Ok(lambda_invoke(&cloud, name, body).await);
-    }
     let Some((route, params)) = cloud.routes.iter().find_map(|r| r.matches(&parts.method, &path).map(|p| (r, p))) else {
         return Ok(respond(gateway::gateway_error(http::StatusCode::NOT_FOUND, "Not Found")));
     };
     let event = gateway::to_event(route, &params, &parts.method, &path, parts.uri.query(), &parts.headers, &body, &peer.ip().to_string());
-    let pool = &cloud.pools[&route.function];
-    Ok(match pool.invoke(event.to_string().into_bytes()).await {
+    drop(body);
+    // The body fits, but the event (the body in base64 when binary, with the headers) may not.
+    let event = event.to_string().into_bytes();
+    if event.len() > gateway::MAX_EVENT_BYTES {
+        return Ok(respond(gateway::too_large()));
+    }
+    let Some(pool) = cloud.pools.get(&route.function) else {
+        return Ok(respond(gateway::gateway_error(http::StatusCode::BAD_GATEWAY, "Internal Server Error")));
+    };
+    Ok(match pool.invoke(event).await {
         Ok(Invocation::Ok(payload)) => match gateway::from_function(&payload) {
             Some(answer) => respond(answer),
             None => respond(gateway::gateway_error(http::StatusCode::BAD_GATEWAY, "Internal Server Error")),
@@ -305,87 +366,115 @@ async fn handle(cloud: Arc<Cloud>, peer: SocketAddr, request: hyper::Request<Inc
     })
 }
 
-/// Lambda's `Invoke` API (request-response), as `sam local start-lambda` serves it: what an AWS SDK client pointed
-/// here with `AWS_ENDPOINT_URL_LAMBDA` calls, as `queue-inspect ping` does. A function error is a 200 with the
-/// `X-Amz-Function-Error` header and the error as the payload, as Lambda answers.
-async fn lambda_invoke(cloud: &Cloud, name: &str, body: Vec<u8>) -> Response {
-    let name = name.rsplit(':').next().unwrap_or(name); // an ARN names the function last
-    let Some(pool) = cloud.pool(name) else {
-        let error = json!({"Type": "User", "message": format!("Function not found: {name}")});
-        let mut response = json_response(http::StatusCode::NOT_FOUND, &error);
-        response.headers_mut().insert("x-amzn-errortype", http::HeaderValue::from_static("ResourceNotFoundException"));
-        return response;
-    };
-    let payload = if body.is_empty() { b"{}".to_vec() } else { body };
-    let mut headers = http::HeaderMap::new();
-    headers.insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
-    headers.insert("x-amz-executed-version", http::HeaderValue::from_static("$LATEST"));
-    match pool.invoke(payload).await {
-        Ok(Invocation::Ok(result)) => respond((http::StatusCode::OK, headers, result)),
-        Ok(Invocation::FunctionError(error)) => {
-            headers.insert("x-amz-function-error", http::HeaderValue::from_static("Unhandled"));
-            respond((http::StatusCode::OK, headers, error.into_bytes()))
-        }
-        Err(e) => {
-            let error = json!({"Type": "Service", "message": e});
-            let mut response = json_response(http::StatusCode::BAD_GATEWAY, &error);
-            response.headers_mut().insert("x-amzn-errortype", http::HeaderValue::from_static("ServiceException"));
-            response
-        }
-    }
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-async fn control_api(cloud: &Cloud, method: &http::Method, path: &str, body: Vec<u8>) -> Response {
-    let (what, name) = path.split_once('/').unwrap_or((path, ""));
-    match (method.as_str(), what) {
-        ("GET", "status") => json_response(http::StatusCode::OK, &status(cloud).await),
-        ("POST", "invoke") => {
-            let Some(pool) = cloud.pool(name) else {
-                return json_response(http::StatusCode::NOT_FOUND, &json!({"message": format!("no function {name}")}));
-            };
-            let payload = if body.is_empty() { b"{}".to_vec() } else { body };
-            match pool.invoke(payload).await {
-                Ok(Invocation::Ok(result)) => json_response(
-                    http::StatusCode::OK,
-                    &json!({"function": pool.function().binary, "result": serde_json::from_slice::<Value>(&result).unwrap_or(Value::Null)}),
-                ),
-                Ok(Invocation::FunctionError(error)) => json_response(
-                    http::StatusCode::OK,
-                    &json!({"function": pool.function().binary, "error": serde_json::from_str::<Value>(&error).unwrap_or(Value::String(error))}),
-                ),
-                Err(e) => json_response(http::StatusCode::BAD_GATEWAY, &json!({"message": e})),
-            }
-        }
-        ("POST", "fire") => match poller::fire(cloud, name).await {
-            Ok(result) => json_response(http::StatusCode::OK, &result),
-            Err(e) => json_response(http::StatusCode::BAD_REQUEST, &json!({"message": e})),
-        },
-        ("POST", "shutdown") => {
-            cloud.shutdown.notify_one();
-            json_response(http::StatusCode::OK, &json!({"stopping": true}))
-        }
-        _ => json_response(http::StatusCode::NOT_FOUND, &json!({"message": "unknown local cloud command"})),
+    /// A cloud with one route and no function behind it, serving both ports on free loopback ports. A request
+    /// that gets as far as invoking answers 502 (there is no instance to run), so 413 and 404 show what was
+    /// refused before any invocation.
+    async fn test_cloud() -> (String, String) {
+        let text = "Resources:\n  Echo:\n    Type: AWS::Serverless::Function\n    Metadata: {BuildProperties: {Binary: echo}}\n    Properties:\n      Events:\n        Any: {Type: HttpApi, Properties: {Method: ANY, Path: '/echo/{name}'}}\n";
+        let template = Template::parse(text, "test", &HashMap::new()).unwrap();
+        let routes = vec![Route { method: "ANY".into(), path: "/echo/{name}".into(), function: "echo".into() }];
+        let sqs_config = aws_sdk_sqs::Config::builder()
+            .behavior_version(aws_sdk_sqs::config::BehaviorVersion::latest())
+            .region(aws_sdk_sqs::config::Region::new("us-east-1"))
+            .build();
+        let sqs = aws_sdk_sqs::Client::from_conf(sqs_config);
+        let cloud = Cloud { root: PathBuf::from("."), template, pools: HashMap::new(), routes, sqs, endpoint: String::new(), shutdown: Notify::new() };
+        let cloud = Arc::new(cloud);
+        let gateway = TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
+        let control = TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
+        let bases = (format!("http://{}", gateway.local_addr().unwrap()), format!("http://{}", control.local_addr().unwrap()));
+        tokio::spawn(serve(cloud.clone(), gateway, Port::Gateway));
+        tokio::spawn(serve(cloud, control, Port::Control));
+        bases
     }
-}
 
-async fn status(cloud: &Cloud) -> Value {
-    let routes: Vec<Value> = cloud.routes.iter().map(|r| json!({"method": r.method, "path": r.path, "function": r.function})).collect();
-    let mut queues = Vec::new();
-    for queue in &cloud.template.queues {
-        let depth = poller::depth(&cloud.sqs, &cloud.queue_url(&queue.logical_id).unwrap_or_default()).await;
-        queues.push(json!({"queue": queue.name, "messages": depth}));
-    }
-    let mut functions = BTreeMap::new();
-    let mut schedules = Vec::new();
-    for (name, pool) in &cloud.pools {
-        let cold: Vec<f64> = pool.cold_starts.lock().await.iter().map(|d| d.as_secs_f64() * 1000.0).collect();
-        functions.insert(name.clone(), json!({"instances": pool.instances(), "cold_starts_ms": cold}));
-        for trigger in &pool.function().triggers {
-            if let Trigger::Schedule { name: rule, expression, .. } = trigger {
-                let next = schedule::Schedule::parse(expression).ok().and_then(|s| s.next_after(chrono::Utc::now()));
-                schedules.push(json!({"function": pool.function().binary, "rule": rule, "expression": expression, "next": next}));
-            }
+    async fn send(method: &str, url: &str, headers: &[(&str, &str)], body: Vec<u8>) -> (u16, http::HeaderMap, Value) {
+        let client = hyper_util::client::legacy::Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+        let mut request = hyper::Request::builder().method(method).uri(url);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
         }
+        let response = client.request(request.body(Full::new(Bytes::from(body))).unwrap()).await.unwrap();
+        let (parts, body) = response.into_parts();
+        let bytes = body.collect().await.unwrap().to_bytes();
+        (parts.status.as_u16(), parts.headers, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
     }
-    json!({"root": cloud.root, "routes": routes, "queues": queues, "schedules": schedules, "functions": functions})
+
+    const MIB: usize = 1024 * 1024;
+
+    #[tokio::test]
+    async fn the_gateway_refuses_a_body_or_event_over_lambdas_limit_with_a_413_before_invoking() {
+        let (gateway, _) = test_cloud().await;
+        let text = [("content-type", "text/plain")];
+        let binary = [("content-type", "application/octet-stream")];
+        let (status, headers, body) = send("POST", &format!("{gateway}/echo/big"), &text, vec![b'x'; 7 * MIB]).await;
+        assert_eq!((status, &body), (413, &json!({"message": "Request Entity Too Large"})));
+        assert_eq!(headers["content-type"], "application/json");
+        // 5 MiB of text fits in an event; 5 MiB of bytes, in base64, does not.
+        assert_eq!(send("POST", &format!("{gateway}/echo/text"), &text, vec![b'x'; 5 * MIB]).await.0, 502, "handed on");
+        assert_eq!(send("POST", &format!("{gateway}/echo/bytes"), &binary, vec![0; 5 * MIB]).await.0, 413);
+        assert_eq!(send("POST", &format!("{gateway}/echo/small"), &text, b"hello".to_vec()).await.0, 502, "handed on");
+        // Over the limit on an unknown route too: the size is refused first, as API Gateway does.
+        assert_eq!(send("POST", &format!("{gateway}/nothing"), &text, vec![b'x'; 7 * MIB]).await.0, 413);
+        assert_eq!(send("GET", &format!("{gateway}/nothing"), &[], Vec::new()).await.0, 404, "and it goes on serving");
+    }
+
+    #[tokio::test]
+    async fn a_client_waiting_for_100_continue_gets_the_413_without_sending_its_body() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let (gateway, _) = test_cloud().await;
+        let mut stream = tokio::net::TcpStream::connect(gateway.trim_start_matches("http://")).await.unwrap();
+        let head = format!("POST /echo/big HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-length: {}\r\nexpect: 100-continue\r\n\r\n", 7 * MIB);
+        stream.write_all(head.as_bytes()).await.unwrap();
+        let mut answer = Vec::new();
+        let read = tokio::time::timeout(std::time::Duration::from_secs(5), stream.read_to_end(&mut answer)).await;
+        assert!(read.is_ok(), "answered (and closed) without the body");
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+        assert!(!answer.contains("100 Continue"), "{answer}");
+        assert!(answer.ends_with(r#"{"message":"Request Entity Too Large"}"#), "{answer}");
+    }
+
+    #[tokio::test]
+    async fn the_control_routes_answer_only_on_the_control_port() {
+        let (gateway, control) = test_cloud().await;
+        let lambda = "/2015-03-31/functions/echo/invocations";
+        for (method, path) in [("GET", "/_local/status"), ("POST", "/_local/shutdown"), ("POST", "/_local/invoke/echo"), ("POST", lambda)] {
+            let (status, _, body) = send(method, &format!("{gateway}{path}"), &[], Vec::new()).await;
+            assert_eq!((status, body), (404, json!({"message": "Not Found"})), "{method} {path} on the gateway");
+        }
+        let (status, _, body) = send("GET", &format!("{control}/_local/status"), &[], Vec::new()).await;
+        assert_eq!(status, 200);
+        assert_eq!(body["routes"][0]["path"], "/echo/{name}", "{body}");
+        let (status, headers, body) = send("POST", &format!("{control}/2015-03-31/functions/nothing/invocations"), &[], Vec::new()).await;
+        assert_eq!((status, headers["x-amzn-errortype"].to_str().unwrap()), (404, "ResourceNotFoundException"), "{body}");
+        let (status, _, _) = send("GET", &format!("{control}/api/v1/health"), &[], Vec::new()).await;
+        assert_eq!(status, 404, "the routes are the gateway's only");
+    }
+
+    #[tokio::test]
+    async fn the_control_port_refuses_web_pages_and_oversized_payloads() {
+        let (_, control) = test_cloud().await;
+        let status = format!("{control}/_local/status");
+        for headers in [
+            &[("origin", "http://127.0.0.1:3000")][..],
+            &[("origin", "null")],
+            &[("sec-fetch-site", "cross-site"), ("sec-fetch-mode", "no-cors")],
+            &[("host", "attacker.example:3001")],
+        ] {
+            let (code, _, body) = send("GET", &status, headers, Vec::new()).await;
+            assert_eq!(code, 403, "{headers:?}: {body}");
+        }
+        for host in ["localhost:3001", "127.0.0.1", "[::1]:3001", "127.0.0.2:3001"] {
+            assert_eq!(send("GET", &status, &[("host", host)], Vec::new()).await.0, 200, "{host}");
+        }
+        let lambda = format!("{control}/2015-03-31/functions/echo/invocations");
+        let (code, headers, body) = send("POST", &lambda, &[], vec![b' '; 7 * MIB]).await;
+        assert_eq!((code, headers["x-amzn-errortype"].to_str().unwrap()), (413, "RequestEntityTooLargeException"), "{body}");
+        assert_eq!(send("POST", &format!("{control}/_local/invoke/echo"), &[], vec![b' '; 7 * MIB]).await.0, 413);
+    }
 }
