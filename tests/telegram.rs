@@ -459,6 +459,23 @@ async fn count(p: &shared::Platform, sql: &str, params: &[&(dyn tokio_postgres::
 }
 
 #[tokio::test]
+async fn in_process_a_nul_in_an_update_is_stored_as_a_replacement_character_not_refused() {
+    let t = in_process(|_| {}).await;
+    let telegram_id = fresh_telegram_id();
+    let marker = uuid::Uuid::new_v4().simple().to_string();
+    let mut update = message(fresh_update_id(), telegram_id, &format!("support A\u{0}B {marker}"));
+    update["message"]["from"]["first_name"] = json!("Ni\u{0}l");
+    // Refused, Telegram would only deliver it again; PostgreSQL could not store it as it is.
+    let answer = deliver_in(&t.p, &update).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    let conn = t.p.db.connection().await.unwrap();
+    let stored: Vec<String> =
+        conn.query("SELECT message FROM feedback WHERE message LIKE '%' || $1", &[&marker]).await.unwrap().iter().map(|r| r.get(0)).collect();
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    assert!(stored[0].contains("A\u{FFFD}B"), "the message is stored with U+FFFD in place of the NUL: {stored:?}");
+}
+
+#[tokio::test]
 async fn in_process_a_support_message_is_stored_once_however_often_it_is_redelivered_after_its_reply_failed() {
     let t = in_process(|_| {}).await;
     let telegram_id = fresh_telegram_id();

@@ -87,7 +87,8 @@ pub async fn route(platform: &Platform, request: ApiRequest) -> Result<ApiRespon
     if expected.is_empty() || !bool::from(given.ct_eq(expected)) {
         return Err(ApiError::unauthorized("the X-Telegram-Bot-Api-Secret-Token header is missing or wrong"));
     }
-    let raw: serde_json::Value = request.json()?;
+    // A NUL in a name or a message becomes U+FFFD rather than a 400: Telegram would only deliver the update again.
+    let raw: serde_json::Value = request.json_replacing_nul()?;
     let update_id = raw.get("update_id").and_then(serde_json::Value::as_i64).ok_or_else(|| {
         ApiError::bad_request("validation_failed", "an update needs a numeric `update_id`").with_field("update_id", "must be a number")
     })?;
