@@ -184,7 +184,6 @@ fn joined(headers: http::HeaderMap) -> http::HeaderMap {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use http::Method;
 
     #[test]
     fn repeated_headers_leave_as_one_value_and_cookies_stay_apart() {
