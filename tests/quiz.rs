@@ -1710,3 +1710,35 @@ async fn the_feed_shows_your_answer_against_the_options_you_chose_from() {
     let shown = item["your_answer"]["chosen_index"].as_u64().map(|i| en[i as usize].clone());
     assert!(shown.is_none() || shown.as_deref() == Some(ru[picked].as_str()), "chose {:?} in ru; the en feed marks {shown:?}: {item}", ru[picked]);
 }
+
+// ===============================================================================================================
+// §2 Import: identity, defaults and text PostgreSQL cannot store (issue 17)
+// ===============================================================================================================
+
+fn statuses(report: &Json) -> Vec<String> {
+    report["tasks"].as_array().unwrap().iter().map(|t| t["status"].as_str().unwrap().to_string()).collect()
+}
+
+#[tokio::test]
+async fn importing_tasks_without_a_difficulty_makes_them_medium_and_says_so_while_a_wrong_one_is_rejected() {
+    let p = platform().await;
+    let admin = admin_user(&p).await;
+    let mut absent = task_json("Swift", "Optionals", "easy", "What does `nil ?? 3` evaluate to?");
+    absent.as_object_mut().unwrap().remove("difficulty");
+    let mut as_null = task_json("Swift", "Optionals", "easy", "Can a `let` constant be reassigned?");
+    as_null["difficulty"] = Json::Null;
+    let bank = json!({"tasks": [absent, as_null, task_json("Swift", "Optionals", "extreme", "Is `Int?` an enum?"), task_json("Swift", "Optionals", "hard", "What is `Never`?")]});
+    let report = import(&p, &admin.token, &bank).await.ok();
+    assert_eq!(statuses(&report), ["created", "created", "rejected", "created"], "{report}");
+    let missing = json!({"difficulty": "missing; imported as medium"});
+    assert_eq!((&report["tasks"][0]["warnings"], &report["tasks"][1]["warnings"]), (&missing, &missing), "{report}");
+    assert!(report["tasks"][3].get("warnings").is_none(), "a task with its difficulty has no warning: {report}");
+    assert_eq!(report["tasks"][2]["reasons"], json!({"difficulty": "must be easy, medium or hard, not 'extreme'"}));
+    let difficulties: Vec<String> = stored_tasks(&p).await.into_iter().map(|t| t.difficulty).collect();
+    assert_eq!(difficulties, ["medium", "medium", "hard"]);
+
+    // Imported again, the tasks exist, and the report still says what their difficulty was taken as.
+    let again = import(&p, &admin.token, &bank).await.ok();
+    assert_eq!(statuses(&again), ["exists", "exists", "rejected", "exists"], "{again}");
+    assert_eq!(again["tasks"][0]["warnings"], missing);
+}

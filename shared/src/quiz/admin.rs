@@ -5,7 +5,7 @@
 //! already (same `identity_key`) is left as it is — only translations in new languages are added — so importing a
 //! file twice creates nothing new. The report says, per task, what happened and why anything was refused.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -38,7 +38,11 @@ pub struct TaskReport {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub translations_added: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub reasons: Option<std::collections::BTreeMap<String, String>>,
+    pub reasons: Option<BTreeMap<String, String>>,
+    /// What the task was imported with although the bank did not say so, by field path (e.g. `difficulty` →
+    /// `missing; imported as medium`); only for an imported or existing task.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub warnings: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -189,6 +193,7 @@ impl Writer<'_, '_> {
             task_id: Some(task_id),
             translations_added: added,
             reasons: None,
+            warnings: draft.warnings.clone(),
         })
     }
 }
@@ -247,6 +252,7 @@ pub async fn import_bank(platform: &Platform, bank: &[u8], publish: bool) -> Res
                 task_id: None,
                 translations_added: Vec::new(),
                 reasons: Some(rejection.reasons.clone()),
+                warnings: BTreeMap::new(),
             },
         });
     }

@@ -3,8 +3,10 @@
 //! Existing banks must load unchanged, so the reader is lenient where the old files vary (extra fields, `null` for
 //! absent, `answers` as a JSON-encoded string, with or without the correct answer) and strict about what would
 //! spoil the catalogue. Each task is judged on its own and every problem of it is reported under a field path, so
-//! one bad task never spoils the others and an author can fix a file in one pass. No database here: the writer
-//! takes the drafts, and [`TaskDraft::identity_key`] is what makes importing the same file twice create nothing.
+//! one bad task never spoils the others and an author can fix a file in one pass. Where the earlier importer
+//! filled in a value (a missing difficulty is `medium`), so does this one, and the task's report says so under the
+//! field's path. No database here: the writer takes the drafts, and [`TaskDraft::identity_key`] is what makes
+//! importing the same file twice create nothing.
 
 use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, HashSet};
@@ -47,6 +49,9 @@ pub struct TaskDraft {
     /// At least one, each in a different language, in file order.
     pub translations: Vec<TranslationDraft>,
     pub identity_key_source: IdentityKeySource,
+    /// What was filled in or read leniently, by field path as in [`TaskRejection::reasons`], e.g. `"difficulty"` →
+    /// `"missing; imported as medium"`. The task imports all the same; the report passes these on.
+    pub warnings: BTreeMap<String, String>,
 }
 
 /// One language of a task.
@@ -69,6 +74,9 @@ pub enum IdentityKeySource {
     /// Lowercase hex MD5 of the first translation's language code, a line feed, and its question as stored.
     QuestionDigest(String),
 }
+
+/// The value a missing difficulty takes, as in the earlier importer.
+pub const DEFAULT_DIFFICULTY: Difficulty = Difficulty::Medium;
 
 impl TaskDraft {
     /// The task's `identity_key`: `group:<translation_group_id>` when the bank gives one, else
@@ -175,11 +183,22 @@ fn parse_task(task: &Value) -> Result<TaskDraft, BTreeMap<String, String>> {
         .and_then(|topic| problems.check("topic", name(topic.trim(), MAX_NAME_CHARS)));
     let subtopic = optional_str(fields, "subtopic", "", &mut problems)
         .and_then(|subtopic| problems.check("subtopic", name(subtopic, MAX_NAME_CHARS)));
-    let difficulty = required_str(fields, "difficulty", "", &mut problems).and_then(|raw| {
-        let parsed = Difficulty::parse(&raw.trim().to_ascii_lowercase())
-            .ok_or_else(|| format!("must be easy, medium or hard, not {}", quote(raw)));
-        problems.check("difficulty", parsed)
-    });
+    let mut warnings = BTreeMap::new();
+    let difficulty = match fields.get("difficulty") {
+        // The earlier system's own banks leave it out (or write null or ""), and its importer took them as medium:
+        // so does this one, saying so in the task's report rather than silently.
+        None | Some(Value::Null) => Some(missing_difficulty(&mut warnings)),
+        Some(Value::String(raw)) if raw.trim().is_empty() => Some(missing_difficulty(&mut warnings)),
+        Some(Value::String(raw)) => {
+            let parsed = Difficulty::parse(&raw.trim().to_ascii_lowercase())
+                .ok_or_else(|| format!("must be easy, medium or hard, not {}", quote(raw)));
+            problems.check("difficulty", parsed)
+        }
+        Some(other) => {
+            problems.add("difficulty", format!("must be a string, not {}", kind_of(other)));
+            None
+        }
+    };
     let translation_group_id = optional_str(fields, "translation_group_id", "", &mut problems)
         .and_then(|id| problems.check("translation_group_id", name(id, MAX_GROUP_ID_CHARS)));
     let image_url =
@@ -216,7 +235,13 @@ fn parse_task(task: &Value) -> Result<TaskDraft, BTreeMap<String, String>> {
         external_link,
         translations,
         identity_key_source,
+        warnings,
     })
+}
+
+fn missing_difficulty(warnings: &mut BTreeMap<String, String>) -> Difficulty {
+    warnings.insert("difficulty".into(), format!("missing; imported as {}", DEFAULT_DIFFICULTY.as_str()));
+    DEFAULT_DIFFICULTY
 }
 
 /// A translation that passed, with the link the format keeps per translation and the catalogue per task.
@@ -583,7 +608,8 @@ mod tests {
     use serde_json::json;
 
     /// A bank exactly as the earlier system exported it: mixed-case difficulty, an unknown extra field, `null`
-    /// for absent values, one `answers` as a JSON-encoded string without the correct answer.
+    /// for absent values, one `answers` as a JSON-encoded string without the correct answer, and a task with no
+    /// difficulty at all (as in its `uploads/swift.json`).
     const EARLIER_FORMAT: &str = r##"{
   "exported_at": "2024-11-02T10:15:00Z",
   "tasks": [
@@ -627,6 +653,18 @@ mod tests {
           "explanation": ""
         }
       ]
+    },
+    {
+      "topic": "Swift",
+      "subtopic": "Optionals",
+      "translations": [
+        {
+          "language": "en",
+          "question": "What does `nil ?? 3` evaluate to?",
+          "answers": ["nil", "3", "a compile error"],
+          "correct_answer": "3"
+        }
+      ]
     }
   ]
 }"##;
@@ -662,7 +700,7 @@ mod tests {
     #[test]
     fn a_bank_in_the_earlier_format_loads_unchanged() {
         let outcomes = parse_ok(EARLIER_FORMAT);
-        assert_eq!(outcomes.len(), 2);
+        assert_eq!(outcomes.len(), 3);
 
         let python = outcomes[0].as_ref().expect("the Python task loads");
         assert_eq!(python.topic, "Python");
@@ -698,6 +736,11 @@ mod tests {
         assert_eq!(go.translation_group_id, None);
         assert_eq!(go.translations[0].explanation, None);
         assert_eq!(correct_option(&go.translations[0]), "0");
+        assert_eq!((&python.warnings, &go.warnings), (&BTreeMap::new(), &BTreeMap::new()), "nothing was filled in");
+
+        let swift = outcomes[2].as_ref().expect("the Swift task, which has no difficulty, loads");
+        assert_eq!(swift.difficulty, Difficulty::Medium);
+        assert_eq!(swift.warnings, BTreeMap::from([("difficulty".to_string(), "missing; imported as medium".to_string())]));
     }
 
     #[test]
@@ -778,6 +821,35 @@ mod tests {
     }
 
     #[test]
+    fn a_missing_difficulty_is_medium_and_the_task_says_so() {
+        for difficulty in [None, Some(json!(null)), Some(json!("")), Some(json!("  "))] {
+            let mut task =
+                task_with(json!({ "language": "en", "question": "Q?", "answers": ["a", "b"], "correct_answer": "a" }));
+            match &difficulty {
+                None => task.as_object_mut().expect("an object").remove("difficulty"),
+                Some(value) => task.as_object_mut().expect("an object").insert("difficulty".into(), value.clone()),
+            };
+            let draft = only_task(task).unwrap_or_else(|r| panic!("{difficulty:?}: rejected: {r:?}"));
+            assert_eq!(draft.difficulty, Difficulty::Medium, "{difficulty:?}");
+            assert_eq!(
+                draft.warnings,
+                BTreeMap::from([("difficulty".to_string(), "missing; imported as medium".to_string())]),
+                "{difficulty:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_given_difficulty_leaves_no_warning_and_one_that_is_not_a_string_is_rejected() {
+        let mut task =
+            task_with(json!({ "language": "en", "question": "Q?", "answers": ["a", "b"], "correct_answer": "a" }));
+        task["difficulty"] = json!("medium");
+        assert_eq!(only_task(task.clone()).expect("loads").warnings, BTreeMap::new());
+        task["difficulty"] = json!(2);
+        assert_eq!(rejection(task)["difficulty"], "must be a string, not a number");
+    }
+
+    #[test]
     fn difficulty_is_read_case_insensitively_and_trimmed() {
         let mut task =
             task_with(json!({ "language": "EN", "question": "Q?", "answers": ["a", "b"], "correct_answer": "a" }));
@@ -791,7 +863,7 @@ mod tests {
     fn every_problem_of_a_task_is_reported_at_once() {
         let reasons = rejection(json!({
             "topic": "  ",
-            "difficulty": null,
+            "difficulty": "extreme",
             "image_url": "/static/img.png",
             "translations": [
                 { "language": "english", "question": "", "answers": ["a", ""], "correct_answer": "" },
@@ -812,7 +884,7 @@ mod tests {
                 "translations[1].external_link",
             ]
         );
-        assert_eq!(reasons["difficulty"], "is required");
+        assert_eq!(reasons["difficulty"], "must be easy, medium or hard, not 'extreme'");
         assert_eq!(reasons["topic"], "must not be empty");
         assert_eq!(reasons["translations[1].external_link"], "must be a string, not a number");
     }
@@ -1037,11 +1109,11 @@ mod tests {
     fn a_rejection_serializes_for_the_import_report() {
         let rejection = TaskRejection {
             index: 3,
-            reasons: BTreeMap::from([("difficulty".to_string(), "is required".to_string())]),
+            reasons: BTreeMap::from([("topic".to_string(), "is required".to_string())]),
         };
         assert_eq!(
             serde_json::to_value(&rejection).expect("serializes"),
-            json!({ "index": 3, "reasons": { "difficulty": "is required" } })
+            json!({ "index": 3, "reasons": { "topic": "is required" } })
         );
     }
 }
