@@ -1715,8 +1715,129 @@ async fn the_feed_shows_your_answer_against_the_options_you_chose_from() {
 // §2 Import: identity, defaults and text PostgreSQL cannot store (issue 17)
 // ===============================================================================================================
 
+/// A task without a translation group, its translations in the order of `languages` (each of en, ru, de).
+fn task_in_languages(topic: &str, languages: &[&str]) -> Json {
+    let translations: Vec<Json> = languages
+        .iter()
+        .map(|language| {
+            let question = match *language {
+                "en" => "What does `len(\"héllo\")` return in Python?",
+                "ru" => "Что вернёт `len(\"héllo\")` в Python?",
+                "de" => "Was liefert `len(\"héllo\")` in Python?",
+                other => panic!("no question in {other}"),
+            };
+            json!({"language": language, "question": question, "answers": ["6", "error"], "correct_answer": "5"})
+        })
+        .collect();
+    json!({"topic": topic, "subtopic": "Strings", "difficulty": "easy", "translations": translations})
+}
+
 fn statuses(report: &Json) -> Vec<String> {
     report["tasks"].as_array().unwrap().iter().map(|t| t["status"].as_str().unwrap().to_string()).collect()
+}
+
+#[tokio::test]
+async fn importing_a_task_again_with_its_translations_reordered_or_a_new_one_first_creates_nothing_new() {
+    let p = platform().await;
+    let admin = admin_user(&p).await;
+    let first = import(&p, &admin.token, &json!({"tasks": [task_in_languages("Python", &["en", "ru"])]})).await.ok();
+    assert_eq!(statuses(&first), ["created"], "{first}");
+    let task_id = first["tasks"][0]["task_id"].clone();
+    let before = content_counts(&p).await;
+    assert_eq!(before, [1, 1, 1, 2], "topics, subtopics, tasks, translations");
+
+    // The same task, its translations swapped: it is known by either of them.
+    let swapped = import(&p, &admin.token, &json!({"tasks": [task_in_languages("Python", &["ru", "en"])]})).await.ok();
+    assert_eq!((&swapped["created"], &swapped["existing"]), (&json!(0), &json!(1)), "{swapped}");
+    assert_eq!(swapped["tasks"][0]["task_id"], task_id);
+    assert!(swapped["tasks"][0].get("translations_added").is_none(), "{swapped}");
+    assert_eq!(content_counts(&p).await, before);
+
+    // A third translation put first: the task is still known, and the new language is added to it, as a re-import
+    // with a new language always did.
+    let more = import(&p, &admin.token, &json!({"tasks": [task_in_languages("Python", &["de", "ru", "en"])]})).await.ok();
+    assert_eq!((&more["created"], &more["existing"]), (&json!(0), &json!(1)), "{more}");
+    assert_eq!(more["tasks"][0]["task_id"], task_id);
+    assert_eq!(more["tasks"][0]["translations_added"], json!(["de"]), "{more}");
+    assert_eq!(content_counts(&p).await, [1, 1, 1, 3]);
+
+    // The added translation identifies the task from now on, alone as well.
+    let german = import(&p, &admin.token, &json!({"tasks": [task_in_languages("Python", &["de"])]})).await.ok();
+    assert_eq!((&german["tasks"][0]["status"], &german["tasks"][0]["task_id"]), (&json!("exists"), &task_id), "{german}");
+    assert!(german["tasks"][0].get("translations_added").is_none(), "{german}");
+    assert_eq!(content_counts(&p).await, [1, 1, 1, 3]);
+
+    // The identity is scoped by topic: the same question under another topic is another task.
+    let elsewhere = import(&p, &admin.token, &json!({"tasks": [task_in_languages("Strings", &["en"])]})).await.ok();
+    assert_eq!(statuses(&elsewhere), ["created"], "{elsewhere}");
+    assert_ne!(elsewhere["tasks"][0]["task_id"], task_id);
+    assert_eq!(content_counts(&p).await, [2, 2, 2, 4]);
+}
+
+#[tokio::test]
+async fn importing_translations_that_match_two_known_tasks_adds_none_to_the_wrong_one_and_says_so() {
+    let p = platform().await;
+    let admin = admin_user(&p).await;
+    // Two tasks of one topic, one in English and one in Russian (the banks never tied them together).
+    let first = import(&p, &admin.token, &json!({"tasks": [task_in_languages("Python", &["en"]), task_in_languages("Python", &["ru"])]}))
+        .await
+        .ok();
+    assert_eq!(statuses(&first), ["created", "created"], "{first}");
+    let (en_task, ru_task) = (first["tasks"][0]["task_id"].clone(), first["tasks"][1]["task_id"].clone());
+
+    // A bank that has both as one task: it is the older of the two, and the Russian translation stays the other's.
+    let both = import(&p, &admin.token, &json!({"tasks": [task_in_languages("Python", &["ru", "en"])]})).await.ok();
+    let entry = &both["tasks"][0];
+    assert_eq!((&entry["status"], &entry["task_id"]), (&json!("exists"), &en_task), "{both}");
+    assert!(entry.get("translations_added").is_none(), "{both}");
+    assert_eq!(entry["warnings"], json!({"translations[0]": format!("not added: it is the 'ru' translation of task {ru_task}")}), "{both}");
+    assert_eq!(content_counts(&p).await, [1, 1, 2, 2], "nothing was copied between the two tasks");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_concurrent_imports_of_one_task_in_different_translation_orders_create_it_once() {
+    let p = platform().await;
+    let admin = admin_user(&p).await;
+    // The topic and subtopic exist already, so neither import waits for the other to create them.
+    import(&p, &admin.token, &json!({"tasks": [task_json("Python", "Strings", "easy", "Another question")]})).await.ok();
+    let other_instance = Platform::new(p.config.clone()).await.unwrap();
+
+    // Both imports look the task up before either inserts it: the table is held from a third connection until both
+    // wait at their insert, the interleaving two Lambda instances may produce.
+    let (lock, connection) = tokio_postgres::connect(&p.settings["DATABASE_URL"], tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(connection);
+    lock.batch_execute("BEGIN; LOCK TABLE tasks IN EXCLUSIVE MODE").await.unwrap();
+    let forward = json!({"tasks": [task_in_languages("Python", &["en", "ru"])]});
+    let backward = json!({"tasks": [task_in_languages("Python", &["ru", "en"])]});
+    let release = async {
+        let started = Instant::now();
+        loop {
+            let waiting: i64 = lock
+                .query_one(
+                    "SELECT count(*) FROM pg_locks WHERE relation = 'tasks'::regclass AND NOT granted
+                     AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+                    &[],
+                )
+                .await
+                .unwrap()
+                .get(0);
+            if waiting >= 2 || started.elapsed() > Duration::from_secs(10) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        lock.batch_execute("COMMIT").await.unwrap();
+    };
+    let both = async { tokio::join!(import(&p, &admin.token, &forward), import(&other_instance, &admin.token, &backward), release) };
+    let (a, b, ()) = tokio::time::timeout(Duration::from_secs(30), both).await.expect("both imports answer within 30 s");
+    let (a, b) = (a.ok(), b.ok());
+
+    let mut outcomes = [statuses(&a).remove(0), statuses(&b).remove(0)];
+    outcomes.sort();
+    assert_eq!(outcomes, ["created", "exists"], "{a} {b}");
+    assert_eq!(a["tasks"][0]["task_id"], b["tasks"][0]["task_id"], "both name the one task");
+    assert_eq!(content_counts(&p).await, [1, 1, 2, 3], "topics, subtopics, tasks, translations");
+    assert_eq!(count(&p, "SELECT count(*) FROM task_question_keys").await, 3, "the losing copy left no key behind");
 }
 
 #[tokio::test]

@@ -2,8 +2,11 @@
 //!
 //! The import reads the earlier system's format through [`crate::quiz::import`], which checks every task on its
 //! own, and writes what passed in one transaction: missing topics and subtopics are created, a task that exists
-//! already (same `identity_key`) is left as it is — only translations in new languages are added — so importing a
-//! file twice creates nothing new. The report says, per task, what happened and why anything was refused.
+//! already is left as it is — only translations in new languages are added — so importing a file twice creates
+//! nothing new. A task exists already when its `translation_group_id` is a known task's (`tasks.identity_key`), or,
+//! without one, when it has the topic of a known task and any one translation (language and question) of it
+//! (`task_question_keys`), whatever the order of the translations. The report says, per task, what happened, what
+//! was filled in, and why anything was refused.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -39,8 +42,8 @@ pub struct TaskReport {
     pub translations_added: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reasons: Option<BTreeMap<String, String>>,
-    /// What the task was imported with although the bank did not say so, by field path (e.g. `difficulty` →
-    /// `missing; imported as medium`); only for an imported or existing task.
+    /// What the task was imported with although the bank did not say so, or what of it was left out, by field
+    /// path (e.g. `difficulty` → `missing; imported as medium`); only for an imported or existing task.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub warnings: BTreeMap<String, String>,
 }
@@ -149,8 +152,107 @@ impl Writer<'_, '_> {
     async fn task(&mut self, index: usize, draft: &TaskDraft, publish: bool) -> Result<TaskReport, DbError> {
         let topic_id = self.topic(&draft.topic).await?;
         let subtopic_id = self.subtopic(topic_id, draft.subtopic.as_deref().unwrap_or(DEFAULT_SUBTOPIC)).await?;
-        let identity = draft.identity_key(topic_id);
-        let inserted = self
+        let keys = QuestionKeys::of(draft);
+        let mut warnings = draft.warnings.clone();
+        let (task_id, created) = match draft.group_key() {
+            Some(group) => {
+                let inserted = self.insert_task(topic_id, subtopic_id, draft, Some(&group), publish).await?;
+                match inserted {
+                    Some(id) => {
+                        // Keys another task holds already stay with it: the group id, not the question, says which
+                        // task this is.
+                        self.claim_keys(topic_id, id, &keys).await?;
+                        (id, true)
+                    }
+                    None => (self.tx.query_one("SELECT id FROM tasks WHERE identity_key = $1", &[&group]).await?.get(0), false),
+                }
+            }
+            None => match self.known_task(topic_id, &keys).await? {
+                Some(id) => (id, false),
+                None => {
+                    // Without an identity key the insert cannot conflict, so it always answers the new id.
+                    let id = self
+                        .insert_task(topic_id, subtopic_id, draft, None, publish)
+                        .await?
+                        .ok_or_else(|| DbError::Unavailable("a task without an identity key was not inserted".into()))?;
+                    if self.claim_keys(topic_id, id, &keys).await? == keys.len() {
+                        (id, true)
+                    } else {
+                        // A concurrent import of the same task held one of its keys and has committed it (this one
+                        // waited for it): that import's task is the task, and this copy goes, with what it claimed.
+                        self.tx.execute("DELETE FROM tasks WHERE id = $1", &[&id]).await?;
+                        // The key that conflicted was committed, so its task is visible to this statement; were it
+                        // not, the import is refused as unavailable (503), and sent again it finds the task.
+                        let winner = self.known_task(topic_id, &keys).await?.ok_or_else(|| {
+                            DbError::Unavailable("a concurrent import of the same task did not leave it visible".into())
+                        })?;
+                        (winner, false)
+                    }
+                }
+            },
+        };
+
+        let mut added = Vec::new();
+        for (i, t) in draft.translations.iter().enumerate() {
+            if !created && draft.translation_group_id.is_none() {
+                // A translation that identifies another task of the topic is that task's: adding it here too would
+                // show the same question twice. (It can happen only when the bank's translations match two tasks.)
+                let owner: Option<i64> = self
+                    .tx
+                    .query_opt(
+                        "SELECT task_id FROM task_question_keys WHERE topic_id = $1 AND language = $2 AND question_digest = $3",
+                        &[&topic_id, &t.language.as_str(), &keys.digests[i]],
+                    )
+                    .await?
+                    .map(|row| row.get(0));
+                if let Some(other) = owner.filter(|owner| *owner != task_id) {
+                    warnings.insert(
+                        format!("translations[{i}]"),
+                        format!("not added: it is the '{}' translation of task {other}", t.language),
+                    );
+                    continue;
+                }
+            }
+            let n = self
+                .tx
+                .execute(
+                    "INSERT INTO task_translations (task_id, language, question, options, correct_index, explanation)
+                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (task_id, language) DO NOTHING",
+                    &[&task_id, &t.language.as_str(), &t.question, &t.options, &(t.correct_index as i16), &t.explanation],
+                )
+                .await?;
+            if n == 1 && !created {
+                // The new translation identifies the task from now on, like those it was created with.
+                self.tx
+                    .execute(
+                        "INSERT INTO task_question_keys (topic_id, language, question_digest, task_id)
+                         VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                        &[&topic_id, &t.language.as_str(), &keys.digests[i], &task_id],
+                    )
+                    .await?;
+                added.push(t.language.as_str().to_string());
+            }
+        }
+        Ok(TaskReport {
+            index,
+            status: if created { TaskStatus::Created } else { TaskStatus::Exists },
+            task_id: Some(task_id),
+            translations_added: added,
+            reasons: None,
+            warnings,
+        })
+    }
+
+    /// Inserts the task row; `None` when `identity_key` (a group key) is a known task's already.
+    async fn insert_task(
+        &self,
+        topic_id: i64,
+        subtopic_id: i64,
+        draft: &TaskDraft,
+        identity_key: Option<&str>,
+        publish: bool,
+    ) -> Result<Option<i64>, DbError> {
+        let row = self
             .tx
             .query_opt(
                 "INSERT INTO tasks (topic_id, subtopic_id, difficulty, identity_key, translation_group_id, image_url,
@@ -161,7 +263,7 @@ impl Writer<'_, '_> {
                     &topic_id,
                     &subtopic_id,
                     &draft.difficulty.as_str(),
-                    &identity,
+                    &identity_key,
                     &draft.translation_group_id,
                     &draft.image_url,
                     &draft.external_link,
@@ -169,32 +271,58 @@ impl Writer<'_, '_> {
                 ],
             )
             .await?;
-        let (task_id, created) = match inserted {
-            Some(row) => (row.get::<_, i64>(0), true),
-            None => (self.tx.query_one("SELECT id FROM tasks WHERE identity_key = $1", &[&identity]).await?.get(0), false),
-        };
-        let mut added = Vec::new();
-        for t in &draft.translations {
-            let n = self
-                .tx
-                .execute(
-                    "INSERT INTO task_translations (task_id, language, question, options, correct_index, explanation)
-                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (task_id, language) DO NOTHING",
-                    &[&task_id, &t.language.as_str(), &t.question, &t.options, &(t.correct_index as i16), &t.explanation],
-                )
-                .await?;
-            if n == 1 && !created {
-                added.push(t.language.as_str().to_string());
-            }
+        Ok(row.map(|row| row.get(0)))
+    }
+
+    /// The oldest task of the topic that has any of `keys`.
+    async fn known_task(&self, topic_id: i64, keys: &QuestionKeys) -> Result<Option<i64>, DbError> {
+        let row = self
+            .tx
+            .query_opt(
+                "SELECT task_id FROM task_question_keys
+                 WHERE topic_id = $1 AND (language, question_digest) IN (SELECT * FROM unnest($2::text[], $3::text[]))
+                 ORDER BY task_id LIMIT 1",
+                &[&topic_id, &keys.languages, &keys.digests],
+            )
+            .await?;
+        Ok(row.map(|row| row.get(0)))
+    }
+
+    /// Files `keys` under `task_id` where no task holds them yet; answers how many it filed. A key a concurrent,
+    /// uncommitted import holds makes this wait for that import, and counts as held when it commits. The keys go
+    /// in language order, so two imports of one task in different translation orders wait for each other rather
+    /// than deadlock.
+    async fn claim_keys(&self, topic_id: i64, task_id: i64, keys: &QuestionKeys) -> Result<usize, DbError> {
+        let n = self
+            .tx
+            .execute(
+                "INSERT INTO task_question_keys (topic_id, language, question_digest, task_id)
+                 SELECT $1, k.language, k.digest, $2 FROM unnest($3::text[], $4::text[]) AS k (language, digest)
+                 ORDER BY k.language
+                 ON CONFLICT DO NOTHING",
+                &[&topic_id, &task_id, &keys.languages, &keys.digests],
+            )
+            .await?;
+        Ok(n as usize)
+    }
+}
+
+/// A draft's translations as keys of `task_question_keys`, in the draft's order.
+struct QuestionKeys {
+    languages: Vec<String>,
+    digests: Vec<String>,
+}
+
+impl QuestionKeys {
+    fn of(draft: &TaskDraft) -> Self {
+        Self {
+            languages: draft.translations.iter().map(|t| t.language.as_str().to_string()).collect(),
+            digests: draft.translations.iter().map(|t| t.question_digest()).collect(),
         }
-        Ok(TaskReport {
-            index,
-            status: if created { TaskStatus::Created } else { TaskStatus::Exists },
-            task_id: Some(task_id),
-            translations_added: added,
-            reasons: None,
-            warnings: draft.warnings.clone(),
-        })
+    }
+
+    fn len(&self) -> usize {
+        self.languages.len()
     }
 }
 
@@ -211,6 +339,7 @@ fn bank_refusal(e: BankError) -> ApiError {
 /// `publish=false`.
 pub async fn import_tasks(platform: &Platform, request: ApiRequest) -> Result<ApiResponse, ApiError> {
     Viewer::admin(platform, &request).await?;
+    request.require_json_content_type()?;
     let publish = match request.query_param("publish") {
         None | Some("true" | "1") => true,
         Some("false" | "0") => false,

@@ -5,8 +5,8 @@
 //! spoil the catalogue. Each task is judged on its own and every problem of it is reported under a field path, so
 //! one bad task never spoils the others and an author can fix a file in one pass. Where the earlier importer
 //! filled in a value (a missing difficulty is `medium`), so does this one, and the task's report says so under the
-//! field's path. No database here: the writer takes the drafts, and [`TaskDraft::identity_key`] is what makes
-//! importing the same file twice create nothing.
+//! field's path. No database here: the writer takes the drafts, and [`TaskDraft::group_key`] and
+//! [`TranslationDraft::question_digest`] are what make importing the same file twice create nothing.
 
 use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, HashSet};
@@ -48,7 +48,6 @@ pub struct TaskDraft {
     pub external_link: Option<String>,
     /// At least one, each in a different language, in file order.
     pub translations: Vec<TranslationDraft>,
-    pub identity_key_source: IdentityKeySource,
     /// What was filled in or read leniently, by field path as in [`TaskRejection::reasons`], e.g. `"difficulty"` →
     /// `"missing; imported as medium"`. The task imports all the same; the report passes these on.
     pub warnings: BTreeMap<String, String>,
@@ -66,27 +65,25 @@ pub struct TranslationDraft {
     pub explanation: Option<String>,
 }
 
-/// What identifies a task across imports, before the topic is known (see [`TaskDraft::identity_key`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum IdentityKeySource {
-    /// The bank's own `translation_group_id`, trimmed.
-    Group(String),
-    /// Lowercase hex MD5 of the first translation's language code, a line feed, and its question as stored.
-    QuestionDigest(String),
-}
-
 /// The value a missing difficulty takes, as in the earlier importer.
 pub const DEFAULT_DIFFICULTY: Difficulty = Difficulty::Medium;
 
 impl TaskDraft {
-    /// The task's `identity_key`: `group:<translation_group_id>` when the bank gives one, else
-    /// `question:<topic_id>:<digest>` (the format of `tasks.identity_key` in migration V3). The question form is
-    /// scoped by topic because the same question may legitimately exist under two topics.
-    pub fn identity_key(&self, topic_id: i64) -> String {
-        match &self.identity_key_source {
-            IdentityKeySource::Group(id) => format!("group:{id}"),
-            IdentityKeySource::QuestionDigest(digest) => format!("question:{topic_id}:{digest}"),
-        }
+    /// What identifies a task the bank groups: `tasks.identity_key`, `group:<translation_group_id>`. `None`
+    /// without a group id; such a task is identified by its topic and any one of its translations (language and
+    /// [`TranslationDraft::question_digest`]), so the order of the translations, or a new one put first, does not
+    /// make it another task.
+    pub fn group_key(&self) -> Option<String> {
+        self.translation_group_id.as_ref().map(|id| format!("group:{id}"))
+    }
+}
+
+impl TranslationDraft {
+    /// Lowercase hex MD5 of the question as stored: with the topic and the language, the key of
+    /// `task_question_keys` (migration V11), whose backfill computes the same with PostgreSQL's `md5(question)`.
+    /// A digest rather than the text because a question may be longer than an index entry can be.
+    pub fn question_digest(&self) -> String {
+        md5_hex(&self.question)
     }
 }
 
@@ -215,28 +212,13 @@ fn parse_task(task: &Value) -> Result<TaskDraft, BTreeMap<String, String>> {
     }
     let external_link = translations.iter().find_map(|t| t.external_link.clone());
     let translations: Vec<TranslationDraft> = translations.into_iter().map(|t| t.draft).collect();
-    let identity_key_source = match (&translation_group_id, translations.first()) {
-        (Some(id), _) => IdentityKeySource::Group(id.clone()),
-        (None, Some(first)) => {
-            IdentityKeySource::QuestionDigest(md5_hex(&format!("{}\n{}", first.language.as_str(), first.question)))
-        }
-        // Unreachable: an empty translation list is a recorded problem. Kept as a rejection, not a panic.
-        (None, None) => {
-            problems.add("translations", "must hold at least one translation");
-            return Err(problems.0);
-        }
-    };
-    Ok(TaskDraft {
-        topic,
-        subtopic,
-        difficulty,
-        translation_group_id,
-        image_url,
-        external_link,
-        translations,
-        identity_key_source,
-        warnings,
-    })
+    // Unreachable: an empty translation list is a recorded problem. Kept as a rejection, not a panic, because a
+    // draft without translations could not be identified.
+    if translations.is_empty() {
+        problems.add("translations", "must hold at least one translation");
+        return Err(problems.0);
+    }
+    Ok(TaskDraft { topic, subtopic, difficulty, translation_group_id, image_url, external_link, translations, warnings })
 }
 
 fn missing_difficulty(warnings: &mut BTreeMap<String, String>) -> Difficulty {
@@ -949,24 +931,41 @@ mod tests {
     }
 
     #[test]
-    fn identity_key_uses_the_group_id_when_given() {
+    fn the_group_key_is_the_trimmed_group_id() {
         let mut task =
             task_with(json!({ "language": "en", "question": "Q?", "answers": ["a", "b"], "correct_answer": "a" }));
+        assert_eq!(only_task(task.clone()).expect("loads").group_key(), None);
         task["translation_group_id"] = json!("  grp-42 ");
-        let draft = only_task(task).expect("loads");
-        assert_eq!(draft.identity_key_source, IdentityKeySource::Group("grp-42".into()));
-        assert_eq!(draft.identity_key(7), "group:grp-42");
+        assert_eq!(only_task(task).expect("loads").group_key().as_deref(), Some("group:grp-42"));
     }
 
     #[test]
-    fn identity_key_falls_back_to_topic_and_the_first_questions_digest() {
-        let draft = only_task(task_with(json!({
-            "language": "EN", "question": "  What is 2 + 2?\n", "answers": ["3", "4"], "correct_answer": "4"
-        })))
-        .expect("loads");
-        // md5("en\nWhat is 2 + 2?"), computed independently with `printf 'en\nWhat is 2 + 2?' | md5sum`.
-        assert_eq!(draft.identity_key(7), "question:7:f86b814f5985607b1284054e667b112e");
-        assert_eq!(draft.identity_key(8), "question:8:f86b814f5985607b1284054e667b112e");
+    fn every_translation_has_the_digest_of_its_stored_question_whatever_its_place() {
+        let translations = |order: [usize; 2]| {
+            let all = [
+                json!({ "language": "EN", "question": "  What is 2 + 2?\n", "answers": ["3", "4"], "correct_answer": "4" }),
+                json!({ "language": "ru", "question": "Что такое 2 + 2?", "answers": ["3", "4"], "correct_answer": "4" }),
+            ];
+            json!({ "topic": "Math", "difficulty": "easy", "translations": order.map(|i| all[i].clone()) })
+        };
+        let keys = |task: serde_json::Value| {
+            let mut keys: Vec<(String, String)> = only_task(task)
+                .expect("loads")
+                .translations
+                .iter()
+                .map(|t| (t.language.as_str().to_string(), t.question_digest()))
+                .collect();
+            keys.sort();
+            keys
+        };
+        // md5 of the trimmed question, computed independently with `printf 'What is 2 + 2?' | md5sum` (and the
+        // same for the Russian one): PostgreSQL's md5(question) gives these too, which the backfill of V11 relies on.
+        let expected = [
+            ("en".to_string(), "0c1410da6636525dfbb07871aa041bbf".to_string()),
+            ("ru".to_string(), "6ed6468af602833845b9efdbd6bb6a0e".to_string()),
+        ];
+        assert_eq!(keys(translations([0, 1])), expected);
+        assert_eq!(keys(translations([1, 0])), expected, "the order of the translations changes no key");
     }
 
     #[test]
@@ -1116,4 +1115,5 @@ mod tests {
             json!({ "index": 3, "reasons": { "topic": "is required" } })
         );
     }
+
 }
