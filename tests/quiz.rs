@@ -1490,6 +1490,10 @@ async fn a_nul_character_in_a_question_rejects_that_task_only() {
     let reply = import(&p, &admin.token, &bank).await;
     assert_eq!(reply.status, 200, "{}", reply.text);
     assert_eq!((&reply.body["created"], &reply.body["rejected"]), (&json!(1), &json!(1)));
+    // (The helper derives the explanation from the question, so it holds the NUL too.)
+    assert_eq!(reply.body["tasks"][1]["reasons"]["translations[0].question"], "must not contain NUL characters", "{}", reply.text);
+    let stored: Vec<String> = stored_tasks(&p).await.into_iter().map(|t| t.question).collect();
+    assert_eq!(stored, ["Good question"], "that task only");
 }
 
 #[tokio::test]
@@ -1862,4 +1866,42 @@ async fn importing_tasks_without_a_difficulty_makes_them_medium_and_says_so_whil
     let again = import(&p, &admin.token, &bank).await.ok();
     assert_eq!(statuses(&again), ["exists", "exists", "rejected", "exists"], "{again}");
     assert_eq!(again["tasks"][0]["warnings"], missing);
+}
+
+#[tokio::test]
+async fn importing_text_with_a_nul_character_anywhere_rejects_that_task_at_its_path_and_imports_the_rest() {
+    let p = platform().await;
+    let admin = admin_user(&p).await;
+    let nul = "bad\u{0}text";
+    let mut tasks = vec![task_json("Python", "Basics", "easy", "Good question")];
+    let mut paths = Vec::new();
+    let mut with = |path: &str, set: &dyn Fn(&mut Json)| {
+        let mut task = task_json("Python", "Basics", "easy", &format!("Question with a NUL at {path}"));
+        task["translations"][0]["external_link"] = json!("https://docs.python.org/3/");
+        set(&mut task);
+        tasks.push(task);
+        paths.push(path.to_string());
+    };
+    with("topic", &|t| t["topic"] = json!(nul));
+    with("subtopic", &|t| t["subtopic"] = json!(nul));
+    with("translation_group_id", &|t| t["translation_group_id"] = json!(nul));
+    with("translations[0].question", &|t| t["translations"][0]["question"] = json!(nul));
+    with("translations[0].answers[2]", &|t| t["translations"][0]["answers"][2] = json!(nul));
+    with("translations[0].correct_answer", &|t| t["translations"][0]["correct_answer"] = json!(nul));
+    with("translations[0].explanation", &|t| t["translations"][0]["explanation"] = json!(nul));
+    with("translations[0].external_link", &|t| t["translations"][0]["external_link"] = json!(format!("https://x.example/{nul}")));
+    with("image_url", &|t| t["image_url"] = json!(format!("https://x.example/{nul}.png")));
+    tasks.push(task_json("Python", "Basics", "easy", "Another good question"));
+
+    let reply = import(&p, &admin.token, &json!({ "tasks": tasks })).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let report = reply.body;
+    assert_eq!((&report["created"], &report["rejected"]), (&json!(2), &json!(paths.len())), "{report}");
+    for (k, path) in paths.iter().enumerate() {
+        let entry = &report["tasks"][k + 1];
+        assert_eq!(entry["status"], "rejected", "{path}: {entry}");
+        assert_eq!(entry["reasons"], json!({ path.as_str(): "must not contain NUL characters" }), "{path}");
+    }
+    let stored: Vec<String> = stored_tasks(&p).await.into_iter().map(|t| t.question).collect();
+    assert_eq!(stored, ["Good question", "Another good question"]);
 }

@@ -566,10 +566,11 @@ fn trim_markdown(raw: &str) -> &str {
     if is_code_indent { text.get(text.len() - content.len() - indent.len()..).unwrap_or(content) } else { content }
 }
 
-/// A value quoted for a reason, cut short so a rejection never echoes a whole question.
+/// A value quoted for a reason, cut short so a rejection never echoes a whole question, and with any NUL shown as
+/// U+FFFD, so the report itself can go wherever text goes (a chat message, a log, a database).
 fn quote(value: &str) -> String {
     let mut chars = value.chars();
-    let head: String = chars.by_ref().take(QUOTE_CHARS).collect();
+    let head: String = chars.by_ref().take(QUOTE_CHARS).map(|c| if c == '\0' { '\u{FFFD}' } else { c }).collect();
     if chars.next().is_some() { format!("'{head}…'") } else { format!("'{head}'") }
 }
 
@@ -1116,4 +1117,42 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_nul_character_in_any_text_rejects_the_task_at_that_path() {
+        // PostgreSQL text cannot hold U+0000: each such value is a problem of its task, never a failed import.
+        let nul = "a\u{0}b";
+        let fields: [(&str, fn(&mut serde_json::Value, &str)); 10] = [
+            ("topic", |t, v| t["topic"] = json!(v)),
+            ("subtopic", |t, v| t["subtopic"] = json!(v)),
+            ("translation_group_id", |t, v| t["translation_group_id"] = json!(v)),
+            ("image_url", |t, v| t["image_url"] = json!(format!("https://example.com/{v}"))),
+            ("translations[0].question", |t, v| t["translations"][0]["question"] = json!(v)),
+            ("translations[0].answers[1]", |t, v| t["translations"][0]["answers"][1] = json!(v)),
+            ("translations[0].correct_answer", |t, v| t["translations"][0]["correct_answer"] = json!(v)),
+            ("translations[0].explanation", |t, v| t["translations"][0]["explanation"] = json!(v)),
+            ("translations[0].external_link", |t, v| {
+                t["translations"][0]["external_link"] = json!(format!("https://example.com/{v}"))
+            }),
+            // The JSON-encoded form of `answers` holds the NUL as an escape inside the string.
+            ("translations[0].answers[0]", |t, v| {
+                t["translations"][0]["answers"] = json!(serde_json::to_string(&[v, "fine"]).expect("encodes"))
+            }),
+        ];
+        for (path, set) in fields {
+            let mut task = task_with(json!({
+                "language": "en", "question": "Q?", "answers": ["a", "b"], "correct_answer": "a", "explanation": "E"
+            }));
+            set(&mut task, nul);
+            let reasons = rejection(task);
+            assert_eq!(reasons.keys().collect::<Vec<_>>(), [path], "{reasons:?}");
+            assert_eq!(reasons[path], "must not contain NUL characters", "{path}");
+        }
+        // A NUL in a language code or a difficulty is simply not a valid code, and says so at its path.
+        let mut task = task_with(json!({ "language": "e\u{0}", "question": "Q?", "answers": ["a", "b"], "correct_answer": "a" }));
+        task["difficulty"] = json!("easy\u{0}");
+        let reasons = rejection(task);
+        assert_eq!(reasons.keys().collect::<Vec<_>>(), ["difficulty", "translations[0].language"]);
+        assert_eq!(reasons["difficulty"], "must be easy, medium or hard, not 'easy\u{FFFD}'", "the reason echoes no NUL");
+        assert!(reasons.values().all(|reason| !reason.contains('\0')), "{reasons:?}");
+    }
 }
