@@ -1378,7 +1378,7 @@ async fn importing_unpublished_then_publishing_makes_tasks_visible_only_then() {
 async fn topics_whose_names_slug_alike_all_import() {
     let p = platform().await;
     let admin = admin_user(&p).await;
-    // "Go" → go, "Go 3" → go-3, "Go!" → go again, so it needs a suffix; "go-3" is the one the writer picks.
+    // "Go" → go, "Go 3" → go-3, "Go!" → go again, so it needs a suffix: the first free one, go-2 (go-3 is taken).
     let bank = json!({"tasks": [
         task_json("Go", "Basics", "easy", "First question"),
         task_json("Go 3", "Basics", "easy", "Second question"),
@@ -1388,6 +1388,9 @@ async fn topics_whose_names_slug_alike_all_import() {
     assert_eq!(reply.status, 200, "{}", reply.text);
     assert_eq!(reply.body["created"], 3);
     assert_eq!(count(&p, "SELECT count(DISTINCT slug) FROM topics").await, 3);
+    let conn = p.db.connection().await.unwrap();
+    let slugs: Vec<String> = conn.query("SELECT slug FROM topics ORDER BY id", &[]).await.unwrap().iter().map(|r| r.get(0)).collect();
+    assert_eq!(slugs, ["go", "go-3", "go-2"]);
 }
 
 // ===============================================================================================================
