@@ -25,6 +25,17 @@ async fn login(p: &Platform, email: &str, password: &str) -> Reply {
     post("/api/v1/auth/login").json(&json!({ "email": email, "password": password })).send(p, identity::sign_in).await
 }
 
+async fn login_from(p: &Platform, ip: &str, email: &str, password: &str) -> Reply {
+    post("/api/v1/auth/login").from_ip(ip).json(&json!({ "email": email, "password": password })).send(p, identity::sign_in).await
+}
+
+/// A new e-mail account, signed in: registration answers 202 without a session, so the client logs in.
+async fn account(p: &Platform, email: &str, password: &str) -> User {
+    let registered = register(p, email, password).await;
+    assert_eq!(registered.status, 202, "{}", registered.text);
+    signed_in(login(p, email, password).await)
+}
+
 async fn me(p: &Platform, token: &str) -> Reply {
     get("/api/v1/me").bearer(token).send(p, users::get_me).await
 }
@@ -220,6 +231,13 @@ struct Narrow<'a> {
     favourite_topic: Option<i64>,
 }
 
+impl Narrow<'_> {
+    /// Whether any filter is set: a filtered list holds public profiles only.
+    fn any(&self) -> bool {
+        self.gender.is_some() || self.online || self.ages.is_some() || self.favourite_topic.is_some()
+    }
+}
+
 /// The leaderboard computed the plain way, from first answers alone: rating = weights of solved first answers,
 /// ordered by rating, solved count, the time of the last solved first answer (who got there first), user id.
 async fn expected_ranking(p: &Platform, narrow: &Narrow<'_>, limit: i64) -> Vec<(i64, i64, i64)> {
@@ -242,9 +260,10 @@ async fn expected_ranking(p: &Platform, narrow: &Narrow<'_>, limit: i64) -> Vec<
                AND (NOT $2 OR u.last_seen_at > now() - interval '5 minutes')
                AND ($3::int IS NULL OR extract(year FROM age(current_date, u.birth_date)) BETWEEN $3::int AND $4::int)
                AND ($5::bigint IS NULL OR EXISTS (SELECT 1 FROM user_favourite_topics f WHERE f.user_id = u.id AND f.topic_id = $5))
+               AND (NOT $7 OR u.is_public)
              ORDER BY t.rating DESC, t.solved DESC, t.reached NULLS LAST, t.user_id
              LIMIT $6",
-            &[&narrow.gender, &narrow.online, &min_age, &max_age, &narrow.favourite_topic, &limit],
+            &[&narrow.gender, &narrow.online, &min_age, &max_age, &narrow.favourite_topic, &limit, &narrow.any()],
         )
         .await
         .unwrap();
@@ -471,7 +490,7 @@ async fn the_configured_admin_is_an_admin_and_a_player_is_not() {
 #[tokio::test]
 async fn a_wrong_password_or_an_unknown_address_is_401_and_the_right_one_signs_in() {
     let p = platform().await;
-    assert_eq!(register(&p, "ada@example.com", "correct horse 1").await.status, 201);
+    assert_eq!(register(&p, "ada@example.com", "correct horse 1").await.status, 202);
     let wrong = login(&p, "ada@example.com", "correct horse 2").await;
     wrong.expect_error(401, "unauthorized");
     let unknown = login(&p, "nobody@example.com", "correct horse 1").await;
@@ -483,21 +502,36 @@ async fn a_wrong_password_or_an_unknown_address_is_401_and_the_right_one_signs_i
 }
 
 #[tokio::test]
-async fn registering_an_address_twice_is_409_whatever_its_case() {
+async fn registering_a_taken_address_answers_as_a_new_one_and_mails_its_owner_instead() {
     let p = platform().await;
-    assert_eq!(register(&p, "Ada@Example.com", "correct horse 1").await.status, 201);
+    let first = register(&p, "Ada@Example.com", "correct horse 1").await;
     let again = register(&p, "ada@example.COM", "another password").await;
-    again.expect_error(409, "conflict");
-    assert_eq!(again.body["error"]["fields"]["email"], "is taken");
+    assert_eq!((first.status, again.status), (202, 202), "{} / {}", first.text, again.text);
+    assert_eq!(first.body, again.body, "the answer does not tell whether the address has an account");
     assert_eq!(count(&p, "SELECT count(*) FROM users").await, 1);
     // The first password still works: nothing was overwritten.
     assert_eq!(login(&p, "ada@example.com", "correct horse 1").await.status, 200);
+    login(&p, "ada@example.com", "another password").await.expect_error(401, "unauthorized");
+    let mails: Vec<shared::mail::Email> = queued_mail(&p).await.iter().map(|m| m.payload().unwrap()).collect();
+    let subjects: Vec<&str> = mails.iter().map(|m| m.subject.as_str()).collect();
+    assert_eq!(subjects.len(), 2, "{mails:?}");
+    assert!(subjects.contains(&"Welcome to the quiz") && subjects.contains(&"Somebody tried to register with your address"), "{subjects:?}");
+    assert!(mails.iter().all(|m| m.to == ["Ada@Example.com"]), "both go to the address the account has: {mails:?}");
+}
+
+#[tokio::test]
+async fn common_and_too_short_passwords_are_refused_and_create_nothing() {
+    let p = platform().await;
+    for weak in ["12345678", "Password1", "qwertyuiop", "short", "ada@example.com"] {
+        assert_eq!(register(&p, "ada@example.com", weak).await.fields(), ["password"], "{weak}");
+    }
+    assert_eq!(count(&p, "SELECT count(*) FROM users").await, 0);
 }
 
 #[tokio::test]
 async fn logging_out_makes_the_token_useless() {
     let p = platform().await;
-    let user = signed_in(register(&p, "ada@example.com", "correct horse 1").await);
+    let user = account(&p, "ada@example.com", "correct horse 1").await;
     assert_eq!(me(&p, &user.token).await.status, 200, "the token works, and its session is now cached");
     let out = post("/api/v1/auth/logout").bearer(&user.token).send(&p, identity::sign_out).await.ok();
     assert_eq!(out["sessions_ended"], 1);
@@ -509,9 +543,9 @@ async fn logging_out_makes_the_token_useless() {
 #[tokio::test]
 async fn logging_out_everywhere_ends_every_session_of_the_user_only() {
     let p = platform().await;
-    let first = signed_in(register(&p, "ada@example.com", "correct horse 1").await);
+    let first = account(&p, "ada@example.com", "correct horse 1").await;
     let second = signed_in(login(&p, "ada@example.com", "correct horse 1").await);
-    let other = signed_in(register(&p, "bob@example.com", "correct horse 1").await);
+    let other = account(&p, "bob@example.com", "correct horse 1").await;
     for token in [&first.token, &second.token, &other.token] {
         assert_eq!(me(&p, token).await.status, 200);
     }
@@ -564,7 +598,7 @@ async fn confirm_reset(p: &Platform, token: &str, new_password: &str) -> Reply {
 #[tokio::test]
 async fn a_password_reset_mails_one_link_that_sets_the_new_password_once() {
     let p = platform().await;
-    let before = signed_in(register(&p, "ada@example.com", "old password 1").await);
+    let before = account(&p, "ada@example.com", "old password 1").await;
     assert_eq!(me(&p, &before.token).await.status, 200);
 
     let ask = |email: &'static str| post("/api/v1/auth/password-reset").json(&json!({ "email": email })).send(&p, identity::request_password_reset);
@@ -594,6 +628,68 @@ async fn a_password_reset_mails_one_link_that_sets_the_new_password_once() {
     confirm_reset(&p, &token, "third password 3").await.expect_error(400, "invalid_reset_token");
     login(&p, "ada@example.com", "third password 3").await.expect_error(401, "unauthorized");
     assert_eq!(login(&p, "ada@example.com", "new password 2").await.status, 200, "the used link changed nothing");
+}
+
+#[tokio::test]
+async fn a_made_up_reset_token_is_refused_before_the_new_password_is_even_read() {
+    let p = platform().await;
+    // Before, the new password was checked (and hashed) first: a weak one answered about the password.
+    let made_up = "ab".repeat(32);
+    confirm_reset(&p, &made_up, "1234").await.expect_error(400, "invalid_reset_token");
+    confirm_reset(&p, &made_up, "a perfectly fine password").await.expect_error(400, "invalid_reset_token");
+    assert_eq!(count(&p, "SELECT count(*) FROM auth_limits WHERE scope = 'reset-confirm-address'").await, 0, "a made-up token costs no hash");
+}
+
+#[tokio::test]
+async fn one_client_cannot_try_a_password_over_many_addresses() {
+    let p = platform().await;
+    account(&p, "ada@example.com", "correct horse 1").await;
+    for i in 0..30 {
+        login_from(&p, "203.0.113.5", &format!("user{i}@example.com"), "summer sky 1").await.expect_error(401, "unauthorized");
+    }
+    let refused = login_from(&p, "203.0.113.5", "ada@example.com", "correct horse 1").await;
+    refused.expect_error(429, "rate_limited");
+    // Another client is not affected.
+    assert_eq!(login_from(&p, "198.51.100.7", "ada@example.com", "correct horse 1").await.status, 200);
+}
+
+#[tokio::test]
+async fn failing_for_somebody_elses_account_never_locks_its_owner_out() {
+    let p = platform().await;
+    account(&p, "ada@example.com", "correct horse 1").await;
+    for _ in 0..10 {
+        login_from(&p, "203.0.113.66", "ada@example.com", "wrong guess 1").await.expect_error(401, "unauthorized");
+    }
+    // The attacker's address is stopped for this account, even with the right password…
+    login_from(&p, "203.0.113.66", "ada@example.com", "correct horse 1").await.expect_error(429, "rate_limited");
+    // …and the owner, elsewhere, signs in.
+    assert_eq!(login_from(&p, "198.51.100.20", "ada@example.com", "correct horse 1").await.status, 200);
+}
+
+#[tokio::test]
+async fn sign_in_limits_hold_without_redis() {
+    let p = platform_with(|s| {
+        s.insert("REDIS_URL".into(), "redis://127.0.0.1:1/0".into());
+    })
+    .await;
+    account(&p, "ada@example.com", "correct horse 1").await;
+    for _ in 0..10 {
+        login_from(&p, "203.0.113.9", "ada@example.com", "wrong guess 1").await.expect_error(401, "unauthorized");
+    }
+    login_from(&p, "203.0.113.9", "ada@example.com", "wrong guess 1").await.expect_error(429, "rate_limited");
+}
+
+#[tokio::test]
+async fn registrations_from_one_client_are_limited() {
+    let p = platform().await;
+    let from = |i: usize| {
+        post("/api/v1/auth/register").from_ip("203.0.113.77").json(&json!({ "email": format!("new{i}@example.com"), "password": "correct horse 1" }))
+    };
+    for i in 0..10 {
+        assert_eq!(from(i).send(&p, identity::register).await.status, 202);
+    }
+    from(10).send(&p, identity::register).await.expect_error(429, "rate_limited");
+    assert_eq!(count(&p, "SELECT count(*) FROM users").await, 10);
 }
 
 // ===============================================================================================================
@@ -1060,6 +1156,28 @@ async fn leaderboard_filters_narrow_to_the_matching_players() {
 }
 
 #[tokio::test]
+async fn a_private_profile_appears_in_no_list_filtered_by_what_it_hides() {
+    let p = platform().await;
+    let (w, u) = leaderboard_world(&p).await;
+    let python = w.tasks[0].topic_id;
+    let born = (Utc::now().date_naive() - chrono::Months::new(12 * 30 + 1)).format("%Y-%m-%d").to_string();
+    let private = &u[5];
+    patch_me(&p, &private.token, &json!({"gender": "female", "birth_date": born, "favourite_topic_ids": [python], "is_public": false}))
+        .await
+        .ok();
+    let python_id = python.to_string();
+    let everyone = ranking_of(board(&p, &[]).await);
+    assert_eq!(everyone.first().map(|r| r.0), Some(private.id), "unfiltered, the private player keeps their place (without details)");
+    for filter in [[("gender", "female")], [("age", "26-35")], [("topic", python_id.as_str())], [("online", "true")]] {
+        let rows = ranking_of(board(&p, &filter).await);
+        assert!(!rows.iter().any(|r| r.0 == private.id), "{filter:?} lists the private player: {rows:?}");
+    }
+    // Public players with the same attribute are still listed.
+    patch_me(&p, &u[7].token, &json!({"gender": "female"})).await.ok();
+    assert!(ranking_of(board(&p, &[("gender", "female")]).await).iter().any(|r| r.0 == u[7].id));
+}
+
+#[tokio::test]
 async fn a_deactivated_player_leaves_the_leaderboard_without_taking_a_place() {
     let p = platform().await;
     let w = world(&p).await;
@@ -1466,7 +1584,7 @@ async fn bad_sign_in_and_registration_input_is_a_documented_400() {
     post("/api/v1/auth/logout").send(&p, identity::sign_out).await.expect_error(401, "unauthorized");
     assert_eq!(users_and_sessions(&p).await, (0, 0), "nothing was written");
 
-    let user = signed_in(register(&p, "ada@example.com", "correct horse 1").await);
+    let user = account(&p, "ada@example.com", "correct horse 1").await;
     post("/api/v1/auth/logout").bearer(&user.token).json(&json!({"everywhere": "yes"})).send(&p, identity::sign_out).await.expect_error(400, "invalid_json");
     assert_eq!(me(&p, &user.token).await.status, 200, "a refused logout ends nothing");
     for token in ["garbage".to_string(), "f".repeat(64)] {
