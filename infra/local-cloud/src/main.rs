@@ -183,7 +183,12 @@ fn print_json(value: Value) -> Result<(), BoxError> {
 
 async fn control(base: &str, method: &str, path: &str, body: Vec<u8>) -> Result<Value, BoxError> {
     let client = hyper_util::client::legacy::Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
-    let request = hyper::Request::builder().method(method).uri(format!("{base}{path}")).body(Full::new(Bytes::from(body)))?;
+    // Every body it sends is JSON (an event, the sign-in's initData), and the JSON routes require saying so.
+    let request = hyper::Request::builder()
+        .method(method)
+        .uri(format!("{base}{path}"))
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .body(Full::new(Bytes::from(body)))?;
     let response = client.request(request).await.map_err(|e| format!("is the local cloud up (answering on {base})? {e}"))?;
     let bytes = response.into_body().collect().await?.to_bytes();
     Ok(serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned())))
