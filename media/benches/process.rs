@@ -54,17 +54,10 @@ fn benches(c: &mut Criterion) {
     let jpeg = jpeg_12mp();
     eprintln!("input JPEG: 4000x3000, {} bytes", jpeg.len());
     if let Ok(out) = process_upload(&jpeg, ImageType::Jpeg, Purpose::PostImage) {
-        eprintln!(
-            "output JPEG: {}x{}, {} bytes",
-            out.width,
-            out.height,
-            out.bytes.len()
-        );
+        eprintln!("output JPEG: {}x{}, {} bytes", out.width, out.height, out.bytes.len());
     }
-    for (name, title) in [
-        ("short", "How closures capture their environment"),
-        ("cyrillic", "Как работают замыкания"),
-    ] {
+    for (name, title) in [("short", "How closures capture their environment"), ("cyrillic", "Как работают замыкания")]
+    {
         if let Ok(card) = render_og_image(title, "Rust", "Quizzy") {
             eprintln!("OG card ({name}): {} bytes", card.len());
         }
@@ -100,22 +93,16 @@ fn benches(c: &mut Criterion) {
     };
     let mut group = c.benchmark_group("resize");
     group.sample_size(10);
-    for (name, filter) in [
-        ("Triangle", FilterType::Triangle),
-        ("CatmullRom", FilterType::CatmullRom),
-        ("Lanczos3", FilterType::Lanczos3),
-    ] {
-        group.bench_function(name, |b| {
-            b.iter(|| decoded.resize_exact(2000, 1500, black_box(filter)))
-        });
+    for (name, filter) in
+        [("Triangle", FilterType::Triangle), ("CatmullRom", FilterType::CatmullRom), ("Lanczos3", FilterType::Lanczos3)]
+    {
+        group.bench_function(name, |b| b.iter(|| decoded.resize_exact(2000, 1500, black_box(filter))));
     }
     group.finish();
 
     let mut group = c.benchmark_group("stages");
     group.sample_size(10);
-    group.bench_function("decode 12MP JPEG", |b| {
-        b.iter(|| image::load_from_memory(black_box(&jpeg)))
-    });
+    group.bench_function("decode 12MP JPEG", |b| b.iter(|| image::load_from_memory(black_box(&jpeg))));
     let small = decoded.resize_exact(2000, 1500, media::process::RESIZE_FILTER);
     group.bench_function("encode 2000x1500 JPEG q85", |b| {
         b.iter(|| {

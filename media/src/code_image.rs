@@ -69,7 +69,8 @@ fn theme() -> &'static Theme {
 /// names are plain text) as a PNG.
 pub fn render_code_image(code: &str, language: &str) -> Result<CodeImage, CodeImageError> {
     let font = FontRef::try_from_slice(FONT_BYTES)?;
-    let lines: Vec<String> = code.trim_matches('\n').lines().map(|l| l.replace('\t', TAB).trim_end().to_string()).collect();
+    let lines: Vec<String> =
+        code.trim_matches('\n').lines().map(|l| l.replace('\t', TAB).trim_end().to_string()).collect();
     let lines = if lines.is_empty() { vec![String::new()] } else { lines };
 
     let window_w = (WIDTH - 2 * MARGIN) as f32;
@@ -81,7 +82,8 @@ pub fn render_code_image(code: &str, language: &str) -> Result<CodeImage, CodeIm
     let fits = |size: f32| {
         let style = Style::new(&font, size, 0.0);
         let advance = style.width("M");
-        longest as f32 * advance <= window_w - 2.0 * PADDING && lines.len() as f32 * size * LINE_SPACING <= window_h - 2.0 * PADDING
+        longest as f32 * advance <= window_w - 2.0 * PADDING
+            && lines.len() as f32 * size * LINE_SPACING <= window_h - 2.0 * PADDING
     };
     while size > SMALLEST && !fits(size) {
         size -= 1.0;
@@ -125,7 +127,11 @@ pub fn render_code_image(code: &str, language: &str) -> Result<CodeImage, CodeIm
             let text = text.trim_end_matches('\n');
             let room = columns.saturating_sub(column);
             let count = text.chars().count();
-            let drawn: String = if count > room { text.chars().take(room.saturating_sub(1)).chain(['…']).collect() } else { text.to_string() };
+            let drawn: String = if count > room {
+                text.chars().take(room.saturating_sub(1)).chain(['…']).collect()
+            } else {
+                text.to_string()
+            };
             style.draw(&mut image, &drawn, left + (gutter_chars + column) as f32 * advance, baseline, colour);
             column += drawn.chars().count();
             if column >= columns {
@@ -140,7 +146,12 @@ pub fn render_code_image(code: &str, language: &str) -> Result<CodeImage, CodeIm
     }
 
     let mut png = Vec::new();
-    image::codecs::png::PngEncoder::new(&mut png).write_image(image.as_raw(), WIDTH, HEIGHT, image::ExtendedColorType::Rgb8)?;
+    image::codecs::png::PngEncoder::new(&mut png).write_image(
+        image.as_raw(),
+        WIDTH,
+        HEIGHT,
+        image::ExtendedColorType::Rgb8,
+    )?;
     Ok(CodeImage { png, font_size: size, lines: shown + usize::from(shown < lines.len()) })
 }
 
@@ -155,8 +166,20 @@ fn rounded_rect(image: &mut RgbImage, x: u32, y: u32, width: u32, height: u32, r
         for px in x..x + width {
             let (cx, cy) = (px as f32 + 0.5, py as f32 + 0.5);
             // Distance outside the corner's circle, for pixels in a corner square.
-            let dx = if cx < x as f32 + r { x as f32 + r - cx } else if cx > right - r { cx - (right - r) } else { 0.0 };
-            let dy = if cy < y as f32 + r { y as f32 + r - cy } else if cy > bottom - r { cy - (bottom - r) } else { 0.0 };
+            let dx = if cx < x as f32 + r {
+                x as f32 + r - cx
+            } else if cx > right - r {
+                cx - (right - r)
+            } else {
+                0.0
+            };
+            let dy = if cy < y as f32 + r {
+                y as f32 + r - cy
+            } else if cy > bottom - r {
+                cy - (bottom - r)
+            } else {
+                0.0
+            };
             let coverage = (r + 0.5 - (dx * dx + dy * dy).sqrt()).clamp(0.0, 1.0);
             blend(image, px, py, colour, coverage);
         }
@@ -216,7 +239,10 @@ mod tests {
         assert!(canvas.iter().all(|&c| c > 200), "light canvas: {canvas:?}");
         let window = image.get_pixel(WIDTH - MARGIN - 20, HEIGHT - MARGIN - 20).0;
         assert_eq!(window, WINDOW, "dark window");
-        assert!(image.get_pixel(MARGIN, MARGIN).0.iter().all(|&c| c > 200), "rounded: the window's corner pixel is canvas");
+        assert!(
+            image.get_pixel(MARGIN, MARGIN).0.iter().all(|&c| c > 200),
+            "rounded: the window's corner pixel is canvas"
+        );
         assert!(code_colours(&image) > 20, "the text region is not one colour (highlighted, anti-aliased text)");
     }
 
@@ -224,7 +250,8 @@ mod tests {
     #[test]
     #[ignore]
     fn code_image_sample() {
-        std::fs::write(std::env::temp_dir().join("code-image.png"), render_code_image(PYTHON, "python").unwrap().png).unwrap();
+        std::fs::write(std::env::temp_dir().join("code-image.png"), render_code_image(PYTHON, "python").unwrap().png)
+            .unwrap();
     }
 
     #[test]
@@ -243,7 +270,9 @@ mod tests {
 
     #[test]
     fn unknown_languages_empty_code_and_odd_characters_render() {
-        for (code, language) in [("", "python"), ("plain words", "no-such-language"), ("печать('привет') 🚀\u{0}", "py")] {
+        for (code, language) in
+            [("", "python"), ("plain words", "no-such-language"), ("печать('привет') 🚀\u{0}", "py")]
+        {
             let rendered = render_code_image(code, language).unwrap();
             assert_eq!(decode(&rendered.png).dimensions(), (WIDTH, HEIGHT), "{code:?}");
         }

@@ -9,7 +9,7 @@
 
 use std::num::NonZeroU64;
 
-use crate::process::{MAX_PIXELS, MAX_SIDE, Rejected};
+use crate::limits::{MAX_PIXELS, MAX_SIDE, Rejected};
 
 /// Most frames accepted in one GIF.
 pub const MAX_FRAMES: usize = 1000;
@@ -63,11 +63,7 @@ pub(crate) fn inspect(bytes: &[u8]) -> Result<GifInfo, Rejected> {
     if frames == 0 {
         return Err(Rejected::Corrupt("GIF has no frames".into()));
     }
-    Ok(GifInfo {
-        width,
-        height,
-        frames,
-    })
+    Ok(GifInfo { width, height, frames })
 }
 
 fn corrupt(error: gif::DecodingError) -> Rejected {
@@ -82,14 +78,7 @@ mod tests {
     #[test]
     fn counts_frames() {
         let info = inspect(&animated_gif(20, 10, 3));
-        assert_eq!(
-            info,
-            Ok(GifInfo {
-                width: 20,
-                height: 10,
-                frames: 3
-            })
-        );
+        assert_eq!(info, Ok(GifInfo { width: 20, height: 10, frames: 3 }));
     }
 
     #[test]

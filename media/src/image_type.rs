@@ -85,22 +85,14 @@ mod tests {
 
     #[test]
     fn content_type_round_trips() {
-        for t in [
-            ImageType::Jpeg,
-            ImageType::Png,
-            ImageType::Gif,
-            ImageType::WebP,
-        ] {
+        for t in [ImageType::Jpeg, ImageType::Png, ImageType::Gif, ImageType::WebP] {
             assert_eq!(ImageType::from_content_type(t.content_type()), Some(t));
         }
     }
 
     #[test]
     fn content_type_parsing_is_lenient_but_closed() {
-        assert_eq!(
-            ImageType::from_content_type(" Image/JPG ; q=1"),
-            Some(ImageType::Jpeg)
-        );
+        assert_eq!(ImageType::from_content_type(" Image/JPG ; q=1"), Some(ImageType::Jpeg));
         assert_eq!(ImageType::from_content_type("image/svg+xml"), None);
         assert_eq!(ImageType::from_content_type(""), None);
         assert_eq!(ImageType::Jpeg.extension(), "jpg");

@@ -23,12 +23,7 @@ pub(crate) fn check_complete(bytes: &[u8]) -> Result<(), String> {
     let mut i = 2;
     loop {
         // Find the next 0xFF, then skip fill bytes (repeated 0xFF).
-        i += bytes
-            .get(i..)
-            .ok_or_else(truncated)?
-            .iter()
-            .position(|&b| b == 0xFF)
-            .ok_or_else(truncated)?;
+        i += bytes.get(i..).ok_or_else(truncated)?.iter().position(|&b| b == 0xFF).ok_or_else(truncated)?;
         while bytes.get(i) == Some(&0xFF) {
             i += 1;
         }
@@ -45,9 +40,7 @@ pub(crate) fn check_complete(bytes: &[u8]) -> Result<(), String> {
                     _ => return Err(truncated()),
                 };
                 if len < 2 {
-                    return Err(format!(
-                        "invalid length {len} for JPEG marker {marker:#04x}"
-                    ));
+                    return Err(format!("invalid length {len} for JPEG marker {marker:#04x}"));
                 }
                 i += len;
                 if i > bytes.len() {

@@ -22,6 +22,7 @@ pub mod process;
 
 mod gif_check;
 mod jpeg_check;
+mod limits;
 mod text;
 
 /// Sample images (photos with EXIF, transparent PNGs, animated GIFs) for this crate's tests and, with the

@@ -20,10 +20,7 @@ pub enum Rejected {
     Unsupported(String),
     /// The bytes are a different accepted type than the one declared.
     #[error("declared as {declared} but the file is {actual}")]
-    TypeMismatch {
-        declared: ImageType,
-        actual: ImageType,
-    },
+    TypeMismatch { declared: ImageType, actual: ImageType },
     /// Over the size limits; refused before the pixels were allocated.
     /// Width and height are 0 in the unlikely case that a decoder refused
     /// before reporting them.

@@ -90,8 +90,7 @@ pub(crate) fn font() -> Result<FontRef<'static>, InvalidFont> {
 pub fn render_og_image(title: &str, category: &str, site_name: &str) -> Result<Vec<u8>, OgError> {
     let image = draw_card(title, category, site_name)?;
     let mut bytes = Vec::new();
-    let encoder =
-        PngEncoder::new_with_quality(&mut bytes, CompressionType::Best, FilterType::Adaptive);
+    let encoder = PngEncoder::new_with_quality(&mut bytes, CompressionType::Best, FilterType::Adaptive);
     image.write_with_encoder(encoder)?;
     Ok(bytes)
 }
@@ -112,37 +111,19 @@ fn draw_card(title: &str, category: &str, site_name: &str) -> Result<RgbImage, I
     let title_line_height = title_size * LINE_SPACING;
 
     // Centre the category + title block in the space above the footer.
-    let category_block = if category.is_empty() {
-        0.0
-    } else {
-        category_style.height() + CATEGORY_GAP
-    };
+    let category_block = if category.is_empty() { 0.0 } else { category_style.height() + CATEGORY_GAP };
     let block = category_block + lines.len() as f32 * title_line_height;
     let mut top = ((HEIGHT as f32 - FOOTER) - block).max(0.0) / 2.0 + FOOTER * 0.25;
 
     if !category.is_empty() {
-        draw_centred(
-            &mut image,
-            &category_style,
-            &category,
-            top + category_style.ascent(),
-            GOLD,
-        );
+        draw_centred(&mut image, &category_style, &category, top + category_style.ascent(), GOLD);
         let rule_top = top + category_style.height() + (CATEGORY_GAP - RULE_HEIGHT as f32) / 2.0;
-        fill_rect(
-            &mut image,
-            (WIDTH - RULE_WIDTH) / 2,
-            rule_top as u32,
-            RULE_WIDTH,
-            RULE_HEIGHT,
-            GOLD,
-        );
+        fill_rect(&mut image, (WIDTH - RULE_WIDTH) / 2, rule_top as u32, RULE_WIDTH, RULE_HEIGHT, GOLD);
         top += category_block;
     }
     for line in &lines {
         // Put the glyph box in the middle of the line box.
-        let baseline =
-            top + (title_line_height - title_style.height()) / 2.0 + title_style.ascent();
+        let baseline = top + (title_line_height - title_style.height()) / 2.0 + title_style.ascent();
         draw_centred(&mut image, &title_style, line, baseline, WHITE);
         top += title_line_height;
     }
@@ -156,11 +137,7 @@ fn draw_card(title: &str, category: &str, site_name: &str) -> Result<RgbImage, I
 
 /// Picks the largest title size whose wrapped lines fit [`TITLE_AREA`];
 /// failing that, the smallest size with its lines cut to what fits.
-fn layout_title<'f>(
-    font: &'f FontRef<'f>,
-    title: &str,
-    max_width: f32,
-) -> (Style<'f>, f32, Vec<String>) {
+fn layout_title<'f>(font: &'f FontRef<'f>, title: &str, max_width: f32) -> (Style<'f>, f32, Vec<String>) {
     let max_lines = |size: f32| ((TITLE_AREA / (size * LINE_SPACING)) as usize).max(1);
     for size in TITLE_SIZES {
         let style = Style::new(font, size, 0.0);
@@ -182,21 +159,10 @@ fn layout_title<'f>(
 /// At most `max_chars` characters, control characters turned into spaces,
 /// surrounding whitespace trimmed.
 fn clean(text: &str, max_chars: usize) -> String {
-    text.chars()
-        .take(max_chars)
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect::<String>()
-        .trim()
-        .to_string()
+    text.chars().take(max_chars).map(|c| if c.is_control() { ' ' } else { c }).collect::<String>().trim().to_string()
 }
 
-fn draw_centred(
-    image: &mut RgbImage,
-    style: &Style<'_>,
-    text: &str,
-    baseline: f32,
-    colour: [u8; 3],
-) {
+fn draw_centred(image: &mut RgbImage, style: &Style<'_>, text: &str, baseline: f32, colour: [u8; 3]) {
     if text.is_empty() {
         return;
     }
@@ -207,9 +173,7 @@ fn draw_centred(
 /// Diagonal gradient from the top-left to the bottom-right corner.
 fn background() -> RgbImage {
     let span = (WIDTH + HEIGHT) as f32;
-    RgbImage::from_fn(WIDTH, HEIGHT, |x, y| {
-        image::Rgb(mix(BACKGROUND_FROM, BACKGROUND_TO, (x + y) as f32 / span))
-    })
+    RgbImage::from_fn(WIDTH, HEIGHT, |x, y| image::Rgb(mix(BACKGROUND_FROM, BACKGROUND_TO, (x + y) as f32 / span)))
 }
 
 /// The colour `t` of the way from `from` to `to` (0 ≤ t ≤ 1).
@@ -259,14 +223,8 @@ mod tests {
         let image = render("How closures capture their environment", "Rust", "Quizzy");
         let first = *image.get_pixel(0, 0);
         assert!(image.pixels().any(|p| *p != first), "card is one colour");
-        assert!(
-            white_pixels_in_band(&image, 200, 430) > 2000,
-            "no title text"
-        );
-        let gold = image
-            .pixels()
-            .filter(|p| p.0[0] > 170 && p.0[1] > 140 && p.0[2] < 110)
-            .count();
+        assert!(white_pixels_in_band(&image, 200, 430) > 2000, "no title text");
+        let gold = image.pixels().filter(|p| p.0[0] > 170 && p.0[1] > 140 && p.0[2] < 110).count();
         assert!(gold > 300, "no gold category text ({gold})");
     }
 
@@ -277,24 +235,15 @@ mod tests {
         for (i, (t, c, s)) in [
             ("How closures capture their environment", "Rust", "Quizzy"),
             ("Как работают замыкания", "Программирование", "Викторины"),
-            (
-                &*"Lorem ipsum dolor sit amet ".repeat(19),
-                "History",
-                "Quizzy",
-            ),
+            (&*"Lorem ipsum dolor sit amet ".repeat(19), "History", "Quizzy"),
             (&*"W".repeat(500), &*"C".repeat(300), &*"S".repeat(300)),
-            (
-                "Capitals of Europe: how many can you name in five minutes?",
-                "Geography",
-                "quizzy.example",
-            ),
+            ("Capitals of Europe: how many can you name in five minutes?", "Geography", "quizzy.example"),
         ]
         .into_iter()
         .enumerate()
         {
             let bytes = render_og_image(t, c, s).unwrap_or_else(|e| panic!("{e}"));
-            std::fs::write(dir.join(format!("og-sample-{i}.png")), bytes)
-                .unwrap_or_else(|e| panic!("{e}"));
+            std::fs::write(dir.join(format!("og-sample-{i}.png")), bytes).unwrap_or_else(|e| panic!("{e}"));
         }
     }
 
@@ -311,11 +260,7 @@ mod tests {
         render(&long_title, "History", "Quizzy");
         render(&"W".repeat(500), &"C".repeat(300), &"S".repeat(300));
         render("", "", "");
-        render(
-            "\u{0}\u{7}\n\t tabs\r\nand\u{202e} bidi",
-            "🦀 emoji",
-            "日本語",
-        );
+        render("\u{0}\u{7}\n\t tabs\r\nand\u{202e} bidi", "🦀 emoji", "日本語");
     }
 
     /// The measurement behind the choice of PNG for the card:
@@ -324,22 +269,12 @@ mod tests {
     #[ignore = "measurement, not a check"]
     fn og_format_sizes() {
         use image::codecs::jpeg::JpegEncoder;
-        let card = draw_card(
-            "How closures capture their environment in Rust",
-            "Programming",
-            "Quizzy",
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
+        let card = draw_card("How closures capture their environment in Rust", "Programming", "Quizzy")
+            .unwrap_or_else(|e| panic!("{e}"));
         fn png(out: &mut Vec<u8>, level: CompressionType) -> PngEncoder<&mut Vec<u8>> {
             PngEncoder::new_with_quality(out, level, FilterType::Adaptive)
         }
-        for name in [
-            "JPEG q85",
-            "JPEG q90",
-            "PNG fast",
-            "PNG default",
-            "PNG best",
-        ] {
+        for name in ["JPEG q85", "JPEG q90", "PNG fast", "PNG default", "PNG best"] {
             let start = std::time::Instant::now();
             let mut out = Vec::new();
             let result = match name {

@@ -60,10 +60,8 @@ use image::{DynamicImage, ImageDecoder, ImageError, ImageReader, Limits};
 use crate::image_type::ImageType;
 use crate::{gif_check, jpeg_check};
 
-/// Longest side accepted on input, in pixels.
-pub const MAX_SIDE: u32 = 20_000;
-/// Most pixels accepted on input (50 megapixels).
-pub const MAX_PIXELS: u64 = 50_000_000;
+pub use crate::limits::{MAX_PIXELS, MAX_SIDE, Rejected};
+
 /// Most bytes of decoded pixel data: 50 MP of 8-bit RGBA (a 16-bit RGBA PNG
 /// therefore tops out at 25 MP).
 pub const MAX_DECODED_BYTES: u64 = MAX_PIXELS * 4;
@@ -103,44 +101,11 @@ pub struct Processed {
     pub height: u32,
 }
 
-/// Why an upload was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Rejected {
-    /// The bytes do not start like any image format we recognise.
-    #[error("the file is not an image")]
-    NotAnImage,
-    /// A recognised image format we do not accept (BMP, TIFF, …), or an
-    /// accepted format using a feature the decoder does not support.
-    #[error("unsupported image format: {0}")]
-    Unsupported(String),
-    /// The bytes are a different accepted type than the one declared.
-    #[error("declared as {declared} but the file is {actual}")]
-    TypeMismatch {
-        declared: ImageType,
-        actual: ImageType,
-    },
-    /// Over the size limits; refused before the pixels were allocated.
-    /// Width and height are 0 in the unlikely case that a decoder refused
-    /// before reporting them.
-    #[error("image of {width}x{height} pixels exceeds the size limits")]
-    TooLarge { width: u32, height: u32 },
-    /// The header was fine but the image data is truncated or corrupt.
-    #[error("the image is corrupt or truncated: {0}")]
-    Corrupt(String),
-    /// Writing the result failed (not expected for valid pixel data).
-    #[error("re-encoding the image failed: {0}")]
-    Encode(String),
-}
-
 /// Validates, orients, strips, bounds and re-encodes an uploaded image.
 ///
 /// `declared` is the type the client claimed (from its `Content-Type`).
 /// See the module documentation for the rules.
-pub fn process_upload(
-    bytes: &[u8],
-    declared: ImageType,
-    purpose: Purpose,
-) -> Result<Processed, Rejected> {
+pub fn process_upload(bytes: &[u8], declared: ImageType, purpose: Purpose) -> Result<Processed, Rejected> {
     let actual = sniff(bytes)?;
     if actual != declared {
         return Err(Rejected::TypeMismatch { declared, actual });
@@ -209,15 +174,12 @@ fn decode(bytes: &[u8], image_type: ImageType) -> Result<DynamicImage, Rejected>
     if decoder.total_bytes() > MAX_DECODED_BYTES {
         return Err(Rejected::TooLarge { width, height });
     }
-    decoder
-        .set_limits(decoding_limits())
-        .map_err(|e| rejection(e, (width, height)))?;
+    decoder.set_limits(decoding_limits()).map_err(|e| rejection(e, (width, height)))?;
 
     // A malformed EXIF block is not worth refusing the image for: it is
     // about to be thrown away anyway.
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
-    let mut image =
-        DynamicImage::from_decoder(decoder).map_err(|e| rejection(e, (width, height)))?;
+    let mut image = DynamicImage::from_decoder(decoder).map_err(|e| rejection(e, (width, height)))?;
     image.apply_orientation(orientation);
     Ok(image)
 }
@@ -239,11 +201,7 @@ fn fit(image: DynamicImage, purpose: Purpose) -> DynamicImage {
     };
     let (width, height) = (image.width(), image.height());
     let (w, h) = fit_within(width, height, MAX_OUTPUT_SIDE);
-    if (w, h) == (width, height) {
-        image
-    } else {
-        image.resize_exact(w, h, RESIZE_FILTER)
-    }
+    if (w, h) == (width, height) { image } else { image.resize_exact(w, h, RESIZE_FILTER) }
 }
 
 fn centre_square(image: DynamicImage) -> DynamicImage {
@@ -265,11 +223,7 @@ fn fit_within(width: u32, height: u32, max: u32) -> (u32, u32) {
     // Rounded `short * max / long`; at most `max`, so it fits in a u32.
     let scaled = (short * u64::from(max) + long / 2) / long;
     let scaled = u32::try_from(scaled).unwrap_or(max).max(1);
-    if width >= height {
-        (max, scaled)
-    } else {
-        (scaled, max)
-    }
+    if width >= height { (max, scaled) } else { (scaled, max) }
 }
 
 /// How a still image is written.
@@ -314,21 +268,12 @@ fn encode(image: &DynamicImage, encoding: Encoding) -> Result<Processed, Rejecte
             (pixels.write_with_encoder(encoder), ImageType::Jpeg)
         }
         Encoding::Png => {
-            let encoder = PngEncoder::new_with_quality(
-                &mut bytes,
-                CompressionType::Default,
-                PngFilter::Adaptive,
-            );
+            let encoder = PngEncoder::new_with_quality(&mut bytes, CompressionType::Default, PngFilter::Adaptive);
             (to_8_bit(image).write_with_encoder(encoder), ImageType::Png)
         }
     };
     result.map_err(|e| Rejected::Encode(e.to_string()))?;
-    Ok(Processed {
-        bytes,
-        image_type,
-        width: image.width(),
-        height: image.height(),
-    })
+    Ok(Processed { bytes, image_type, width: image.width(), height: image.height() })
 }
 
 /// Reduces to 8 bits per channel, keeping grey/colour and alpha as they are.
@@ -340,9 +285,7 @@ fn to_8_bit(image: &DynamicImage) -> Cow<'_, DynamicImage> {
         | DynamicImage::ImageRgba8(_) => return Cow::Borrowed(image),
         DynamicImage::ImageLuma16(_) => DynamicImage::ImageLuma8(image.to_luma8()),
         DynamicImage::ImageLumaA16(_) => DynamicImage::ImageLumaA8(image.to_luma_alpha8()),
-        DynamicImage::ImageRgb16(_) | DynamicImage::ImageRgb32F(_) => {
-            DynamicImage::ImageRgb8(image.to_rgb8())
-        }
+        DynamicImage::ImageRgb16(_) | DynamicImage::ImageRgb32F(_) => DynamicImage::ImageRgb8(image.to_rgb8()),
         _ => DynamicImage::ImageRgba8(image.to_rgba8()),
     })
 }
@@ -379,68 +322,43 @@ mod tests {
 
     #[test]
     fn exif_orientation_6_is_applied() {
-        let out = process(
-            &with_exif(&jpeg(300, 200), 6),
-            ImageType::Jpeg,
-            Purpose::PostImage,
-        );
+        let out = process(&with_exif(&jpeg(300, 200), 6), ImageType::Jpeg, Purpose::PostImage);
         assert_eq!((out.width, out.height), (200, 300));
         // Left edge of the source is dark red (see `jpeg`); rotated 90° clockwise
         // it becomes the top edge.
         let img = decoded(&out).to_rgb8();
         let top = img.get_pixel(100, 2).0;
         let bottom = img.get_pixel(100, 297).0;
-        assert!(
-            top[0] < bottom[0],
-            "top {top:?} should be darker than bottom {bottom:?}"
-        );
+        assert!(top[0] < bottom[0], "top {top:?} should be darker than bottom {bottom:?}");
     }
 
     #[test]
     fn text_declared_as_png_is_not_an_image() {
         let text = b"just some notes, renamed to notes.png\n";
-        assert_eq!(
-            process_upload(text, ImageType::Png, Purpose::PostImage),
-            Err(Rejected::NotAnImage)
-        );
-        assert_eq!(
-            process_upload(b"", ImageType::Jpeg, Purpose::Avatar),
-            Err(Rejected::NotAnImage)
-        );
+        assert_eq!(process_upload(text, ImageType::Png, Purpose::PostImage), Err(Rejected::NotAnImage));
+        assert_eq!(process_upload(b"", ImageType::Jpeg, Purpose::Avatar), Err(Rejected::NotAnImage));
     }
 
     #[test]
     fn png_declared_as_jpeg_is_a_type_mismatch() {
         assert_eq!(
             process_upload(&png(10, 10, false), ImageType::Jpeg, Purpose::PostImage),
-            Err(Rejected::TypeMismatch {
-                declared: ImageType::Jpeg,
-                actual: ImageType::Png
-            })
+            Err(Rejected::TypeMismatch { declared: ImageType::Jpeg, actual: ImageType::Png })
         );
     }
 
     #[test]
     fn other_image_formats_are_unsupported() {
         let bmp = b"BM\x3a\0\0\0\0\0\0\0\x36\0\0\0";
-        assert!(matches!(
-            process_upload(bmp, ImageType::Png, Purpose::PostImage),
-            Err(Rejected::Unsupported(_))
-        ));
+        assert!(matches!(process_upload(bmp, ImageType::Png, Purpose::PostImage), Err(Rejected::Unsupported(_))));
     }
 
     #[test]
     fn avatar_is_centre_cropped_square() {
         let out = process(&jpeg(3000, 1000), ImageType::Jpeg, Purpose::Avatar);
-        assert_eq!(
-            (out.image_type, out.width, out.height),
-            (ImageType::Jpeg, 1000, 1000)
-        );
+        assert_eq!((out.image_type, out.width, out.height), (ImageType::Jpeg, 1000, 1000));
         let out = process(&png(90, 240, false), ImageType::Png, Purpose::Avatar);
-        assert_eq!(
-            (out.image_type, out.width, out.height),
-            (ImageType::Png, 90, 90)
-        );
+        assert_eq!((out.image_type, out.width, out.height), (ImageType::Png, 90, 90));
     }
 
     #[test]
@@ -454,16 +372,9 @@ mod tests {
     #[test]
     fn wide_transparent_png_is_shrunk_with_alpha() {
         let out = process(&png(2400, 60, true), ImageType::Png, Purpose::PostImage);
-        assert_eq!(
-            (out.image_type, out.width, out.height),
-            (ImageType::Png, 2000, 50)
-        );
+        assert_eq!((out.image_type, out.width, out.height), (ImageType::Png, 2000, 50));
         let img = decoded(&out).to_rgba8();
-        assert_eq!(
-            img.get_pixel(10, 25).0[3],
-            64,
-            "left half stays translucent"
-        );
+        assert_eq!(img.get_pixel(10, 25).0[3], 64, "left half stays translucent");
         assert_eq!(img.get_pixel(1990, 25).0[3], 255, "right half stays opaque");
     }
 
@@ -504,25 +415,16 @@ mod tests {
     fn truncated_gif_is_rejected() {
         let input = animated_gif(64, 48, 3);
         let cut = &input[..input.len() * 2 / 3];
-        assert!(matches!(
-            process_upload(cut, ImageType::Gif, Purpose::PostImage),
-            Err(Rejected::Corrupt(_))
-        ));
+        assert!(matches!(process_upload(cut, ImageType::Gif, Purpose::PostImage), Err(Rejected::Corrupt(_))));
     }
 
     #[test]
     fn opaque_webp_becomes_jpeg_and_transparent_webp_becomes_png() {
         let out = process(&webp(120, 90, false), ImageType::WebP, Purpose::PostImage);
-        assert_eq!(
-            (out.image_type, out.width, out.height),
-            (ImageType::Jpeg, 120, 90)
-        );
+        assert_eq!((out.image_type, out.width, out.height), (ImageType::Jpeg, 120, 90));
         decoded(&out);
         let out = process(&webp(120, 90, true), ImageType::WebP, Purpose::PostImage);
-        assert_eq!(
-            (out.image_type, out.width, out.height),
-            (ImageType::Png, 120, 90)
-        );
+        assert_eq!((out.image_type, out.width, out.height), (ImageType::Png, 120, 90));
         assert!(decoded(&out).color().has_alpha());
     }
 
@@ -531,10 +433,7 @@ mod tests {
         let input = jpeg(400, 300);
         for cut in [input.len() / 2, input.len() - 2, 700, 3] {
             let result = process_upload(&input[..cut], ImageType::Jpeg, Purpose::PostImage);
-            assert!(
-                matches!(result, Err(Rejected::Corrupt(_))),
-                "cut at {cut}: {result:?}"
-            );
+            assert!(matches!(result, Err(Rejected::Corrupt(_))), "cut at {cut}: {result:?}");
         }
     }
 
@@ -552,12 +451,7 @@ mod tests {
         let mut rng = Lcg(42);
         for len in [0, 1, 7, 100, 5000] {
             let bytes: Vec<u8> = (0..len).map(|_| rng.byte()).collect();
-            for t in [
-                ImageType::Jpeg,
-                ImageType::Png,
-                ImageType::Gif,
-                ImageType::WebP,
-            ] {
+            for t in [ImageType::Jpeg, ImageType::Png, ImageType::Gif, ImageType::WebP] {
                 assert!(process_upload(&bytes, t, Purpose::PostImage).is_err());
             }
         }
@@ -602,29 +496,16 @@ mod tests {
         let header = png_header(30_000, 10);
         assert_eq!(
             process_upload(&header, ImageType::Png, Purpose::PostImage),
-            Err(Rejected::TooLarge {
-                width: 30_000,
-                height: 10
-            })
+            Err(Rejected::TooLarge { width: 30_000, height: 10 })
         );
         assert_eq!(
-            process_upload(
-                &png_header(20_000, 20_000),
-                ImageType::Png,
-                Purpose::PostImage
-            ),
-            Err(Rejected::TooLarge {
-                width: 20_000,
-                height: 20_000
-            })
+            process_upload(&png_header(20_000, 20_000), ImageType::Png, Purpose::PostImage),
+            Err(Rejected::TooLarge { width: 20_000, height: 20_000 })
         );
         // 8000×8000 = 64 MP: each side is fine, the total is not.
         assert_eq!(
             process_upload(&png_header(8000, 8000), ImageType::Png, Purpose::PostImage),
-            Err(Rejected::TooLarge {
-                width: 8000,
-                height: 8000
-            })
+            Err(Rejected::TooLarge { width: 8000, height: 8000 })
         );
     }
 

@@ -11,10 +11,7 @@ pub struct Lcg(pub u64);
 
 impl Lcg {
     pub fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
+        self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
         self.0 >> 33
     }
     pub fn byte(&mut self) -> u8 {
@@ -30,11 +27,7 @@ pub fn photo(width: u32, height: u32) -> RgbImage {
     let mut rng = Lcg(1);
     RgbImage::from_fn(width, height, |x, y| {
         let noise = (rng.byte() % 16) as u32;
-        image::Rgb([
-            (x * 200 / width + noise) as u8,
-            (y * 200 / height + noise) as u8,
-            ((x + y) % 97 + noise) as u8,
-        ])
+        image::Rgb([(x * 200 / width + noise) as u8, (y * 200 / height + noise) as u8, ((x + y) % 97 + noise) as u8])
     })
 }
 
@@ -79,11 +72,7 @@ fn rgba(width: u32, height: u32, transparent: bool) -> RgbaImage {
     let base = photo(width, height);
     RgbaImage::from_fn(width, height, |x, y| {
         let [r, g, b] = base.get_pixel(x, y).0;
-        let a = if transparent && x < width / 2 {
-            64
-        } else {
-            255
-        };
+        let a = if transparent && x < width / 2 { 64 } else { 255 };
         Rgba([r, g, b, a])
     })
 }
@@ -95,8 +84,7 @@ pub fn png(width: u32, height: u32, transparent: bool) -> Vec<u8> {
     } else {
         DynamicImage::ImageRgb8(photo(width, height))
     };
-    img.write_with_encoder(PngEncoder::new(&mut out))
-        .unwrap_or_else(|e| panic!("png fixture: {e}"));
+    img.write_with_encoder(PngEncoder::new(&mut out)).unwrap_or_else(|e| panic!("png fixture: {e}"));
     out
 }
 
@@ -116,17 +104,11 @@ pub fn animated_gif(width: u32, height: u32, frames: u8) -> Vec<u8> {
     let mut out = Vec::new();
     {
         let mut encoder = GifEncoder::new(&mut out);
-        encoder
-            .set_repeat(Repeat::Infinite)
-            .unwrap_or_else(|e| panic!("gif fixture: {e}"));
+        encoder.set_repeat(Repeat::Infinite).unwrap_or_else(|e| panic!("gif fixture: {e}"));
         for i in 0..frames {
-            let img = RgbaImage::from_fn(width, height, |x, _| {
-                Rgba([i.wrapping_mul(90), (x % 256) as u8, 200, 255])
-            });
+            let img = RgbaImage::from_fn(width, height, |x, _| Rgba([i.wrapping_mul(90), (x % 256) as u8, 200, 255]));
             let frame = Frame::from_parts(img, 0, 0, Delay::from_numer_denom_ms(100, 1));
-            encoder
-                .encode_frame(frame)
-                .unwrap_or_else(|e| panic!("gif fixture: {e}"));
+            encoder.encode_frame(frame).unwrap_or_else(|e| panic!("gif fixture: {e}"));
         }
     }
     out
@@ -159,11 +141,7 @@ fn crc32(data: &[u8]) -> u32 {
     for &byte in data {
         crc ^= u32::from(byte);
         for _ in 0..8 {
-            crc = if crc & 1 == 1 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
+            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
         }
     }
     !crc

@@ -22,11 +22,7 @@ pub(crate) struct Style<'f> {
 
 impl<'f> Style<'f> {
     pub(crate) fn new(font: &'f FontRef<'f>, size: f32, tracking: f32) -> Self {
-        Self {
-            font,
-            scale: PxScale::from(size),
-            tracking,
-        }
+        Self { font, scale: PxScale::from(size), tracking }
     }
 
     /// Distance from the baseline up to the top of the tallest glyphs.
@@ -87,11 +83,7 @@ impl<'f> Style<'f> {
 
     /// `text` if it fits in `max_width`, otherwise cut with an ellipsis.
     pub(crate) fn ellipsize(&self, text: &str, max_width: f32) -> String {
-        if self.width(text) <= max_width {
-            text.to_string()
-        } else {
-            self.cut_with_ellipsis(text, max_width)
-        }
+        if self.width(text) <= max_width { text.to_string() } else { self.cut_with_ellipsis(text, max_width) }
     }
 
     /// As much of `text` as fits in `max_width` together with a trailing
@@ -110,14 +102,7 @@ impl<'f> Style<'f> {
     /// Draws one line with its left end at `x` and its baseline at
     /// `baseline`, blending `colour` by glyph coverage. Pixels outside the
     /// image are skipped.
-    pub(crate) fn draw(
-        &self,
-        image: &mut RgbImage,
-        text: &str,
-        x: f32,
-        baseline: f32,
-        colour: [u8; 3],
-    ) {
+    pub(crate) fn draw(&self, image: &mut RgbImage, text: &str, x: f32, baseline: f32, colour: [u8; 3]) {
         let font = self.font.as_scaled(self.scale);
         let mut caret = x;
         let mut previous = None;
@@ -175,11 +160,7 @@ mod tests {
     #[test]
     fn wrap_of_blank_text_is_empty() {
         let font = font().unwrap_or_else(|e| panic!("{e}"));
-        assert!(
-            Style::new(&font, 40.0, 0.0)
-                .wrap(" \n\t ", 400.0)
-                .is_empty()
-        );
+        assert!(Style::new(&font, 40.0, 0.0).wrap(" \n\t ", 400.0).is_empty());
     }
 
     #[test]
