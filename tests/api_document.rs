@@ -25,6 +25,8 @@ struct Function {
     binary: String,
     /// Its `HttpApi` events, as route keys.
     routes: Vec<RouteKey>,
+    /// The `Type` of each of its events (`HttpApi`, `SQS`, `Schedule`); none for a function invoked directly.
+    event_types: BTreeSet<String>,
 }
 
 fn read_yaml(path: &Path) -> Value {
@@ -54,9 +56,15 @@ fn template_functions() -> Vec<Function> {
             .unwrap_or_else(|| panic!("{logical_id} has no Metadata.BuildProperties.Binary"))
             .to_string();
         let mut routes = Vec::new();
+        let mut event_types = BTreeSet::new();
         let events = resource.get("Properties").and_then(|p| p.get("Events")).and_then(Value::as_mapping);
         for (name, event) in events.into_iter().flatten() {
-            if event.get("Type").and_then(Value::as_str) != Some("HttpApi") {
+            let event_type = event
+                .get("Type")
+                .and_then(Value::as_str)
+                .unwrap_or_else(|| panic!("{logical_id}: event {name:?} has no Type"));
+            event_types.insert(event_type.to_string());
+            if event_type != "HttpApi" {
                 continue;
             }
             let property = |key: &str| {
@@ -68,7 +76,7 @@ fn template_functions() -> Vec<Function> {
             };
             routes.push(route_key(property("Method"), property("Path")));
         }
-        functions.push(Function { logical_id, binary, routes });
+        functions.push(Function { logical_id, binary, routes, event_types });
     }
     assert!(!functions.is_empty(), "template.yaml declares no functions");
     functions
@@ -159,11 +167,16 @@ fn each_operation_id_is_the_binary_of_the_function_that_serves_the_route() {
             // A route missing from the document is the other test's finding; here only names are compared.
             // A function that serves several routes names the further ones `<binary>.<what>` (operationIds are unique).
             let names_it = |id: &str| {
-                id == function.binary || (function.routes.len() > 1 && id.strip_prefix(function.binary.as_str()).is_some_and(|r| r.starts_with('.')))
+                id == function.binary
+                    || (function.routes.len() > 1
+                        && id.strip_prefix(function.binary.as_str()).is_some_and(|r| r.starts_with('.')))
             };
             let misnamed = operations.get(route).filter(|id| !id.as_deref().is_some_and(names_it));
             if let Some(operation_id) = misnamed {
-                wrong.push(format!("{route}: operationId {operation_id:?}, but {} is binary {:?}", function.logical_id, function.binary));
+                wrong.push(format!(
+                    "{route}: operationId {operation_id:?}, but {} is binary {:?}",
+                    function.logical_id, function.binary
+                ));
             }
         }
     }
@@ -177,7 +190,10 @@ fn every_function_of_the_template_has_its_crate_and_at_least_one_sample_event() 
     for function in template_functions() {
         let crate_dir = root.join("functions").join(&function.binary);
         if !crate_dir.is_dir() {
-            problems.push(format!("{} (binary {}): no directory functions/{}", function.logical_id, function.binary, function.binary));
+            problems.push(format!(
+                "{} (binary {}): no directory functions/{}",
+                function.logical_id, function.binary, function.binary
+            ));
         }
         if json_files(&root.join("events").join(&function.binary)).is_empty() {
             problems.push(format!(
@@ -193,7 +209,8 @@ fn every_function_of_the_template_has_its_crate_and_at_least_one_sample_event() 
 fn every_function_crate_is_a_function_of_the_template() {
     let binaries: BTreeSet<String> = template_functions().into_iter().map(|f| f.binary).collect();
     let functions_dir = repo_root().join("functions");
-    let entries = std::fs::read_dir(&functions_dir).unwrap_or_else(|e| panic!("cannot list {}: {e}", functions_dir.display()));
+    let entries =
+        std::fs::read_dir(&functions_dir).unwrap_or_else(|e| panic!("cannot list {}: {e}", functions_dir.display()));
     let mut orphans: Vec<String> = entries
         .filter_map(|e| e.ok())
         .filter(|e| e.path().is_dir())
@@ -220,13 +237,18 @@ fn every_sample_event_of_a_route_carries_the_route_key_of_its_function() {
                 }
             };
             // The top-level key is what API Gateway routes by; the request context repeats it when present.
-            let keys = [("routeKey", event.get("routeKey")), ("requestContext.routeKey", event.pointer("/requestContext/routeKey"))];
+            let keys = [
+                ("routeKey", event.get("routeKey")),
+                ("requestContext.routeKey", event.pointer("/requestContext/routeKey")),
+            ];
             for (field, value) in keys {
                 let required = field == "routeKey";
                 match value.and_then(serde_json::Value::as_str) {
                     Some(key) if function.routes.iter().any(|route| route == key) => {}
                     None if !required && value.is_none() => {}
-                    other => wrong.push(format!("{shown}: {field} is {other:?}, expected one of {:?}", function.routes)),
+                    other => {
+                        wrong.push(format!("{shown}: {field} is {other:?}, expected one of {:?}", function.routes))
+                    }
                 }
             }
         }
@@ -235,26 +257,53 @@ fn every_sample_event_of_a_route_carries_the_route_key_of_its_function() {
 }
 
 #[test]
-fn each_route_function_serves_its_entry_of_shared_routes_with_the_template_route_key() {
+fn every_function_of_the_template_comes_from_the_one_table_with_its_trigger_and_route_key() {
     let mut wrong = Vec::new();
-    for function in template_functions().into_iter().filter(|f| !f.routes.is_empty()) {
-        match shared::routes::ALL.iter().find(|r| r.function == function.binary) {
-            None => wrong.push(format!("{}: no entry in shared::routes", function.binary)),
-            Some(route) if !function.routes.iter().any(|k| k == route.key) => {
-                wrong.push(format!("{}: shared::routes says {:?}, the template {:?}", function.binary, route.key, function.routes))
+    let template = template_functions();
+    for function in &template {
+        let Some(entry) = shared::functions::ALL.iter().find(|f| f.name == function.binary) else {
+            wrong.push(format!("{}: no entry in shared::functions", function.binary));
+            continue;
+        };
+        // The template's events say which trigger the entry must have: a function has events of one kind only.
+        let expected = match function.event_types.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+            ["HttpApi"] => "http",
+            ["SQS"] => "queue",
+            ["Schedule"] => "schedule",
+            [] => "invoke",
+            other => {
+                wrong.push(format!("{}: events of several kinds {other:?}", function.binary));
+                continue;
             }
-            Some(_) => {}
+        };
+        if entry.trigger_kind() != expected {
+            wrong.push(format!(
+                "{}: shared::functions says {}, the template's events {expected}",
+                function.binary,
+                entry.trigger_kind()
+            ));
+        }
+        if let Some(key) = entry.route_key()
+            && !function.routes.iter().any(|k| k == key)
+        {
+            wrong.push(format!(
+                "{}: shared::functions says {key:?}, the template {:?}",
+                function.binary, function.routes
+            ));
         }
         let main = repo_root().join("functions").join(&function.binary).join("src/main.rs");
         let source = std::fs::read_to_string(&main).unwrap_or_else(|e| panic!("cannot read {}: {e}", main.display()));
-        let entry = format!("trigger::http::run(&routes::{})", function.binary.to_ascii_uppercase().replace('-', "_"));
-        if !source.contains(&entry) {
-            wrong.push(format!("{}: main.rs does not call {entry}", function.binary));
+        let call = format!("shared::functions::{}.run()", function.binary.to_ascii_uppercase().replace('-', "_"));
+        if !source.contains(&call) {
+            wrong.push(format!("{}: main.rs does not call {call}", function.binary));
         }
     }
-    let functions: BTreeSet<&str> = shared::routes::ALL.iter().map(|r| r.function).collect();
-    assert_eq!(functions.len(), shared::routes::ALL.len(), "two entries of shared::routes name the same function");
-    assert!(wrong.is_empty(), "route functions that disagree with shared::routes:\n  {}", wrong.join("\n  "));
+    let table: BTreeSet<&str> = shared::functions::ALL.iter().map(|f| f.name).collect();
+    assert_eq!(table.len(), shared::functions::ALL.len(), "two entries of shared::functions name the same function");
+    let in_template: BTreeSet<&str> = template.iter().map(|f| f.binary.as_str()).collect();
+    let extra: Vec<&&str> = table.difference(&in_template).collect();
+    assert!(extra.is_empty(), "entries of shared::functions that template.yaml does not declare: {extra:?}");
+    assert!(wrong.is_empty(), "functions that disagree with shared::functions:\n  {}", wrong.join("\n  "));
 }
 
 #[test]
@@ -278,10 +327,11 @@ fn every_dead_letter_queue_has_an_alarm_and_every_job_queue_is_on_the_dashboard(
             Some((target, attribute)) if attribute == "Arn" && queues.contains(&target.as_str()) => {
                 dead_letter_queues.insert(target);
             }
-            other => problems.push(format!("{id}: deadLetterTargetArn is {other:?}, not !GetAtt <a queue of the template>.Arn")),
+            other => problems
+                .push(format!("{id}: deadLetterTargetArn is {other:?}, not !GetAtt <a queue of the template>.Arn")),
         }
         // Jobs know which receive is their last (and record the message as dead-lettered) from this number.
-        let expected = u64::from(shared::jobs::MAX_RECEIVE_COUNT);
+        let expected = u64::from(platform::jobs::MAX_RECEIVE_COUNT);
         let count = redrive.get("maxReceiveCount").and_then(Value::as_u64);
         if count != Some(expected) {
             problems.push(format!("{id}: maxReceiveCount is {count:?}, the jobs expect {expected}"));
@@ -343,7 +393,10 @@ fn queue_inspect_pings_every_function_that_runs_jobs() {
     let mut job_functions = BTreeSet::new();
     for (id, resource) in &resources {
         let events = resource.get("Properties").and_then(|p| p.get("Events")).and_then(Value::as_mapping);
-        let runs_jobs = events.into_iter().flatten().any(|(_, e)| matches!(e.get("Type").and_then(Value::as_str), Some("SQS" | "Schedule")));
+        let runs_jobs = events
+            .into_iter()
+            .flatten()
+            .any(|(_, e)| matches!(e.get("Type").and_then(Value::as_str), Some("SQS" | "Schedule")));
         if runs_jobs {
             job_functions.insert(id.as_str().expect("a resource's logical id is a string").to_string());
         }

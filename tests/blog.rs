@@ -3,10 +3,10 @@
 //! bucket and event bus (see `support`), whose every event lands on `events_queue_url`.
 
 use chrono::Utc;
+use platform::Platform;
+use platform::jobs::JobEnvelope;
 use serde_json::{Value as Json, json};
-use shared::Platform;
 use shared::blog::{admin, og, page, reader};
-use shared::jobs::JobEnvelope;
 use support::calls::{Reply, User, admin_user, delete, get, patch, player, post};
 use support::{TestPlatform, platform};
 use uuid::Uuid;
@@ -28,7 +28,12 @@ async fn create_post(p: &Platform, token: Option<&str>, body: Json) -> Reply {
 }
 
 async fn update_post(p: &Platform, token: Option<&str>, post_id: i64, body: Json) -> Reply {
-    patch("/api/v1/admin/blog/posts/x").param("post_id", post_id).maybe_bearer(token).json(&body).send(p, admin::update_post).await
+    patch("/api/v1/admin/blog/posts/x")
+        .param("post_id", post_id)
+        .maybe_bearer(token)
+        .json(&body)
+        .send(p, admin::update_post)
+        .await
 }
 
 async fn get_post(p: &Platform, token: Option<&str>, slug: &str) -> Reply {
@@ -109,7 +114,10 @@ async fn upload(p: &Platform, user_id: i64, purpose: &str, status: &str) -> Uuid
 async fn events(p: &TestPlatform, want: usize, seconds: usize) -> Vec<JobEnvelope> {
     let messages = support::receive_within(&p.events_queue_url, want, seconds).await;
     support::delete(&p.events_queue_url, &messages).await;
-    messages.iter().map(|m| JobEnvelope::parse(m.body().unwrap()).expect("the rule delivers a readable event")).collect()
+    messages
+        .iter()
+        .map(|m| JobEnvelope::parse(m.body().unwrap()).expect("the rule delivers a readable event"))
+        .collect()
 }
 
 async fn post_published_events(p: &TestPlatform, want: usize, seconds: usize) -> Vec<JobEnvelope> {
@@ -150,10 +158,18 @@ async fn publishing_a_post_makes_its_open_graph_image_and_the_page_shares_it() {
     assert_eq!(events.len(), 1, "publishing publishes one post.published");
     assert_eq!(events[0].payload["post_id"], post_id);
     let requested: Option<chrono::DateTime<Utc>> =
-        p.db.connection().await.unwrap().query_one("SELECT og_requested_at FROM posts WHERE id = $1", &[&post_id]).await.unwrap().get(0);
+        p.db.connection()
+            .await
+            .unwrap()
+            .query_one("SELECT og_requested_at FROM posts WHERE id = $1", &[&post_id])
+            .await
+            .unwrap()
+            .get(0);
     assert!(requested.is_some(), "the request is stored with the publish");
 
-    let og::OgOutcome::Stored(key) = og::generate(&p, &events[0]).await.unwrap() else { panic!("the image was not stored") };
+    let og::OgOutcome::Stored(key) = og::generate(&p, &events[0]).await.unwrap() else {
+        panic!("the image was not stored")
+    };
     assert!(key.starts_with("og/") && key.ends_with(".png"), "{key}");
     let png = p.storage.get(&key).await.unwrap().expect("the image is in the bucket");
     let image = image::load_from_memory_with_format(&png, image::ImageFormat::Png).expect("a PNG").to_rgb8();
@@ -183,7 +199,11 @@ async fn publishing_a_post_makes_its_open_graph_image_and_the_page_shares_it() {
         r#"<meta property="og:url" content="{}/blog/fish-and-chips">"#,
         p.config.public_base_url.trim_end_matches('/')
     )));
-    assert!(page.text.contains("<title>Fish &#38; &#60;Chips&#62; &#34;quoted&#34;"), "the title is escaped: {}", page.text);
+    assert!(
+        page.text.contains("<title>Fish &#38; &#60;Chips&#62; &#34;quoted&#34;"),
+        "the title is escaped: {}",
+        page.text
+    );
     assert!(!page.text.contains("<Chips>") && !page.text.contains("<b>tasty</b>"), "{}", page.text);
     assert!(page.text.contains("<p>Hello</p>"), "the sanitised content is printed as it is");
     assert_eq!(get_post(&p, None, "fish-and-chips").await.ok()["og_image_url"], url.as_str());
@@ -221,7 +241,9 @@ async fn the_sweep_publishes_again_an_image_request_left_unserved() {
     assert_eq!(og::sweep_og_requests(&p).await.unwrap().published, 0, "a fresh request is left to its own event");
     // As if the event had been lost: the request is over a minute old and unserved.
     let conn = p.db.connection().await.unwrap();
-    conn.execute("UPDATE posts SET og_requested_at = now() - interval '2 minutes' WHERE id = $1", &[&post_id]).await.unwrap();
+    conn.execute("UPDATE posts SET og_requested_at = now() - interval '2 minutes' WHERE id = $1", &[&post_id])
+        .await
+        .unwrap();
     drop(conn);
     assert_eq!(og::sweep_og_requests(&p).await.unwrap().published, 1);
     let events = post_published_events(&p, 1, 10).await;
@@ -238,10 +260,13 @@ async fn post_html_is_sanitised_before_it_is_stored() {
     let admin = admin_user(&p).await;
     let category_id = create_category(&p, Some(&admin.token), "web", "Web").await.ok()["id"].as_i64().unwrap();
     let dirty = r#"<p>Safe <em>text</em></p><script>alert('x')</script><img src="/a.png" onerror="alert(1)"><a href="javascript:alert(2)">link</a>"#;
-    let post =
-        create_post(&p, Some(&admin.token), json!({ "slug": "xss", "title": "XSS", "content_html": dirty, "category_id": category_id }))
-            .await
-            .ok();
+    let post = create_post(
+        &p,
+        Some(&admin.token),
+        json!({ "slug": "xss", "title": "XSS", "content_html": dirty, "category_id": category_id }),
+    )
+    .await
+    .ok();
     let stored: String =
         p.db.connection()
             .await
@@ -264,19 +289,36 @@ async fn a_view_counts_once_per_reader_per_day() {
     let reader = player(&p, 7001, "Reader").await;
     let view = |token: Option<String>, ip: &'static str| {
         let p = &p;
-        async move { post("/view").param("slug", "viewed").maybe_bearer(token.as_deref()).from_ip(ip).send(p, reader::count_view).await.ok() }
+        async move {
+            post("/view")
+                .param("slug", "viewed")
+                .maybe_bearer(token.as_deref())
+                .from_ip(ip)
+                .send(p, reader::count_view)
+                .await
+                .ok()
+        }
     };
     let first = view(None, "203.0.113.1").await;
     assert_eq!((first["views"].as_i64(), first["counted"].as_bool()), (Some(1), Some(true)));
     let again = view(None, "203.0.113.1").await;
-    assert_eq!((again["views"].as_i64(), again["counted"].as_bool()), (Some(1), Some(false)), "the same address counts once");
+    assert_eq!(
+        (again["views"].as_i64(), again["counted"].as_bool()),
+        (Some(1), Some(false)),
+        "the same address counts once"
+    );
     assert_eq!(view(None, "203.0.113.2").await["views"], 2, "another address is another reader");
-    assert_eq!(view(Some(reader.token.clone()), "203.0.113.1").await["views"], 3, "a signed-in reader is counted by user");
+    assert_eq!(
+        view(Some(reader.token.clone()), "203.0.113.1").await["views"],
+        3,
+        "a signed-in reader is counted by user"
+    );
     assert_eq!(view(Some(reader.token.clone()), "198.51.100.9").await["views"], 3, "wherever the user reads from");
     assert_eq!(get_post(&p, None, "viewed").await.ok()["views"], 3);
     // The address itself is never kept: the gate's key holds its hash.
     let mut redis = p.cache.raw().await.expect("Redis");
-    let keys: Vec<String> = redis::cmd("KEYS").arg(format!("{}blog_view:*", p.cache.prefix())).query_async(&mut redis).await.unwrap();
+    let keys: Vec<String> =
+        redis::cmd("KEYS").arg(format!("{}blog_view:*", p.cache.prefix())).query_async(&mut redis).await.unwrap();
     assert_eq!(keys.len(), 3, "{keys:?}");
     assert!(keys.iter().all(|k| !k.contains("203.0.113")), "{keys:?}");
     let missing = post("/view").param("slug", "no-such-post").from_ip("203.0.113.1").send(&p, reader::count_view).await;
@@ -300,7 +342,10 @@ async fn likes_are_idempotent_and_counted_once_per_reader() {
     let unliked = like(&p, Some(&ada.token), "liked", false).await.ok();
     assert_eq!((unliked["likes"].as_i64(), unliked["liked"].as_bool()), (Some(1), Some(false)));
     assert_eq!(like(&p, Some(&ada.token), "liked", false).await.ok()["likes"], 1, "unliking twice unlikes once");
-    assert_eq!(count(&p, "SELECT likes FROM posts WHERE slug = 'liked'").await, count(&p, "SELECT count(*) FROM post_likes").await);
+    assert_eq!(
+        count(&p, "SELECT likes FROM posts WHERE slug = 'liked'").await,
+        count(&p, "SELECT count(*) FROM post_likes").await
+    );
     like(&p, Some(&ada.token), "no-such-post", true).await.expect_error(404, "not_found");
 }
 
@@ -322,7 +367,9 @@ async fn readers_list_published_posts_by_category_search_and_page_and_never_see_
     .ok();
 
     let all = list(&p, &[]).await.ok();
-    let slugs = |body: &Json| body["posts"].as_array().unwrap().iter().map(|p| p["slug"].as_str().unwrap().to_string()).collect::<Vec<_>>();
+    let slugs = |body: &Json| {
+        body["posts"].as_array().unwrap().iter().map(|p| p["slug"].as_str().unwrap().to_string()).collect::<Vec<_>>()
+    };
     assert_eq!(all["total"], 3);
     assert_eq!(slugs(&all), ["channels", "lifetimes", "ownership"], "newest first, drafts never");
     assert_eq!(slugs(&list(&p, &[("category", "rust")]).await.ok()), ["lifetimes", "ownership"]);
@@ -355,7 +402,11 @@ async fn readers_list_published_posts_by_category_search_and_page_and_never_see_
 
     // Deleting is seen at once by every cached list and post.
     let ownership = get_post(&p, None, "ownership").await.ok();
-    let deleted = delete("/x").param("post_id", ownership["id"].as_i64().unwrap()).bearer(&admin.token).send(&p, admin::delete_post).await;
+    let deleted = delete("/x")
+        .param("post_id", ownership["id"].as_i64().unwrap())
+        .bearer(&admin.token)
+        .send(&p, admin::delete_post)
+        .await;
     assert_eq!(deleted.status, 204);
     assert_eq!(slugs(&list(&p, &[]).await.ok()), ["channels", "lifetimes"]);
     get_post(&p, None, "ownership").await.expect_error(404, "not_found");
@@ -373,10 +424,19 @@ async fn only_admins_write_the_blog() {
         create_category(&p, token, "other", "Other").await.expect_error(status, code);
         create_post(&p, token, post_body("new-post", category_id, true)).await.expect_error(status, code);
         update_post(&p, token, post_id, json!({ "title": "Taken over" })).await.expect_error(status, code);
-        delete("/x").param("post_id", post_id).maybe_bearer(token).send(&p, admin::delete_post).await.expect_error(status, code);
+        delete("/x")
+            .param("post_id", post_id)
+            .maybe_bearer(token)
+            .send(&p, admin::delete_post)
+            .await
+            .expect_error(status, code);
     }
     assert_eq!(count(&p, "SELECT count(*) FROM blog_categories").await, 1);
-    assert_eq!(count(&p, "SELECT count(*) FROM posts WHERE title = 'Post kept'").await, 1, "the post is untouched and still there");
+    assert_eq!(
+        count(&p, "SELECT count(*) FROM posts WHERE title = 'Post kept'").await,
+        1,
+        "the post is untouched and still there"
+    );
 }
 
 #[tokio::test]
@@ -426,7 +486,13 @@ async fn bad_input_is_a_400_naming_every_field_and_writes_nothing() {
     let post_id = created["id"].as_i64().unwrap();
 
     // An edit is all or nothing too: a good title next to a bad image changes nothing.
-    let refused = update_post(&p, Some(&admin.token), post_id, json!({ "title": "New title", "images": [{ "upload_id": pending }] })).await;
+    let refused = update_post(
+        &p,
+        Some(&admin.token),
+        post_id,
+        json!({ "title": "New title", "images": [{ "upload_id": pending }] }),
+    )
+    .await;
     assert_eq!(refused.fields(), ["images[0].upload_id"]);
     assert_eq!(get_post(&p, None, "with-images").await.ok()["title"], "Post with-images");
     update_post(&p, Some(&admin.token), post_id, json!({})).await.expect_error(400, "validation_failed");
@@ -460,7 +526,13 @@ async fn a_taken_slug_is_a_409_and_changes_nothing() {
     create_category(&p, Some(&admin.token), "go", "Go again").await.expect_error(409, "conflict");
     create_post(&p, Some(&admin.token), post_body("first", category_id, false)).await.expect_error(409, "conflict");
     let second = create_post(&p, Some(&admin.token), post_body("second", category_id, false)).await.ok();
-    let renamed = update_post(&p, Some(&admin.token), second["id"].as_i64().unwrap(), json!({ "slug": "first", "title": "Renamed" })).await;
+    let renamed = update_post(
+        &p,
+        Some(&admin.token),
+        second["id"].as_i64().unwrap(),
+        json!({ "slug": "first", "title": "Renamed" }),
+    )
+    .await;
     renamed.expect_error(409, "conflict");
     assert_eq!(renamed.body["error"]["fields"]["slug"], "is taken");
     assert_eq!(count(&p, "SELECT count(*) FROM posts WHERE title = 'Renamed'").await, 0);

@@ -20,15 +20,19 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use platform::jobs::{JobEnvelope, JobKind};
 use serde_json::{Value, json};
-use shared::jobs::{JobEnvelope, JobKind};
-use support::cloud::{call, database, eventually, fire, fresh_loopback_client, fresh_telegram_id, gateway, invoke, queue_url, recorded, sign_in, sqs};
+use support::cloud::{
+    call, database, eventually, fire, fresh_loopback_client, fresh_telegram_id, gateway, invoke, queue_url, recorded,
+    sign_in, sqs,
+};
 use tokio::sync::Mutex;
 
 static ONE_AT_A_TIME: Mutex<()> = Mutex::const_new(());
 
 fn services(args: &[&str]) {
-    let status = Command::new(support::repo_root().join("infra/services")).args(args).status().expect("infra/services runs");
+    let status =
+        Command::new(support::repo_root().join("infra/services")).args(args).status().expect("infra/services runs");
     assert!(status.success(), "infra/services {args:?} failed");
 }
 
@@ -48,13 +52,25 @@ async fn send(queue: &str, body: &str) {
 async fn drain(queue: &str) {
     let sqs = sqs().await;
     loop {
-        let out = sqs.receive_message().queue_url(queue_url(queue)).max_number_of_messages(10).wait_time_seconds(0).send().await.unwrap();
+        let out = sqs
+            .receive_message()
+            .queue_url(queue_url(queue))
+            .max_number_of_messages(10)
+            .wait_time_seconds(0)
+            .send()
+            .await
+            .unwrap();
         let messages = out.messages.unwrap_or_default();
         if messages.is_empty() {
             return;
         }
         for m in messages {
-            sqs.delete_message().queue_url(queue_url(queue)).receipt_handle(m.receipt_handle().unwrap()).send().await.unwrap();
+            sqs.delete_message()
+                .queue_url(queue_url(queue))
+                .receipt_handle(m.receipt_handle().unwrap())
+                .send()
+                .await
+                .unwrap();
         }
     }
 }
@@ -70,7 +86,8 @@ async fn depth(queue: &str) -> u64 {
         .unwrap()
         .attributes
         .unwrap_or_default();
-    let get = |n: aws_sdk_sqs::types::QueueAttributeName| attributes.get(&n).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    let get =
+        |n: aws_sdk_sqs::types::QueueAttributeName| attributes.get(&n).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
     get(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
         + get(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
 }
@@ -133,16 +150,22 @@ async fn drill_1_redis_stopped_under_load_answers_stay_correct_and_the_hit_rate_
     let recovered = eventually(Duration::from_secs(30), || async {
         let since = now_ms();
         client.get(&url).send().await.unwrap();
-        metric_records("list-topics", since).iter().any(|r| r["CacheHits"].as_f64().unwrap_or(0.0) > 0.0)
+        metric_records(shared::functions::LIST_TOPICS.name, since)
+            .iter()
+            .any(|r| r["CacheHits"].as_f64().unwrap_or(0.0) > 0.0)
     })
     .await;
     assert!(recovered, "reads hit the cache again within 30 s");
-    eprintln!("drill 1: {} answers while Redis stopped and started, all 200 and correct; first cache hit {:?} after it was back", answers.len(), back.elapsed());
+    eprintln!(
+        "drill 1: {} answers while Redis stopped and started, all 200 and correct; first cache hit {:?} after it was back",
+        answers.len(),
+        back.elapsed()
+    );
     let since = now_ms();
     for _ in 0..40 {
         assert_eq!(client.get(&url).send().await.unwrap().status(), 200);
     }
-    let records = metric_records("list-topics", since);
+    let records = metric_records(shared::functions::LIST_TOPICS.name, since);
     let hits: f64 = records.iter().map(|r| r["CacheHits"].as_f64().unwrap_or(0.0)).sum();
     let misses: f64 = records.iter().map(|r| r["CacheMisses"].as_f64().unwrap_or(0.0)).sum();
     assert!(records.len() >= 40, "one metric record per request ({})", records.len());
@@ -159,7 +182,9 @@ async fn drill_2_postgres_stopped_routes_answer_503_at_once_and_a_job_completes_
 
     let client = fresh_loopback_client();
     let calls = [
-        client.post(format!("{}/api/v1/contact", gateway())).json(&json!({"name": "Drill", "email": "drill@example.com", "message": "Is anyone there?"})),
+        client
+            .post(format!("{}/api/v1/contact", gateway()))
+            .json(&json!({"name": "Drill", "email": "drill@example.com", "message": "Is anyone there?"})),
         client.get(format!("{}/api/v1/topics/{}", gateway(), 900_000 + rand_small())),
     ];
     for call in calls {
@@ -177,13 +202,18 @@ async fn drill_2_postgres_stopped_routes_answer_503_at_once_and_a_job_completes_
     let since = now_ms();
     send("debug", &serde_json::to_string(&job).unwrap()).await;
     let failed_once = eventually(Duration::from_secs(10), || async {
-        metric_records("debug", since).iter().any(|r| r["request_id"].is_string() && r["JobsRetried"] == 1)
+        metric_records(shared::functions::DEBUG.name, since)
+            .iter()
+            .any(|r| r["request_id"].is_string() && r["JobsRetried"] == 1)
     })
     .await;
     assert!(failed_once, "the job's first attempt failed and was left for a retry");
     services(&["start"]);
     let db = database().await;
-    assert!(eventually(Duration::from_secs(20), || async { recorded(&db, job.id).await == 1 }).await, "the job completed after PostgreSQL returned");
+    assert!(
+        eventually(Duration::from_secs(20), || async { recorded(&db, job.id).await == 1 }).await,
+        "the job completed after PostgreSQL returned"
+    );
 }
 
 fn rand_small() -> u32 {
@@ -195,7 +225,8 @@ fn rand_small() -> u32 {
 struct Paused(String);
 impl Paused {
     fn endpoint() -> Self {
-        let pid = std::fs::read_to_string(support::repo_root().join(".local/aws.pid")).expect("the local endpoint's pid");
+        let pid =
+            std::fs::read_to_string(support::repo_root().join(".local/aws.pid")).expect("the local endpoint's pid");
         let pid = pid.trim().to_string();
         assert!(Command::new("kill").args(["-STOP", &pid]).status().unwrap().success());
         Paused(pid)
@@ -235,14 +266,21 @@ async fn drill_3_with_the_aws_endpoint_stalled_contact_messages_are_accepted_and
     assert_eq!(unpublished, 3, "all three stored, none published yet");
 
     // The sweep publishes what did not leave (its grace period is a minute; the drill moves the messages back).
-    db.execute("UPDATE contact_messages SET created_at = created_at - interval '10 minutes' WHERE name = ANY($1)", &[&names]).await.unwrap();
-    let swept = fire("republish-events").await;
+    db.execute(
+        "UPDATE contact_messages SET created_at = created_at - interval '10 minutes' WHERE name = ANY($1)",
+        &[&names],
+    )
+    .await
+    .unwrap();
+    let swept = fire(shared::functions::REPUBLISH_EVENTS.name).await;
     assert!(swept["result"]["contact_messages"]["published"].as_u64().unwrap_or(0) >= 3, "{swept}");
     for name in &names {
-        let mailed = eventually(Duration::from_secs(40), || async { support::sent_mail(&settings, name).await.len() == 1 }).await;
+        let mailed =
+            eventually(Duration::from_secs(40), || async { support::sent_mail(&settings, name).await.len() == 1 })
+                .await;
         assert!(mailed, "{name} mailed");
     }
-    let again = fire("republish-events").await;
+    let again = fire(shared::functions::REPUBLISH_EVENTS.name).await;
     assert_eq!(again["result"]["contact_messages"]["published"], 0, "nothing is published twice: {again}");
     tokio::time::sleep(Duration::from_secs(3)).await;
     for name in &names {
@@ -258,7 +296,8 @@ async fn drill_4_a_job_delivered_twice_has_one_effect() {
 
     let debug = serde_json::to_string(&JobEnvelope::new(JobKind::Debug, json!({"drill": 4}))).unwrap();
     let subject = format!("Drill4 mail {}", uuid::Uuid::new_v4().simple());
-    let mail = JobEnvelope::new(JobKind::SendEmail, json!({"to": ["drill@example.com"], "subject": subject, "text": "Once."}));
+    let mail =
+        JobEnvelope::new(JobKind::SendEmail, json!({"to": ["drill@example.com"], "subject": subject, "text": "Once."}));
     let mail = serde_json::to_string(&mail).unwrap();
     for _ in 0..2 {
         send("debug", &debug).await;
@@ -266,7 +305,10 @@ async fn drill_4_a_job_delivered_twice_has_one_effect() {
     }
     let debug_id = JobEnvelope::parse(&debug).unwrap().id;
     assert!(eventually(Duration::from_secs(20), || async { recorded(&db, debug_id).await == 1 }).await);
-    assert!(eventually(Duration::from_secs(20), || async { support::sent_mail(&settings, &subject).await.len() == 1 }).await);
+    assert!(
+        eventually(Duration::from_secs(20), || async { support::sent_mail(&settings, &subject).await.len() == 1 })
+            .await
+    );
 
     // The contact mail: the same `contact.received` event twice.
     let name = format!("Drill4 visitor {}", uuid::Uuid::new_v4().simple());
@@ -277,10 +319,13 @@ async fn drill_4_a_job_delivered_twice_has_one_effect() {
         .await
         .unwrap();
     assert_eq!(response.status(), 202);
-    assert!(eventually(Duration::from_secs(30), || async { support::sent_mail(&settings, &name).await.len() == 1 }).await);
-    let id: uuid::Uuid = db.query_one("SELECT id FROM contact_messages WHERE name = $1", &[&name]).await.unwrap().get(0);
+    assert!(
+        eventually(Duration::from_secs(30), || async { support::sent_mail(&settings, &name).await.len() == 1 }).await
+    );
+    let id: uuid::Uuid =
+        db.query_one("SELECT id FROM contact_messages WHERE name = $1", &[&name]).await.unwrap().get(0);
     let event = json!({
-        "version": "0", "id": uuid::Uuid::new_v4(), "detail-type": "contact.received", "source": shared::events::SOURCE,
+        "version": "0", "id": uuid::Uuid::new_v4(), "detail-type": "contact.received", "source": platform::events::SOURCE,
         "account": "123456789012", "time": chrono::Utc::now(), "region": "us-east-1", "resources": [],
         "detail": {"id": id, "occurred_at": chrono::Utc::now(), "data": {}}
     });
@@ -298,33 +343,56 @@ async fn drill_5_a_poison_message_in_a_batch_of_ten_is_dead_lettered_shown_and_r
     let sqs = sqs().await;
     drain("debug-dlq").await;
     let db = database().await;
-    let good: Vec<JobEnvelope> = (0..9).map(|n| JobEnvelope::new(JobKind::Debug, json!({"drill": 5, "n": n}))).collect();
+    let good: Vec<JobEnvelope> =
+        (0..9).map(|n| JobEnvelope::new(JobKind::Debug, json!({"drill": 5, "n": n}))).collect();
     let mut entries: Vec<_> = good
         .iter()
         .enumerate()
         .map(|(i, job)| {
-            aws_sdk_sqs::types::SendMessageBatchRequestEntry::builder().id(i.to_string()).message_body(serde_json::to_string(job).unwrap()).build().unwrap()
+            aws_sdk_sqs::types::SendMessageBatchRequestEntry::builder()
+                .id(i.to_string())
+                .message_body(serde_json::to_string(job).unwrap())
+                .build()
+                .unwrap()
         })
         .collect();
     let marker = format!("poison {}", uuid::Uuid::new_v4());
-    entries.insert(4, aws_sdk_sqs::types::SendMessageBatchRequestEntry::builder().id("poison").message_body(&marker).build().unwrap());
+    entries.insert(
+        4,
+        aws_sdk_sqs::types::SendMessageBatchRequestEntry::builder().id("poison").message_body(&marker).build().unwrap(),
+    );
     sqs.send_message_batch().queue_url(queue_url("debug")).set_entries(Some(entries)).send().await.unwrap();
 
     for job in &good {
-        assert!(eventually(Duration::from_secs(20), || async { recorded(&db, job.id).await == 1 }).await, "each of the nine ran");
+        assert!(
+            eventually(Duration::from_secs(20), || async { recorded(&db, job.id).await == 1 }).await,
+            "each of the nine ran"
+        );
     }
-    assert!(eventually(Duration::from_secs(30), || async { depth("debug-dlq").await == 1 }).await, "the poison message was dead-lettered");
+    assert!(
+        eventually(Duration::from_secs(30), || async { depth("debug-dlq").await == 1 }).await,
+        "the poison message was dead-lettered"
+    );
 
-    let inspection = invoke("queue-inspect", json!({"action": "inspect"})).await;
-    let debug = inspection["result"]["queues"].as_array().unwrap().iter().find(|q| q["queue"] == "quiz-debug").cloned().unwrap();
+    let inspection = invoke(shared::functions::QUEUE_INSPECT.name, json!({"action": "inspect"})).await;
+    let debug = inspection["result"]["queues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|q| q["queue"] == "quiz-debug")
+        .cloned()
+        .unwrap();
     assert_eq!(debug["dead_letter"]["depth"], 1, "{inspection}");
     assert!(debug["dead_letter"]["oldest_age_seconds"].is_number(), "{inspection}");
 
-    let redrive = invoke("queue-inspect", json!({"action": "redrive", "queue": "debug"})).await;
+    let redrive = invoke(shared::functions::QUEUE_INSPECT.name, json!({"action": "redrive", "queue": "debug"})).await;
     assert_eq!(redrive["result"]["moved"], 1, "{redrive}");
     assert_eq!(redrive["result"]["remaining"], 0, "{redrive}");
     // Unfixed, it fails three more times and is back in the dead-letter queue; the drill then removes it.
-    assert!(eventually(Duration::from_secs(30), || async { depth("debug-dlq").await == 1 }).await, "redriven, failed again, dead-lettered again");
+    assert!(
+        eventually(Duration::from_secs(30), || async { depth("debug-dlq").await == 1 }).await,
+        "redriven, failed again, dead-lettered again"
+    );
     drain("debug-dlq").await;
     for job in &good {
         assert_eq!(recorded(&db, job.id).await, 1, "and none of the nine ran twice");
@@ -348,7 +416,10 @@ async fn drill_6_an_instance_killed_mid_job_leaves_the_message_to_complete_once(
     let killed = Command::new("pkill").args(["-9", "-f", &format!("^{}$", binary.display())]).status().unwrap();
     assert!(killed.success(), "an instance of debug was killed");
     assert_eq!(recorded(&db, job.id).await, 0, "killed before it recorded anything");
-    assert!(eventually(Duration::from_secs(30), || async { recorded(&db, job.id).await == 1 }).await, "delivered again, completed");
+    assert!(
+        eventually(Duration::from_secs(30), || async { recorded(&db, job.id).await == 1 }).await,
+        "delivered again, completed"
+    );
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(recorded(&db, job.id).await, 1, "once");
 }
@@ -370,8 +441,15 @@ async fn drill_7_after_a_redis_restart_a_players_own_next_read_shows_their_answe
     let topics_path = format!("/api/v1/topics?lang=en&search={}", &topic[12..]);
     let (_, topics) = call(Method::GET, &topics_path, Some(&player), None).await;
     let topic_id = topics["topics"][0]["id"].as_i64().unwrap();
-    let (_, subtopics) = call(Method::GET, &format!("/api/v1/topics/{topic_id}/subtopics?lang=en"), Some(&player), None).await;
-    let (_, feed) = call(Method::GET, &format!("/api/v1/subtopics/{}/tasks?lang=en", subtopics["subtopics"][0]["id"]), Some(&player), None).await;
+    let (_, subtopics) =
+        call(Method::GET, &format!("/api/v1/topics/{topic_id}/subtopics?lang=en"), Some(&player), None).await;
+    let (_, feed) = call(
+        Method::GET,
+        &format!("/api/v1/subtopics/{}/tasks?lang=en", subtopics["subtopics"][0]["id"]),
+        Some(&player),
+        None,
+    )
+    .await;
     let task_id = feed["tasks"][0]["id"].as_i64().unwrap();
 
     services(&["stop", "redis"]);
@@ -384,13 +462,15 @@ async fn drill_7_after_a_redis_restart_a_players_own_next_read_shows_their_answe
         let (_, listed) = call(Method::GET, &topics_path, Some(&player), None).await;
         assert_eq!((stats["answers"].as_i64(), listed["topics"][0]["answered_count"].as_i64()), (Some(0), Some(0)));
         let hit = |f: &str| metric_records(f, since).iter().any(|r| r["CacheHits"].as_f64().unwrap_or(0.0) > 0.0);
-        hit("my-stats") && hit("list-topics")
+        hit(shared::functions::MY_STATS.name) && hit(shared::functions::LIST_TOPICS.name)
     })
     .await;
     assert!(cached, "statistics and topics are served from the restarted cache");
 
     // The answering instances have not talked to Redis since the restart: their connections are the broken ones.
-    let (status, outcome) = call(Method::POST, &format!("/api/v1/tasks/{task_id}/answer"), Some(&player), Some(json!({"option_index": 0}))).await;
+    let (status, outcome) =
+        call(Method::POST, &format!("/api/v1/tasks/{task_id}/answer"), Some(&player), Some(json!({"option_index": 0})))
+            .await;
     assert_eq!(status, 200, "{outcome}");
     let (_, stats) = call(Method::GET, "/api/v1/me/stats", Some(&player), None).await;
     let (_, listed) = call(Method::GET, &topics_path, Some(&player), None).await;

@@ -5,11 +5,12 @@ use std::time::Duration;
 
 use aws_sdk_sqs::types::MessageSystemAttributeName;
 use http::Method;
+use platform::http::ApiRequest;
+use platform::jobs::{JobEnvelope, JobKind};
+use platform::telemetry;
+use platform::trigger::sqs::process_batch;
 use shared::debug_job::{self, DebugOutcome};
-use shared::http::ApiRequest;
-use shared::jobs::{JobEnvelope, JobKind};
-use shared::trigger::sqs::process_batch;
-use shared::{health, migrations, sessions, telemetry};
+use shared::{health, migrations, sessions};
 use support::{platform, platform_with};
 
 fn json(body: &[u8]) -> serde_json::Value {
@@ -169,7 +170,8 @@ async fn migrations_applied_twice_change_nothing() {
 async fn clear_expired_sessions_removes_only_expired_rows_in_batches() {
     let p = platform().await;
     let connection = p.db.connection().await.unwrap();
-    let user: i64 = connection.query_one("INSERT INTO users (first_name) VALUES ('Ada') RETURNING id", &[]).await.unwrap().get(0);
+    let user: i64 =
+        connection.query_one("INSERT INTO users (first_name) VALUES ('Ada') RETURNING id", &[]).await.unwrap().get(0);
     // 25 expired, 3 still valid (one expiring in a second, so "now" is not rounded the wrong way).
     connection
         .execute(
@@ -202,7 +204,7 @@ async fn the_cache_counts_hits_and_misses_and_the_loader_answers_when_redis_is_d
     let (values, summary) = telemetry::scope(telemetry::Trigger::Invoke, "cache-test", "t1", async {
         let first = p.cache.get_or_load("k", Duration::from_secs(60), || load(1)).await.unwrap();
         let second = p.cache.get_or_load("k", Duration::from_secs(60), || load(2)).await.unwrap();
-        Ok::<_, shared::JobError>((first, second))
+        Ok::<_, platform::JobError>((first, second))
     })
     .await;
     let (first, second) = values.unwrap();
@@ -210,7 +212,10 @@ async fn the_cache_counts_hits_and_misses_and_the_loader_answers_when_redis_is_d
     assert_eq!(second, serde_json::json!({"n": 1}), "the second read is the cached value");
     assert_eq!((summary.counters.cache_hits, summary.counters.cache_misses), (1, 1));
     assert!(p.cache.delete(&["k"]).await);
-    assert_eq!(p.cache.get_or_load("k", Duration::from_secs(60), || load(3)).await.unwrap(), serde_json::json!({"n": 3}));
+    assert_eq!(
+        p.cache.get_or_load("k", Duration::from_secs(60), || load(3)).await.unwrap(),
+        serde_json::json!({"n": 3})
+    );
 
     let down = platform_with(|s| {
         s.insert("REDIS_URL".into(), "redis://127.0.0.1:1/0".into());
@@ -229,7 +234,7 @@ async fn statements_are_counted_per_request() {
         let connection = p.db.connection().await?;
         connection.query_one("SELECT 1", &[]).await?;
         connection.execute("SELECT 2", &[]).await?;
-        Ok::<_, shared::JobError>(())
+        Ok::<_, platform::JobError>(())
     })
     .await;
     assert_eq!(summary.counters.sql_statements, 2);
@@ -265,13 +270,13 @@ async fn storage_puts_lists_gets_presigns_and_deletes_objects() {
 #[tokio::test]
 async fn mail_is_sent_through_ses_v2() {
     let p = platform().await;
-    let sdk = shared::aws::sdk_config().await;
+    let sdk = platform::aws::sdk_config().await;
     let ses = aws_sdk_sesv2::Client::new(&sdk);
     ses.create_email_identity().email_identity(&p.config.mail_from).send().await.expect("verify the sender locally");
     let subject = format!("test {}", p.database);
     let id = p
         .mail
-        .send(&shared::mail::Email {
+        .send(&platform::mail::Email {
             to: vec!["admin@quiz.local".into()],
             subject: subject.clone(),
             text: "plain".into(),
@@ -297,8 +302,8 @@ async fn asking_for_the_instances_connection_while_holding_it_fails_instead_of_h
     let held = p.db.connection().await.unwrap();
     let started = std::time::Instant::now();
     let second = p.db.connection().await;
-    assert!(matches!(second, Err(shared::db::DbError::Unavailable(_))), "an error, not a wait without end");
-    assert!(started.elapsed() >= shared::db::CONNECTION_WAIT);
+    assert!(matches!(second, Err(platform::db::DbError::Unavailable(_))), "an error, not a wait without end");
+    assert!(started.elapsed() >= platform::db::CONNECTION_WAIT);
     drop(held);
     assert!(p.db.connection().await.is_ok(), "free again once the first is dropped");
 }

@@ -4,28 +4,34 @@
 use std::time::Duration;
 
 use http::{Method, StatusCode};
-use support::{TestPlatform, delete, platform, platform_with, receive, sent_mail, sqs, sqs_event};
+use platform::http::ApiRequest;
+use platform::jobs::{JobEnvelope, JobKind};
 use shared::contact::{self, Notified};
-use shared::http::ApiRequest;
-use shared::jobs::{JobEnvelope, JobKind};
 use shared::mail::{self, Delivery};
+use support::{TestPlatform, delete, platform, platform_with, receive, sent_mail, sqs, sqs_event};
 
 fn contact_request(name: &str, message: &str, client: &str) -> ApiRequest {
     let mut request = ApiRequest::new(Method::POST, "/api/v1/contact");
     request.source_ip = Some(client.to_string());
-    request.set_json_body(serde_json::json!({ "name": name, "email": "visitor@example.com", "message": message }).to_string().into_bytes());
+    request.set_json_body(
+        serde_json::json!({ "name": name, "email": "visitor@example.com", "message": message })
+            .to_string()
+            .into_bytes(),
+    );
     request
 }
 
 async fn stored_messages(p: &TestPlatform) -> Vec<(uuid::Uuid, bool)> {
     let conn = p.db.connection().await.unwrap();
-    let rows = conn.query("SELECT id, published_at IS NOT NULL FROM contact_messages ORDER BY created_at", &[]).await.unwrap();
+    let rows =
+        conn.query("SELECT id, published_at IS NOT NULL FROM contact_messages ORDER BY created_at", &[]).await.unwrap();
     rows.iter().map(|r| (r.get(0), r.get(1))).collect()
 }
 
 /// Submits a contact message and returns the `contact.received` event its rule delivered.
 async fn submit_and_receive_event(p: &TestPlatform, name: &str) -> JobEnvelope {
-    let response = contact::submit(p, contact_request(name, "A question about closures, please.", "203.0.113.7")).await.unwrap();
+    let response =
+        contact::submit(p, contact_request(name, "A question about closures, please.", "203.0.113.7")).await.unwrap();
     assert_eq!(response.status, StatusCode::ACCEPTED);
     let events = receive(&p.events_queue_url, 1).await;
     assert_eq!(events.len(), 1, "the route published one event");
@@ -95,8 +101,8 @@ async fn a_failing_send_ends_in_the_dead_letter_queue_after_three_receives_and_t
             continue;
         }
         attempts += 1;
-        let platform: &shared::Platform = &p;
-        let response = shared::trigger::sqs::process_batch(sqs_event(&messages), |job| async move {
+        let platform: &platform::Platform = &p;
+        let response = platform::trigger::sqs::process_batch(sqs_event(&messages), |job| async move {
             mail::deliver(platform, &job).await.map(|_| ())
         })
         .await
@@ -108,7 +114,8 @@ async fn a_failing_send_ends_in_the_dead_letter_queue_after_three_receives_and_t
     assert_eq!(dead.len(), 1, "the mail rests in the dead-letter queue");
     assert!(sent_mail(&p.settings, &name).await.is_empty(), "nothing was sent");
     assert_eq!(stored_messages(&p).await.len(), 1, "the contact message is still stored");
-    let claims: i64 = p.db.connection().await.unwrap().query_one("SELECT count(*) FROM mail_deliveries", &[]).await.unwrap().get(0);
+    let claims: i64 =
+        p.db.connection().await.unwrap().query_one("SELECT count(*) FROM mail_deliveries", &[]).await.unwrap().get(0);
     assert_eq!(claims, 0, "a failed send leaves no claim behind, so a redriven mail is sent");
 }
 
@@ -118,21 +125,26 @@ async fn when_the_bus_is_unreachable_the_answer_is_still_202_and_the_sweep_publi
         s.insert("EVENT_BUS_NAME".into(), "no-such-bus".into());
     })
     .await;
-    let response = contact::submit(&p, contact_request("Ada", "The bus is away, but I am not.", "203.0.113.8")).await.unwrap();
+    let response =
+        contact::submit(&p, contact_request("Ada", "The bus is away, but I am not.", "203.0.113.8")).await.unwrap();
     assert_eq!(response.status, StatusCode::ACCEPTED);
     let stored = stored_messages(&p).await;
     assert_eq!(stored.len(), 1);
     assert!(!stored[0].1, "stored, not yet published");
 
     // The sweep on a platform that reaches the bus again (same database and queues).
-    let mut config = shared::config::Config::from_lookup(|k| p.settings.get(k).cloned()).unwrap();
+    let mut config = platform::config::Config::from_lookup(|k| p.settings.get(k).cloned()).unwrap();
     config.event_bus_name = p.event_bus.clone();
-    let healed = shared::Platform::new(config).await.unwrap();
+    let healed = platform::Platform::new(config).await.unwrap();
     let swept = contact::sweep(&healed, Duration::ZERO).await.unwrap();
     assert_eq!((swept.published, swept.failed), (1, 0));
     let events = receive(&p.events_queue_url, 1).await;
     assert_eq!(events.len(), 1);
-    assert_eq!(JobEnvelope::parse(events[0].body().unwrap()).unwrap().id, stored[0].0, "the event names the stored message");
+    assert_eq!(
+        JobEnvelope::parse(events[0].body().unwrap()).unwrap().id,
+        stored[0].0,
+        "the event names the stored message"
+    );
     assert!(stored_messages(&p).await[0].1, "now marked published");
     let again = contact::sweep(&healed, Duration::ZERO).await.unwrap();
     assert_eq!((again.published, again.failed), (0, 0), "a published message is not published again");
@@ -156,12 +168,16 @@ async fn bad_contact_forms_are_400s_that_store_nothing_and_a_client_gets_five_an
     assert!(stored_messages(&p).await.is_empty(), "a refused form stores nothing");
 
     for i in 0..5 {
-        let ok = contact::submit(&p, contact_request("Ada", &format!("Message number {i} of five."), "203.0.113.10")).await;
+        let ok =
+            contact::submit(&p, contact_request("Ada", &format!("Message number {i} of five."), "203.0.113.10")).await;
         assert_eq!(ok.unwrap().status, StatusCode::ACCEPTED);
     }
-    let sixth = contact::submit(&p, contact_request("Ada", "One message too many.", "203.0.113.10")).await.expect_err("limited");
+    let sixth = contact::submit(&p, contact_request("Ada", "One message too many.", "203.0.113.10"))
+        .await
+        .expect_err("limited");
     assert_eq!(sixth.status, StatusCode::TOO_MANY_REQUESTS);
-    let other_client = contact::submit(&p, contact_request("Bob", "Another address is not limited.", "203.0.113.11")).await;
+    let other_client =
+        contact::submit(&p, contact_request("Bob", "Another address is not limited.", "203.0.113.11")).await;
     assert_eq!(other_client.unwrap().status, StatusCode::ACCEPTED);
     assert_eq!(stored_messages(&p).await.len(), 6);
 }
@@ -184,7 +200,8 @@ async fn the_statistics_refresh_writes_exactly_the_keys_of_players_seen_in_the_l
         ids.push(row.get::<_, i64>(0));
     }
     drop(conn); // an instance has one connection: the refresh needs it
-    let refreshed = shared::quiz::stats::refresh_recent(&p, chrono::Utc::now() - chrono::Duration::hours(24), 1).await.unwrap();
+    let refreshed =
+        shared::quiz::stats::refresh_recent(&p, chrono::Utc::now() - chrono::Duration::hours(24), 1).await.unwrap();
     assert_eq!((refreshed.users, refreshed.batches), (2, 2), "two recent players, one per batch of one");
     let cached = |id: i64| {
         let p = &p;

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use shared::jobs::{JobEnvelope, JobKind};
+use platform::jobs::{JobEnvelope, JobKind};
 
 use support::cloud::{control, database, eventually, fresh_loopback_client, gateway, queue_url, recorded, sqs};
 
@@ -37,8 +37,16 @@ async fn a_job_sent_to_its_queue_reaches_its_function_once() {
     let sqs = sqs().await;
     let db = database().await;
     let job = JobEnvelope::new(JobKind::Debug, serde_json::json!({"from": "e2e"}));
-    sqs.send_message().queue_url(queue_url("debug")).message_body(serde_json::to_string(&job).unwrap()).send().await.unwrap();
-    assert!(eventually(Duration::from_secs(15), || async { recorded(&db, job.id).await == 1 }).await, "the debug job ran");
+    sqs.send_message()
+        .queue_url(queue_url("debug"))
+        .message_body(serde_json::to_string(&job).unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        eventually(Duration::from_secs(15), || async { recorded(&db, job.id).await == 1 }).await,
+        "the debug job ran"
+    );
 }
 
 #[tokio::test]
@@ -47,9 +55,15 @@ async fn a_poison_message_ends_in_the_dead_letter_queue_while_its_batch_neighbou
     let db = database().await;
     let marker = uuid::Uuid::new_v4().to_string();
     let poison = JobEnvelope::new(JobKind::Debug, serde_json::json!({"fail": marker}));
-    let good: Vec<JobEnvelope> = (0..3).map(|n| JobEnvelope::new(JobKind::Debug, serde_json::json!({"n": n}))).collect();
+    let good: Vec<JobEnvelope> =
+        (0..3).map(|n| JobEnvelope::new(JobKind::Debug, serde_json::json!({"n": n}))).collect();
     for job in std::iter::once(&poison).chain(&good) {
-        sqs.send_message().queue_url(queue_url("debug")).message_body(serde_json::to_string(job).unwrap()).send().await.unwrap();
+        sqs.send_message()
+            .queue_url(queue_url("debug"))
+            .message_body(serde_json::to_string(job).unwrap())
+            .send()
+            .await
+            .unwrap();
     }
     for job in &good {
         assert!(eventually(Duration::from_secs(15), || async { recorded(&db, job.id).await == 1 }).await);
@@ -59,7 +73,8 @@ async fn a_poison_message_ends_in_the_dead_letter_queue_while_its_batch_neighbou
     let mut found = false;
     let started = Instant::now();
     while !found && started.elapsed() < Duration::from_secs(30) {
-        let out = sqs.receive_message().queue_url(&dlq).max_number_of_messages(10).wait_time_seconds(1).send().await.unwrap();
+        let out =
+            sqs.receive_message().queue_url(&dlq).max_number_of_messages(10).wait_time_seconds(1).send().await.unwrap();
         for m in out.messages.unwrap_or_default() {
             if m.body().is_some_and(|b| b.contains(&marker)) {
                 found = true;
@@ -76,9 +91,10 @@ async fn a_poison_message_ends_in_the_dead_letter_queue_while_its_batch_neighbou
 
 #[tokio::test]
 async fn a_schedule_fired_on_demand_runs_its_function() {
-    let response = reqwest::Client::new().post(format!("{}/_local/fire/clear-expired-sessions", control())).send().await.unwrap();
+    let response =
+        reqwest::Client::new().post(format!("{}/_local/fire/clear-expired-sessions", control())).send().await.unwrap();
     let body: serde_json::Value = response.json().await.unwrap();
-    assert_eq!(body["function"], "clear-expired-sessions", "{body}");
+    assert_eq!(body["function"], shared::functions::CLEAR_EXPIRED_SESSIONS.name, "{body}");
     assert!(body["result"]["deleted"].is_u64(), "{body}");
     assert!(body["result"]["batches"].as_u64().unwrap() >= 1);
 }
@@ -86,7 +102,8 @@ async fn a_schedule_fired_on_demand_runs_its_function() {
 #[tokio::test]
 async fn a_function_can_be_invoked_with_its_sample_event() {
     let event = std::fs::read(support::repo_root().join("events/health/get.json")).unwrap();
-    let response = reqwest::Client::new().post(format!("{}/_local/invoke/health", control())).body(event).send().await.unwrap();
+    let response =
+        reqwest::Client::new().post(format!("{}/_local/invoke/health", control())).body(event).send().await.unwrap();
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["result"]["statusCode"], 200, "{body}");
     let inner: serde_json::Value = serde_json::from_str(body["result"]["body"].as_str().unwrap()).unwrap();
@@ -108,7 +125,11 @@ async fn a_body_over_lambdas_payload_limit_is_refused_by_the_gateway_with_a_413_
     assert_eq!(response.status(), 413);
     assert_eq!(response.headers()["content-type"], "application/json");
     let body: serde_json::Value = response.json().await.unwrap();
-    assert_eq!(body, serde_json::json!({"message": "Request Entity Too Large"}), "the gateway's answer, not the function's");
+    assert_eq!(
+        body,
+        serde_json::json!({"message": "Request Entity Too Large"}),
+        "the gateway's answer, not the function's"
+    );
 }
 
 #[tokio::test]
@@ -122,7 +143,8 @@ async fn the_control_api_and_lambdas_invoke_api_answer_on_the_control_port_only(
         let body: serde_json::Value = response.json().await.unwrap();
         assert_eq!(body["message"], "Not Found");
     }
-    let status: serde_json::Value = client.get(format!("{}/_local/status", control())).send().await.unwrap().json().await.unwrap();
+    let status: serde_json::Value =
+        client.get(format!("{}/_local/status", control())).send().await.unwrap().json().await.unwrap();
     assert!(status["routes"].as_array().is_some_and(|r| r.iter().any(|r| r["path"] == "/api/v1/health")), "{status}");
     let response = client.post(format!("{}{lambda}", control())).body(event).send().await.unwrap();
     assert_eq!(response.status(), 200);
@@ -130,7 +152,8 @@ async fn the_control_api_and_lambdas_invoke_api_answer_on_the_control_port_only(
     let payload: serde_json::Value = response.json().await.unwrap();
     assert_eq!(payload["statusCode"], 200, "{payload}");
     // A web page cannot use it, even one on the Mini App's origin.
-    let from_page = client.get(format!("{}/_local/status", control())).header("origin", gateway()).send().await.unwrap();
+    let from_page =
+        client.get(format!("{}/_local/status", control())).header("origin", gateway()).send().await.unwrap();
     assert_eq!(from_page.status(), 403);
 }
 
@@ -157,7 +180,17 @@ async fn echo_cloud(port: u16, control_port: u16) -> EchoCloud {
     assert!(cloud.exists(), "{} is not built: run infra/test", cloud.display());
     let (port, control_port) = (port.to_string(), control_port.to_string());
     let child = std::process::Command::new(&cloud)
-        .args(["up", "--port", &port, "--control-port", &control_port, "--instances", "1", "--template", "tests/fixtures/echo-template.yaml"])
+        .args([
+            "up",
+            "--port",
+            &port,
+            "--control-port",
+            &control_port,
+            "--instances",
+            "1",
+            "--template",
+            "tests/fixtures/echo-template.yaml",
+        ])
         .current_dir(support::repo_root())
         .env("LOCAL_PROFILE", profile_dir.file_name().unwrap())
         .stdout(std::process::Stdio::null())
@@ -165,7 +198,9 @@ async fn echo_cloud(port: u16, control_port: u16) -> EchoCloud {
         .expect("start a second local cloud");
     let guard = EchoCloud { child, base: format!("http://127.0.0.1:{port}") };
     let up = eventually(Duration::from_secs(30), || async {
-        reqwest::get(format!("http://127.0.0.1:{control_port}/_local/status")).await.is_ok_and(|r| r.status().is_success())
+        reqwest::get(format!("http://127.0.0.1:{control_port}/_local/status"))
+            .await
+            .is_ok_and(|r| r.status().is_success())
     })
     .await;
     assert!(up, "the echo cloud came up");
@@ -217,17 +252,35 @@ async fn a_body_reaches_the_function_as_long_as_its_event_fits_in_lambdas_payloa
     let cloud = echo_cloud(3900, 3901).await;
     let client = reqwest::Client::new();
     // 3 MiB of text fits in an event: the function gets it, and refuses it itself (over MAX_BODY_BYTES).
-    let text = client.post(format!("{}/echo/text", cloud.base)).header("content-type", "text/plain").body(vec![b'x'; 3 << 20]).send().await.unwrap();
+    let text = client
+        .post(format!("{}/echo/text", cloud.base))
+        .header("content-type", "text/plain")
+        .body(vec![b'x'; 3 << 20])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(text.status(), 413);
     let body: serde_json::Value = text.json().await.unwrap();
     assert_eq!(body["error"]["code"], "payload_too_large", "the function's own answer: {body}");
     // 5 MiB of bytes is under the limit, but not in base64 with the rest of the event: the gateway refuses it.
-    let bytes = client.post(format!("{}/echo/bytes", cloud.base)).header("content-type", "image/png").body(vec![0u8; 5 << 20]).send().await.unwrap();
+    let bytes = client
+        .post(format!("{}/echo/bytes", cloud.base))
+        .header("content-type", "image/png")
+        .body(vec![0u8; 5 << 20])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(bytes.status(), 413);
     let body: serde_json::Value = bytes.json().await.unwrap();
     assert_eq!(body, serde_json::json!({"message": "Request Entity Too Large"}));
     // And what is over it by itself, whatever its kind.
-    let over = client.put(format!("{}/echo/over", cloud.base)).header("content-type", "text/plain").body(vec![b'x'; OVER_THE_LIMIT]).send().await.unwrap();
+    let over = client
+        .put(format!("{}/echo/over", cloud.base))
+        .header("content-type", "text/plain")
+        .body(vec![b'x'; OVER_THE_LIMIT])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(over.status(), 413);
 }
 
@@ -236,7 +289,9 @@ async fn a_contact_message_reaches_the_admins_mailbox_through_the_event_bus_and_
     let name = format!("E2E visitor {}", uuid::Uuid::new_v4().simple());
     let response = fresh_loopback_client()
         .post(format!("{}/api/v1/contact", gateway()))
-        .json(&serde_json::json!({"name": name, "email": "visitor@example.com", "message": "Hello through every part."}))
+        .json(
+            &serde_json::json!({"name": name, "email": "visitor@example.com", "message": "Hello through every part."}),
+        )
         .send()
         .await
         .unwrap();
@@ -245,7 +300,8 @@ async fn a_contact_message_reaches_the_admins_mailbox_through_the_event_bus_and_
     assert_eq!(body["status"], "received", "{body}");
     // route -> contact.received -> rule -> contact-mail queue -> send-contact-form-email -> mail queue -> send-email -> SES
     let settings = support::local_settings();
-    let arrived = eventually(Duration::from_secs(30), || async { support::sent_mail(&settings, &name).await.len() == 1 }).await;
+    let arrived =
+        eventually(Duration::from_secs(30), || async { support::sent_mail(&settings, &name).await.len() == 1 }).await;
     assert!(arrived, "one mail for {name} in the local outbox");
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(support::sent_mail(&settings, &name).await.len(), 1, "and only one");
@@ -254,12 +310,13 @@ async fn a_contact_message_reaches_the_admins_mailbox_through_the_event_bus_and_
 #[tokio::test]
 async fn the_new_schedules_fire_on_demand() {
     let schedules = [
-        ("update-user-statistics-cache", "/users"),
-        ("republish-events", "/open_graph_images/published"),
-        ("cleanup-old-media-files", "/scanned"),
+        (shared::functions::UPDATE_USER_STATISTICS_CACHE.name, "/users"),
+        (shared::functions::REPUBLISH_EVENTS.name, "/open_graph_images/published"),
+        (shared::functions::CLEANUP_OLD_MEDIA_FILES.name, "/scanned"),
     ];
     for (function, field) in schedules {
-        let response = reqwest::Client::new().post(format!("{}/_local/fire/{function}", control())).send().await.unwrap();
+        let response =
+            reqwest::Client::new().post(format!("{}/_local/fire/{function}", control())).send().await.unwrap();
         let body: serde_json::Value = response.json().await.unwrap();
         assert_eq!(body["function"], function, "{body}");
         assert!(body["result"].pointer(field).is_some_and(serde_json::Value::is_u64), "{body}");
@@ -268,7 +325,8 @@ async fn the_new_schedules_fire_on_demand() {
 
 #[tokio::test]
 async fn queue_inspect_pings_every_job_function_and_reports_every_job_queue() {
-    let ping = support::cloud::invoke("queue-inspect", serde_json::json!({"action": "ping"})).await;
+    let ping =
+        support::cloud::invoke(shared::functions::QUEUE_INSPECT.name, serde_json::json!({"action": "ping"})).await;
     let result = &ping["result"];
     assert!(result["of"].as_u64().unwrap() >= 9, "{ping}");
     assert_eq!(result["answered"], result["of"], "every job function answered: {ping}");
@@ -277,11 +335,17 @@ async fn queue_inspect_pings_every_job_function_and_reports_every_job_queue() {
         assert_eq!(pong["answer"]["function"], pong["function"], "the function itself answered: {pong}");
         assert!(pong["answer"]["cold"].is_boolean() && pong["answer"]["version"].is_string(), "{pong}");
     }
-    let inspection = support::cloud::invoke("queue-inspect", serde_json::json!({"action": "inspect"})).await;
-    let queues: Vec<&str> = inspection["result"]["queues"].as_array().unwrap().iter().map(|q| q["queue"].as_str().unwrap()).collect();
+    let inspection =
+        support::cloud::invoke(shared::functions::QUEUE_INSPECT.name, serde_json::json!({"action": "inspect"})).await;
+    let queues: Vec<&str> =
+        inspection["result"]["queues"].as_array().unwrap().iter().map(|q| q["queue"].as_str().unwrap()).collect();
     for queue in ["quiz-debug", "quiz-mail", "quiz-contact-mail", "quiz-uploads", "quiz-og-image"] {
         assert!(queues.contains(&queue), "{queue} in {queues:?}");
     }
-    let bad = support::cloud::invoke("queue-inspect", serde_json::json!({"action": "redrive", "queue": "no-such-queue"})).await;
+    let bad = support::cloud::invoke(
+        shared::functions::QUEUE_INSPECT.name,
+        serde_json::json!({"action": "redrive", "queue": "no-such-queue"}),
+    )
+    .await;
     assert!(bad["error"].to_string().contains("no queue of this stack"), "{bad}");
 }

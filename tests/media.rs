@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use http::{Method, StatusCode};
 use media::test_support;
+use platform::http::{ApiRequest, ApiResponse};
+use platform::jobs::JobEnvelope;
 use serde_json::{Value as Json, json};
-use shared::http::{ApiRequest, ApiResponse};
-use shared::jobs::JobEnvelope;
 use shared::media_cleanup::{self, Cleanup};
 use shared::uploads::{self, Processing};
 use support::{TestPlatform, delete, platform, receive, user_with_session};
@@ -31,7 +31,7 @@ fn json_of(response: &ApiResponse) -> Json {
 /// What a route answered, success or error, as status and JSON.
 async fn call<F>(route: F) -> (StatusCode, Json)
 where
-    F: std::future::Future<Output = Result<ApiResponse, shared::http::ApiError>>,
+    F: std::future::Future<Output = Result<ApiResponse, platform::http::ApiError>>,
 {
     let response = route.await.unwrap_or_else(|e| e.to_response());
     (response.status, json_of(&response))
@@ -68,7 +68,13 @@ async fn completed_event(p: &TestPlatform) -> JobEnvelope {
 }
 
 /// Creates, PUTs, completes and processes one upload; returns its id and what processing did.
-async fn upload(p: &TestPlatform, token: &str, purpose: &str, content_type: &str, bytes: Vec<u8>) -> (String, Processing) {
+async fn upload(
+    p: &TestPlatform,
+    token: &str,
+    purpose: &str,
+    content_type: &str,
+    bytes: Vec<u8>,
+) -> (String, Processing) {
     let (status, ticket) = create(p, token, purpose, content_type, bytes.len()).await;
     assert_eq!(status, StatusCode::CREATED, "{ticket}");
     let id = ticket["id"].as_str().unwrap().to_string();
@@ -83,7 +89,8 @@ async fn upload(p: &TestPlatform, token: &str, purpose: &str, content_type: &str
 
 async fn view(p: &TestPlatform, token: &str, id: &str) -> Json {
     let path = format!("/api/v1/uploads/{id}");
-    let (status, body) = call(uploads::get(p, request(Method::GET, &path, token, &[("upload_id", id.to_string())], None))).await;
+    let (status, body) =
+        call(uploads::get(p, request(Method::GET, &path, token, &[("upload_id", id.to_string())], None))).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     body
 }
@@ -118,7 +125,13 @@ async fn a_4000_by_3000_photo_comes_out_at_most_2000_wide_without_exif_and_becom
     let decoded = image::load_from_memory(&p.storage.get(&key).await.unwrap().unwrap()).unwrap();
     assert_eq!((decoded.width(), decoded.height()), (2000, 2000), "avatars are square");
     let avatar_url: Option<String> =
-        p.db.connection().await.unwrap().query_one("SELECT avatar_url FROM users WHERE id = $1", &[&user]).await.unwrap().get(0);
+        p.db.connection()
+            .await
+            .unwrap()
+            .query_one("SELECT avatar_url FROM users WHERE id = $1", &[&user])
+            .await
+            .unwrap()
+            .get(0);
     assert_eq!(avatar_url, Some(p.storage.public_url(&key)), "the user's avatar");
     assert_eq!(view(&p, &token, &avatar).await["url"].as_str(), avatar_url.as_deref());
 
@@ -169,7 +182,11 @@ async fn bad_upload_requests_are_4xx_json_and_leave_nothing_behind() {
     let (_, other) = user_with_session(&p, "Trudy", false).await;
     assert_eq!(complete(&p, &other, id).await.0, StatusCode::NOT_FOUND);
     assert_eq!(complete(&p, &token, "not-a-uuid").await.0, StatusCode::BAD_REQUEST);
-    assert_eq!(count(&p, "SELECT count(*) FROM uploads WHERE status = 'pending'").await, 1, "still waiting for its bytes");
+    assert_eq!(
+        count(&p, "SELECT count(*) FROM uploads WHERE status = 'pending'").await,
+        1,
+        "still waiting for its bytes"
+    );
 
     // Three unfinished avatars at most.
     create(&p, &token, "avatar", "image/png", 1000).await;
@@ -188,29 +205,29 @@ async fn a_user_keeps_their_three_newest_avatars_sees_them_picks_one_and_removes
         let Processing::Ready { key } = processing else { panic!("{processing:?}") };
         keys.push(key);
     }
-    let kept: Vec<String> = p
-        .db
-        .connection()
-        .await
-        .unwrap()
-        .query("SELECT processed_key FROM uploads WHERE user_id = $1 ORDER BY processed_at", &[&user])
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+    let kept: Vec<String> =
+        p.db.connection()
+            .await
+            .unwrap()
+            .query("SELECT processed_key FROM uploads WHERE user_id = $1 ORDER BY processed_at", &[&user])
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
     assert_eq!(kept, keys[1..], "the oldest avatar's row is retired");
 
     // The player sees the three, newest first, the newest shown; picks the oldest; removes it; removes the rest.
     async fn me(p: &TestPlatform, token: &str) -> (StatusCode, Json) {
-        call(shared::users::get_me(p, request(Method::GET, "/api/v1/me", token, &[], None))).await
+        call(shared::users::me::get_me(p, request(Method::GET, "/api/v1/me", token, &[], None))).await
     }
     async fn change(p: &TestPlatform, token: &str, body: Json) -> (StatusCode, Json) {
-        call(shared::users::update_me(p, request(Method::PATCH, "/api/v1/me", token, &[], Some(body)))).await
+        call(shared::users::me::update_me(p, request(Method::PATCH, "/api/v1/me", token, &[], Some(body)))).await
     }
     async fn remove(p: &TestPlatform, token: &str, id: String) -> (StatusCode, Json) {
         let path = format!("/api/v1/me/avatars/{id}");
-        call(shared::users::remove_avatar(p, request(Method::DELETE, &path, token, &[("avatar_id", id)], None))).await
+        call(shared::users::me::remove_avatar(p, request(Method::DELETE, &path, token, &[("avatar_id", id)], None)))
+            .await
     }
     let (status, body) = me(&p, &token).await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -225,7 +242,10 @@ async fn a_user_keeps_their_three_newest_avatars_sees_them_picks_one_and_removes
     assert_eq!(body["avatar_url"], urls[2].as_str());
     assert_eq!(body["avatars"][2]["current"], true);
     let (status, body) = change(&p, &token, json!({"avatar_id": Uuid::new_v4(), "bio": "not written"})).await;
-    assert_eq!((status, body["error"]["fields"]["avatar_id"].as_str()), (StatusCode::BAD_REQUEST, Some("is not one of your avatars")));
+    assert_eq!(
+        (status, body["error"]["fields"]["avatar_id"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("is not one of your avatars"))
+    );
     let (status, body) = change(&p, &token, json!({"avatar_id": "nope"})).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert_eq!(me(&p, &token).await.1["bio"], "picked", "a refused change writes nothing");
@@ -260,17 +280,21 @@ async fn feedback_takes_up_to_three_of_the_users_own_ready_images_all_or_nothing
     let submit = |body: Json| {
         let p = &p;
         let token = token.clone();
-        async move { call(shared::feedback::submit(p, request(Method::POST, "/api/v1/feedback", &token, &[], Some(body)))).await }
+        async move {
+            call(shared::feedback::submit(p, request(Method::POST, "/api/v1/feedback", &token, &[], Some(body)))).await
+        }
     };
     let (status, body) = submit(json!({ "category": "bug", "message": "too many", "images": images })).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     let (_, stranger) = user_with_session(&p, "Stranger", false).await;
     let (foreign, _) = upload(&p, &stranger, "feedback_image", "image/png", test_support::png(10, 10, false)).await;
-    let (status, body) = submit(json!({ "category": "bug", "message": "not mine", "images": [images[0], foreign] })).await;
+    let (status, body) =
+        submit(json!({ "category": "bug", "message": "not mine", "images": [images[0], foreign] })).await;
     assert_eq!((status, body["error"]["fields"]["images"].is_string()), (StatusCode::BAD_REQUEST, true), "{body}");
     assert_eq!(count(&p, "SELECT count(*) FROM feedback").await, 0, "nothing half-written");
 
-    let (status, body) = submit(json!({ "category": "suggestion", "message": "Dark mode, please", "images": images[..3] })).await;
+    let (status, body) =
+        submit(json!({ "category": "suggestion", "message": "Dark mode, please", "images": images[..3] })).await;
     assert_eq!((status, body["images"].as_i64()), (StatusCode::CREATED, Some(3)), "{body}");
     let stored: (String, i64) = {
         let conn = p.db.connection().await.unwrap();
@@ -308,12 +332,21 @@ async fn the_clean_up_deletes_only_unreferenced_objects_past_the_grace_period_an
         .unwrap();
 
     // Inside the grace period no object goes; the abandoned upload's row does.
-    let young = media_cleanup::run(&p, Cleanup { dry_run: false, grace: Duration::from_secs(3600), abandoned_after: Duration::from_secs(86400) }).await.unwrap();
+    let young = media_cleanup::run(
+        &p,
+        Cleanup { dry_run: false, grace: Duration::from_secs(3600), abandoned_after: Duration::from_secs(86400) },
+    )
+    .await
+    .unwrap();
     assert_eq!((young.deleted, young.kept_young, young.abandoned_uploads), (0, 4, 1), "{young:?}");
 
     let settings = Cleanup { dry_run: true, grace: Duration::ZERO, abandoned_after: Duration::from_secs(86400) };
     let dry = media_cleanup::run(&p, settings).await.unwrap();
-    assert_eq!((dry.deleted, dry.deleted_bytes, dry.abandoned_uploads), (4, 310, 0), "the orphans and the abandoned original: {dry:?}");
+    assert_eq!(
+        (dry.deleted, dry.deleted_bytes, dry.abandoned_uploads),
+        (4, 310, 0),
+        "the orphans and the abandoned original: {dry:?}"
+    );
     assert_eq!(dry.keys.len(), 4);
     let objects = |p: &TestPlatform| {
         let storage = p.storage.clone();

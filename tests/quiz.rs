@@ -8,17 +8,21 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use platform::Platform;
 use serde_json::{Value as Json, json};
-use shared::Platform;
 use shared::identity::telegram::{sign_init_data, sign_login_widget};
 use shared::quiz::{admin, answers, catalogue, leaderboard, stats};
 use shared::{identity, users};
-use support::calls::{Reply, User, admin_user, bot_token, get, mini_app_sign_in, patch, player, post, signed_in, telegram};
+use support::calls::{
+    Reply, User, admin_user, bot_token, get, mini_app_sign_in, patch, player, post, signed_in, telegram,
+};
 use support::{TestPlatform, platform, platform_with};
 
-
 async fn register(p: &Platform, email: &str, password: &str) -> Reply {
-    post("/api/v1/auth/register").json(&json!({ "email": email, "password": password, "first_name": "Ada" })).send(p, identity::register).await
+    post("/api/v1/auth/register")
+        .json(&json!({ "email": email, "password": password, "first_name": "Ada" }))
+        .send(p, identity::register)
+        .await
 }
 
 async fn login(p: &Platform, email: &str, password: &str) -> Reply {
@@ -26,7 +30,11 @@ async fn login(p: &Platform, email: &str, password: &str) -> Reply {
 }
 
 async fn login_from(p: &Platform, ip: &str, email: &str, password: &str) -> Reply {
-    post("/api/v1/auth/login").from_ip(ip).json(&json!({ "email": email, "password": password })).send(p, identity::sign_in).await
+    post("/api/v1/auth/login")
+        .from_ip(ip)
+        .json(&json!({ "email": email, "password": password }))
+        .send(p, identity::sign_in)
+        .await
 }
 
 /// A new e-mail account, signed in: registration answers 202 without a session, so the client logs in.
@@ -37,13 +45,15 @@ async fn account(p: &Platform, email: &str, password: &str) -> User {
 }
 
 async fn me(p: &Platform, token: &str) -> Reply {
-    get("/api/v1/me").bearer(token).send(p, users::get_me).await
+    get("/api/v1/me").bearer(token).send(p, users::me::get_me).await
 }
 
 /// PATCH /me, failing (not hanging) when it does not answer: a deadlocked handler must fail the test, not CI.
 async fn patch_me(p: &Platform, token: &str, changes: &Json) -> Reply {
-    let call = patch("/api/v1/me").bearer(token).json(changes).send(p, users::update_me);
-    tokio::time::timeout(Duration::from_secs(15), call).await.unwrap_or_else(|_| panic!("PATCH /me {changes} did not answer within 15 s"))
+    let call = patch("/api/v1/me").bearer(token).json(changes).send(p, users::me::update_me);
+    tokio::time::timeout(Duration::from_secs(15), call)
+        .await
+        .unwrap_or_else(|_| panic!("PATCH /me {changes} did not answer within 15 s"))
 }
 
 /// Sets profile columns directly, for tests whose subject is not PATCH /me itself.
@@ -53,7 +63,9 @@ async fn set_profile_in_db(p: &Platform, user_id: i64, assignments: &str, favour
         conn.execute(&format!("UPDATE users SET {assignments} WHERE id = $1"), &[&user_id]).await.unwrap();
     }
     for topic in favourite_topics {
-        conn.execute("INSERT INTO user_favourite_topics (user_id, topic_id) VALUES ($1, $2)", &[&user_id, topic]).await.unwrap();
+        conn.execute("INSERT INTO user_favourite_topics (user_id, topic_id) VALUES ($1, $2)", &[&user_id, topic])
+            .await
+            .unwrap();
     }
     drop(conn);
     users::invalidate(p, user_id).await;
@@ -184,7 +196,12 @@ async fn count(p: &Platform, sql: &str) -> i64 {
 // ---------------------------------------------------------------------------------------------------------------
 
 async fn answer(p: &Platform, token: &str, task_id: i64, body: &Json) -> Reply {
-    post(&format!("/api/v1/tasks/{task_id}/answer")).param("task_id", task_id).bearer(token).json(body).send(p, answers::submit_answer).await
+    post(&format!("/api/v1/tasks/{task_id}/answer"))
+        .param("task_id", task_id)
+        .bearer(token)
+        .json(body)
+        .send(p, answers::submit_answer)
+        .await
 }
 
 async fn my_stats(p: &Platform, token: &str) -> Json {
@@ -219,7 +236,9 @@ fn ranking_of(reply: Reply) -> Vec<(i64, i64, i64)> {
     for (i, row) in rows.iter().enumerate() {
         assert_eq!(row["rank"], i + 1, "{body}");
     }
-    rows.iter().map(|r| (r["user_id"].as_i64().unwrap(), r["rating"].as_i64().unwrap(), r["solved"].as_i64().unwrap())).collect()
+    rows.iter()
+        .map(|r| (r["user_id"].as_i64().unwrap(), r["rating"].as_i64().unwrap(), r["solved"].as_i64().unwrap()))
+        .collect()
 }
 
 /// Filters of the plain SQL ranking.
@@ -286,7 +305,8 @@ fn body_for(task: &Task, outcome: Outcome) -> Json {
 }
 
 /// Times, tokens and other values that differ between two otherwise identical runs.
-const RUN_SPECIFIC: &[&str] = &["computed_at", "rating_reached_at", "created_at", "last_seen_at", "expires_at", "published_at"];
+const RUN_SPECIFIC: &[&str] =
+    &["computed_at", "rating_reached_at", "created_at", "last_seen_at", "expires_at", "published_at"];
 
 fn without_run_specifics(mut value: Json) -> Json {
     match &mut value {
@@ -416,12 +436,19 @@ async fn forged_altered_and_stale_init_data_are_refused_and_create_nothing() {
     let cases = [
         ("forged: signed with another bot's token", sign_init_data(&alice, now, "1000000002:SOMEONE-elses-token")),
         ("altered: the name changed after signing", genuine.replace("Alice", "Mallory")),
-        ("altered: the id changed to the admin's after signing", genuine.replace("%22id%22%3A5001", &format!("%22id%22%3A{admin_id}"))),
+        (
+            "altered: the id changed to the admin's after signing",
+            genuine.replace("%22id%22%3A5001", &format!("%22id%22%3A{admin_id}")),
+        ),
         ("altered: an old signature given a fresh auth_date", {
             let old = now - chrono::Duration::hours(30);
-            sign_init_data(&alice, old, bot_token(&p)).replace(&format!("auth_date={}", old.timestamp()), &format!("auth_date={}", now.timestamp()))
+            sign_init_data(&alice, old, bot_token(&p))
+                .replace(&format!("auth_date={}", old.timestamp()), &format!("auth_date={}", now.timestamp()))
         }),
-        ("stale: auth_date 24 h and a minute ago", sign_init_data(&alice, now - chrono::Duration::seconds(24 * 3600 + 60), bot_token(&p))),
+        (
+            "stale: auth_date 24 h and a minute ago",
+            sign_init_data(&alice, now - chrono::Duration::seconds(24 * 3600 + 60), bot_token(&p)),
+        ),
         ("stale: a week ago", sign_init_data(&alice, now - chrono::Duration::days(7), bot_token(&p))),
     ];
     for (what, init_data) in cases {
@@ -460,7 +487,10 @@ async fn forged_altered_and_stale_login_widget_data_are_refused_and_create_nothi
         ("altered name", renamed),
         ("altered id", impersonating),
         ("a field added after signing", with_extra_field),
-        ("stale", Json::Object(sign_login_widget(&bob, now - chrono::Duration::seconds(24 * 3600 + 60), bot_token(&p)))),
+        (
+            "stale",
+            Json::Object(sign_login_widget(&bob, now - chrono::Duration::seconds(24 * 3600 + 60), bot_token(&p))),
+        ),
     ];
     for (what, fields) in cases {
         let reply = widget_sign_in(&p, &fields).await;
@@ -512,10 +542,13 @@ async fn registering_a_taken_address_answers_as_a_new_one_and_mails_its_owner_in
     // The first password still works: nothing was overwritten.
     assert_eq!(login(&p, "ada@example.com", "correct horse 1").await.status, 200);
     login(&p, "ada@example.com", "another password").await.expect_error(401, "unauthorized");
-    let mails: Vec<shared::mail::Email> = queued_mail(&p).await.iter().map(|m| m.payload().unwrap()).collect();
+    let mails: Vec<platform::mail::Email> = queued_mail(&p).await.iter().map(|m| m.payload().unwrap()).collect();
     let subjects: Vec<&str> = mails.iter().map(|m| m.subject.as_str()).collect();
     assert_eq!(subjects.len(), 2, "{mails:?}");
-    assert!(subjects.contains(&"Welcome to the quiz") && subjects.contains(&"Somebody tried to register with your address"), "{subjects:?}");
+    assert!(
+        subjects.contains(&"Welcome to the quiz") && subjects.contains(&"Somebody tried to register with your address"),
+        "{subjects:?}"
+    );
     assert!(mails.iter().all(|m| m.to == ["Ada@Example.com"]), "both go to the address the account has: {mails:?}");
 }
 
@@ -549,7 +582,12 @@ async fn logging_out_everywhere_ends_every_session_of_the_user_only() {
     for token in [&first.token, &second.token, &other.token] {
         assert_eq!(me(&p, token).await.status, 200);
     }
-    let out = post("/api/v1/auth/logout").bearer(&second.token).json(&json!({"everywhere": true})).send(&p, identity::sign_out).await.ok();
+    let out = post("/api/v1/auth/logout")
+        .bearer(&second.token)
+        .json(&json!({"everywhere": true}))
+        .send(&p, identity::sign_out)
+        .await
+        .ok();
     assert_eq!(out["sessions_ended"], 2);
     me(&p, &first.token).await.expect_error(401, "unauthorized");
     me(&p, &second.token).await.expect_error(401, "unauthorized");
@@ -557,7 +595,7 @@ async fn logging_out_everywhere_ends_every_session_of_the_user_only() {
 }
 
 /// The mail jobs now waiting on the test's mail queue.
-async fn queued_mail(p: &TestPlatform) -> Vec<shared::jobs::JobEnvelope> {
+async fn queued_mail(p: &TestPlatform) -> Vec<platform::jobs::JobEnvelope> {
     let mut found = Vec::new();
     loop {
         let received = p
@@ -578,7 +616,7 @@ async fn queued_mail(p: &TestPlatform) -> Vec<shared::jobs::JobEnvelope> {
             let body = m.body.expect("a message body");
             let raw: Json = serde_json::from_str(&body).unwrap();
             assert_eq!(raw["kind"], "send-email", "{body}");
-            found.push(shared::jobs::JobEnvelope::parse(&body).expect("a job envelope"));
+            found.push(platform::jobs::JobEnvelope::parse(&body).expect("a job envelope"));
         }
     }
 }
@@ -603,7 +641,9 @@ async fn a_password_reset_mails_one_link_that_sets_the_new_password_once() {
     let welcome = queued_mail(&p).await;
     assert_eq!(welcome.len(), 1, "the welcome mail of the registration: {welcome:?}");
 
-    let ask = |email: &'static str| post("/api/v1/auth/password-reset").json(&json!({ "email": email })).send(&p, identity::request_password_reset);
+    let ask = |email: &'static str| {
+        post("/api/v1/auth/password-reset").json(&json!({ "email": email })).send(&p, identity::request_password_reset)
+    };
     let unknown = ask("nobody@example.com").await;
     let known = ask("ADA@example.com").await;
     assert_eq!((unknown.status, known.status), (202, 202));
@@ -611,8 +651,8 @@ async fn a_password_reset_mails_one_link_that_sets_the_new_password_once() {
 
     let mail = queued_mail(&p).await;
     assert_eq!(mail.len(), 1, "exactly one mail, for the account that exists: {mail:?}");
-    assert_eq!(mail[0].kind, shared::jobs::JobKind::SendEmail);
-    let email: shared::mail::Email = mail[0].payload().unwrap();
+    assert_eq!(mail[0].kind, platform::jobs::JobKind::SendEmail);
+    let email: platform::mail::Email = mail[0].payload().unwrap();
     assert_eq!(email.to, ["ada@example.com"]);
     assert!(email.text.contains(&format!("{}/reset-password?token=", p.config.public_base_url)), "{}", email.text);
     let token = reset_token_in(&email.text);
@@ -639,7 +679,11 @@ async fn a_made_up_reset_token_is_refused_before_the_new_password_is_even_read()
     let made_up = "ab".repeat(32);
     confirm_reset(&p, &made_up, "1234").await.expect_error(400, "invalid_reset_token");
     confirm_reset(&p, &made_up, "a perfectly fine password").await.expect_error(400, "invalid_reset_token");
-    assert_eq!(count(&p, "SELECT count(*) FROM auth_limits WHERE scope = 'reset-confirm-address'").await, 0, "a made-up token costs no hash");
+    assert_eq!(
+        count(&p, "SELECT count(*) FROM auth_limits WHERE scope = 'reset-confirm-address'").await,
+        0,
+        "a made-up token costs no hash"
+    );
 }
 
 #[tokio::test]
@@ -647,7 +691,9 @@ async fn one_client_cannot_try_a_password_over_many_addresses() {
     let p = platform().await;
     account(&p, "ada@example.com", "correct horse 1").await;
     for i in 0..30 {
-        login_from(&p, "203.0.113.5", &format!("user{i}@example.com"), "summer sky 1").await.expect_error(401, "unauthorized");
+        login_from(&p, "203.0.113.5", &format!("user{i}@example.com"), "summer sky 1")
+            .await
+            .expect_error(401, "unauthorized");
     }
     let refused = login_from(&p, "203.0.113.5", "ada@example.com", "correct horse 1").await;
     refused.expect_error(429, "rate_limited");
@@ -685,7 +731,9 @@ async fn sign_in_limits_hold_without_redis() {
 async fn registrations_from_one_client_are_limited() {
     let p = platform().await;
     let from = |i: usize| {
-        post("/api/v1/auth/register").from_ip("203.0.113.77").json(&json!({ "email": format!("new{i}@example.com"), "password": "correct horse 1" }))
+        post("/api/v1/auth/register")
+            .from_ip("203.0.113.77")
+            .json(&json!({ "email": format!("new{i}@example.com"), "password": "correct horse 1" }))
     };
     for i in 0..10 {
         assert_eq!(from(i).send(&p, identity::register).await.status, 202);
@@ -712,7 +760,10 @@ async fn answers_given_with_another_users_session_never_show_in_your_stats() {
     }
 
     let mine = my_stats(&p, &a.token).await;
-    assert_eq!((mine["user_id"].as_i64(), &mine["attempted"], &mine["answers"], &mine["rating"]), (Some(a.id), &json!(0), &json!(0), &json!(0)));
+    assert_eq!(
+        (mine["user_id"].as_i64(), &mine["attempted"], &mine["answers"], &mine["rating"]),
+        (Some(a.id), &json!(0), &json!(0), &json!(0))
+    );
     let theirs = my_stats(&p, &b.token).await;
     assert_eq!((&theirs["attempted"], &theirs["solved"], &theirs["rating"]), (&json!(2), &json!(1), &json!(10)));
     let fed = feed(&p, Some(&a), w.tasks[0].subtopic_id).await.ok();
@@ -733,10 +784,16 @@ async fn a_player_cannot_import_or_publish_and_changes_nothing() {
 
     let task = &w.tasks[0];
     let unpublish = |token: &str| {
-        patch(&format!("/api/v1/admin/tasks/{}", task.id)).param("task_id", task.id).bearer(token).json(&json!({"published": false}))
+        patch(&format!("/api/v1/admin/tasks/{}", task.id))
+            .param("task_id", task.id)
+            .bearer(token)
+            .json(&json!({"published": false}))
     };
     unpublish(&player.token).send(&p, admin::update_task).await.expect_error(403, "forbidden");
-    assert_eq!(count(&p, &format!("SELECT count(*) FROM tasks WHERE id = {} AND published_at IS NOT NULL", task.id)).await, 1);
+    assert_eq!(
+        count(&p, &format!("SELECT count(*) FROM tasks WHERE id = {} AND published_at IS NOT NULL", task.id)).await,
+        1
+    );
     assert_eq!(answer(&p, &player.token, task.id, &task.right()).await.status, 200, "still published");
 
     // The admin can: the task leaves the feed and can no longer be answered.
@@ -819,12 +876,21 @@ async fn re_answering_a_failed_task_correctly_changes_nothing_but_the_attempt_co
     let a = player(&p, 9101, "Alice").await;
     let t = &w.tasks[2];
     let first = answer(&p, &a.token, t.id, &t.wrong()).await.ok();
-    assert_eq!((&first["counted"], &first["correct"], &first["rating"], &first["solved"]), (&json!(true), &json!(false), &json!(0), &json!(0)));
+    assert_eq!(
+        (&first["counted"], &first["correct"], &first["rating"], &first["solved"]),
+        (&json!(true), &json!(false), &json!(0), &json!(0))
+    );
     let second = answer(&p, &a.token, t.id, &t.right()).await.ok();
-    assert_eq!((&second["counted"], &second["correct"], &second["rating"], &second["solved"]), (&json!(false), &json!(true), &json!(0), &json!(0)));
+    assert_eq!(
+        (&second["counted"], &second["correct"], &second["rating"], &second["solved"]),
+        (&json!(false), &json!(true), &json!(0), &json!(0))
+    );
 
     let s = my_stats(&p, &a.token).await;
-    assert_eq!((&s["attempted"], &s["solved"], &s["failed"], &s["answers"]), (&json!(1), &json!(0), &json!(1), &json!(2)));
+    assert_eq!(
+        (&s["attempted"], &s["solved"], &s["failed"], &s["answers"]),
+        (&json!(1), &json!(0), &json!(1), &json!(2))
+    );
     assert_eq!((&s["rating"], &s["current_streak"], &s["best_streak"]), (&json!(0), &json!(0), &json!(0)));
     let fed = feed(&p, Some(&a), t.subtopic_id).await.ok();
     let item = fed["tasks"].as_array().unwrap().iter().find(|i| i["id"] == t.id).unwrap().clone();
@@ -842,10 +908,16 @@ async fn re_answering_a_solved_task_wrongly_keeps_it_solved_with_its_rating_and_
     }
     for body in [w.tasks[2].wrong(), dont_know(), w.tasks[2].wrong()] {
         let again = answer(&p, &a.token, w.tasks[2].id, &body).await.ok();
-        assert_eq!((&again["counted"], &again["correct"], &again["rating"], &again["solved"]), (&json!(false), &json!(false), &json!(85), &json!(3)));
+        assert_eq!(
+            (&again["counted"], &again["correct"], &again["rating"], &again["solved"]),
+            (&json!(false), &json!(false), &json!(85), &json!(3))
+        );
     }
     let s = my_stats(&p, &a.token).await;
-    assert_eq!((&s["solved"], &s["failed"], &s["rating"], &s["answers"]), (&json!(3), &json!(0), &json!(85), &json!(6)));
+    assert_eq!(
+        (&s["solved"], &s["failed"], &s["rating"], &s["answers"]),
+        (&json!(3), &json!(0), &json!(85), &json!(6))
+    );
     assert_eq!((&s["current_streak"], &s["best_streak"]), (&json!(3), &json!(3)), "practice does not break a streak");
     assert_eq!(ranking_of(board(&p, &[]).await), [(a.id, 85, 3)]);
 }
@@ -858,7 +930,8 @@ async fn option_shares_count_each_first_answer_once() {
     let n = t.options.len();
     let (a, b, c) = (player(&p, 9301, "A").await, player(&p, 9302, "B").await, player(&p, 9303, "C").await);
     let share = |outcome: &Json, index: Option<usize>| -> (i64, f64) {
-        let s = outcome["option_shares"].as_array().unwrap().iter().find(|s| s["index"] == json!(index)).unwrap().clone();
+        let s =
+            outcome["option_shares"].as_array().unwrap().iter().find(|s| s["index"] == json!(index)).unwrap().clone();
         (s["count"].as_i64().unwrap(), s["percent"].as_f64().unwrap())
     };
 
@@ -877,7 +950,10 @@ async fn option_shares_count_each_first_answer_once() {
     let practice = answer(&p, &a.token, t.id, &json!({"option_index": 3})).await.ok();
     assert_eq!(practice["counted"], false);
     assert_eq!(practice["total_first_answers"], 2);
-    assert_eq!((share(&practice, Some(1)), share(&practice, Some(2)), share(&practice, Some(3))), ((1, 50.0), (1, 50.0), (0, 0.0)));
+    assert_eq!(
+        (share(&practice, Some(1)), share(&practice, Some(2)), share(&practice, Some(3))),
+        ((1, 50.0), (1, 50.0), (0, 0.0))
+    );
 
     let unsure = answer(&p, &c.token, t.id, &dont_know()).await.ok();
     assert_eq!(unsure["correct"], false, "\"I don't know\" is always wrong");
@@ -889,7 +965,8 @@ async fn option_shares_count_each_first_answer_once() {
 /// Holds the row of a user's running totals locked from another connection, so that two answers of that user
 /// both start before either is recorded: the interleaving two Lambda instances may produce.
 async fn lock_totals_of(p: &TestPlatform, user_id: i64) -> tokio_postgres::Client {
-    let (client, connection) = tokio_postgres::connect(&p.settings["DATABASE_URL"], tokio_postgres::NoTls).await.unwrap();
+    let (client, connection) =
+        tokio_postgres::connect(&p.settings["DATABASE_URL"], tokio_postgres::NoTls).await.unwrap();
     tokio::spawn(connection);
     client.batch_execute("BEGIN").await.unwrap();
     let locked = client.query("SELECT 1 FROM user_stats WHERE user_id = $1 FOR UPDATE", &[&user_id]).await.unwrap();
@@ -904,10 +981,14 @@ async fn two_concurrent_first_answers(p: &TestPlatform, w: &World, a: &User, t: 
     let other_instance = Platform::new(p.config.clone()).await.unwrap();
     let lock = lock_totals_of(p, a.id).await;
     let (right_body, wrong_body) = (t.right(), t.wrong());
-    let (right, wrong, ()) = tokio::join!(answer(p, &a.token, t.id, &right_body), answer(&other_instance, &a.token, t.id, &wrong_body), async {
-        tokio::time::sleep(Duration::from_millis(1500)).await;
-        lock.batch_execute("COMMIT").await.unwrap();
-    });
+    let (right, wrong, ()) = tokio::join!(
+        answer(p, &a.token, t.id, &right_body),
+        answer(&other_instance, &a.token, t.id, &wrong_body),
+        async {
+            tokio::time::sleep(Duration::from_millis(1500)).await;
+            lock.batch_execute("COMMIT").await.unwrap();
+        }
+    );
     (right.ok(), wrong.ok())
 }
 
@@ -925,7 +1006,10 @@ async fn two_concurrent_first_answers_from_the_same_user_count_once() {
     let s = my_stats(&p, &a.token).await;
     assert_eq!((&s["attempted"], &s["answers"]), (&json!(2), &json!(3)), "{s}");
     let expected_rating = 10 + if solved { t.weight() } else { 0 };
-    assert_eq!((s["solved"].as_i64(), s["failed"].as_i64(), s["rating"].as_i64()), (Some(1 + solved as i64), Some(!solved as i64), Some(expected_rating)));
+    assert_eq!(
+        (s["solved"].as_i64(), s["failed"].as_i64(), s["rating"].as_i64()),
+        (Some(1 + solved as i64), Some(!solved as i64), Some(expected_rating))
+    );
     assert_eq!(count(&p, &format!("SELECT count(*) FROM task_results WHERE task_id = {}", t.id)).await, 1);
     assert_eq!(count(&p, &format!("SELECT count(*) FROM attempts WHERE task_id = {} AND counted", t.id)).await, 1);
     assert_eq!(ranking_of(board(&p, &[]).await), [(a.id, expected_rating, 1 + solved as i64)]);
@@ -956,9 +1040,27 @@ async fn the_losing_concurrent_answer_still_counts_the_first_answer_in_its_share
 // ===============================================================================================================
 
 #[track_caller]
-fn assert_stats(s: &Json, attempted: i64, solved: i64, failed: i64, accuracy: Option<f64>, rating: i64, current: i64, best: i64) {
-    let got = (&s["attempted"], &s["solved"], &s["failed"], s["accuracy"].as_f64(), &s["rating"], &s["current_streak"], &s["best_streak"]);
-    let want = (&json!(attempted), &json!(solved), &json!(failed), accuracy, &json!(rating), &json!(current), &json!(best));
+fn assert_stats(
+    s: &Json,
+    attempted: i64,
+    solved: i64,
+    failed: i64,
+    accuracy: Option<f64>,
+    rating: i64,
+    current: i64,
+    best: i64,
+) {
+    let got = (
+        &s["attempted"],
+        &s["solved"],
+        &s["failed"],
+        s["accuracy"].as_f64(),
+        &s["rating"],
+        &s["current_streak"],
+        &s["best_streak"],
+    );
+    let want =
+        (&json!(attempted), &json!(solved), &json!(failed), accuracy, &json!(rating), &json!(current), &json!(best));
     assert_eq!(got, want, "(attempted, solved, failed, accuracy, rating, current streak, best streak) in {s}");
 }
 
@@ -993,7 +1095,11 @@ async fn streaks_and_accuracy_follow_the_first_answers_in_order() {
     assert_eq!(s["answers"], 7);
     assert_eq!(achievement_codes(&s), ["first_answer", "streak_3"]);
     let python = s["topics"].as_array().unwrap().iter().find(|x| x["name"] == "Python").unwrap().clone();
-    assert_eq!((&python["attempted"], &python["solved"], &python["published"]), (&json!(6), &json!(5), &json!(6)), "{python}");
+    assert_eq!(
+        (&python["attempted"], &python["solved"], &python["published"]),
+        (&json!(6), &json!(5), &json!(6)),
+        "{python}"
+    );
 
     // S, S, S, F, S → current 1, best 3, 80 %.
     let b = player(&p, 9602, "Bob").await;
@@ -1023,7 +1129,9 @@ async fn the_rating_adds_10_25_and_50_per_solved_easy_medium_and_hard_task() {
     let a = player(&p, 9701, "Alice").await;
     let (easy, medium, hard, other_hard) = (&w.tasks[0], &w.tasks[1], &w.tasks[2], &w.tasks[5]);
     let mut ratings = Vec::new();
-    for (task, body) in [(easy, easy.right()), (medium, medium.right()), (hard, hard.right()), (other_hard, other_hard.wrong())] {
+    for (task, body) in
+        [(easy, easy.right()), (medium, medium.right()), (hard, hard.right()), (other_hard, other_hard.wrong())]
+    {
         ratings.push(answer(&p, &a.token, task.id, &body).await.ok()["rating"].as_i64().unwrap());
     }
     assert_eq!(ratings, [10, 35, 85, 85]);
@@ -1089,12 +1197,20 @@ async fn the_leaderboard_agrees_with_a_plain_ranking_of_first_answers_and_surviv
     assert_eq!(ranking_of(board(&p, &[]).await), all, "from the sorted set");
     for limit in 1..=9 {
         let l = limit.to_string();
-        assert_eq!(ranking_of(board(&p, &[("limit", &l)]).await), expected_ranking(&p, &Narrow::default(), limit).await, "limit {limit}");
+        assert_eq!(
+            ranking_of(board(&p, &[("limit", &l)]).await),
+            expected_ranking(&p, &Narrow::default(), limit).await,
+            "limit {limit}"
+        );
     }
 
     // Deleting the sorted set: rebuilt, and still the same.
     assert!(leaderboard::forget(&p).await);
-    assert_eq!(ranking_of(board(&p, &[("limit", "5")]).await), expected_ranking(&p, &Narrow::default(), 5).await, "rebuilt, limit 5");
+    assert_eq!(
+        ranking_of(board(&p, &[("limit", "5")]).await),
+        expected_ranking(&p, &Narrow::default(), 5).await,
+        "rebuilt, limit 5"
+    );
     assert_eq!(ranking_of(board(&p, &[]).await), all, "after the rebuild");
 
     // Answers after the rebuild move players in the set: u6 reaches 50/1 after u2 did, so comes after u2.
@@ -1104,7 +1220,11 @@ async fn the_leaderboard_agrees_with_a_plain_ranking_of_first_answers_and_surviv
     assert_eq!(ranking_of(board(&p, &[]).await), now);
     for limit in [3, 4, 5] {
         let l = limit.to_string();
-        assert_eq!(ranking_of(board(&p, &[("limit", &l)]).await), expected_ranking(&p, &Narrow::default(), limit).await, "limit {limit}");
+        assert_eq!(
+            ranking_of(board(&p, &[("limit", &l)]).await),
+            expected_ranking(&p, &Narrow::default(), limit).await,
+            "limit {limit}"
+        );
     }
     assert!(leaderboard::forget(&p).await);
     assert_eq!(ranking_of(board(&p, &[]).await), now);
@@ -1131,7 +1251,9 @@ async fn leaderboard_filters_narrow_to_the_matching_players() {
     }
     let conn = p.db.connection().await.unwrap();
     let offline = vec![u[5].id, u[1].id];
-    conn.execute("UPDATE users SET last_seen_at = now() - interval '10 minutes' WHERE id = ANY($1)", &[&offline]).await.unwrap();
+    conn.execute("UPDATE users SET last_seen_at = now() - interval '10 minutes' WHERE id = ANY($1)", &[&offline])
+        .await
+        .unwrap();
     drop(conn);
 
     let python_id = python.to_string();
@@ -1140,10 +1262,18 @@ async fn leaderboard_filters_narrow_to_the_matching_players() {
         (vec![("gender", "male")], Narrow { gender: Some("male"), ..Default::default() }, 2),
         (vec![("gender", "other")], Narrow { gender: Some("other"), ..Default::default() }, 1),
         (vec![("online", "true")], Narrow { online: true, ..Default::default() }, 6),
-        (vec![("gender", "female"), ("online", "1")], Narrow { gender: Some("female"), online: true, ..Default::default() }, 2),
+        (
+            vec![("gender", "female"), ("online", "1")],
+            Narrow { gender: Some("female"), online: true, ..Default::default() },
+            2,
+        ),
         (vec![("age", "18-25")], Narrow { ages: Some((18, 25)), ..Default::default() }, 3),
         (vec![("age", "26-35")], Narrow { ages: Some((26, 35)), ..Default::default() }, 1),
-        (vec![("age", "36-45"), ("gender", "male")], Narrow { ages: Some((36, 45)), gender: Some("male"), ..Default::default() }, 1),
+        (
+            vec![("age", "36-45"), ("gender", "male")],
+            Narrow { ages: Some((36, 45)), gender: Some("male"), ..Default::default() },
+            1,
+        ),
         (vec![("topic", python_id.as_str())], Narrow { favourite_topic: Some(python), ..Default::default() }, 3),
         (vec![("online", "false")], Narrow::default(), 8),
     ];
@@ -1164,12 +1294,20 @@ async fn a_private_profile_appears_in_no_list_filtered_by_what_it_hides() {
     let python = w.tasks[0].topic_id;
     let born = (Utc::now().date_naive() - chrono::Months::new(12 * 30 + 1)).format("%Y-%m-%d").to_string();
     let private = &u[5];
-    patch_me(&p, &private.token, &json!({"gender": "female", "birth_date": born, "favourite_topic_ids": [python], "is_public": false}))
-        .await
-        .ok();
+    patch_me(
+        &p,
+        &private.token,
+        &json!({"gender": "female", "birth_date": born, "favourite_topic_ids": [python], "is_public": false}),
+    )
+    .await
+    .ok();
     let python_id = python.to_string();
     let everyone = ranking_of(board(&p, &[]).await);
-    assert_eq!(everyone.first().map(|r| r.0), Some(private.id), "unfiltered, the private player keeps their place (without details)");
+    assert_eq!(
+        everyone.first().map(|r| r.0),
+        Some(private.id),
+        "unfiltered, the private player keeps their place (without details)"
+    );
     for filter in [[("gender", "female")], [("age", "26-35")], [("topic", python_id.as_str())], [("online", "true")]] {
         let rows = ranking_of(board(&p, &filter).await);
         assert!(!rows.iter().any(|r| r.0 == private.id), "{filter:?} lists the private player: {rows:?}");
@@ -1187,7 +1325,11 @@ async fn a_deactivated_player_leaves_the_leaderboard_without_taking_a_place() {
     play(&p, &a, &[(&w.tasks[2], Outcome::Right), (&w.tasks[5], Outcome::Right)]).await; // 100
     play(&p, &b, &[(&w.tasks[2], Outcome::Right)]).await; // 50
     play(&p, &c, &[(&w.tasks[1], Outcome::Right)]).await; // 25
-    assert_eq!(ranking_of(board(&p, &[]).await), [(a.id, 100, 2), (b.id, 50, 1), (c.id, 25, 1)], "the sorted set is built");
+    assert_eq!(
+        ranking_of(board(&p, &[]).await),
+        [(a.id, 100, 2), (b.id, 50, 1), (c.id, 25, 1)],
+        "the sorted set is built"
+    );
 
     let conn = p.db.connection().await.unwrap();
     conn.execute("UPDATE users SET deactivated_at = now() WHERE id = $1", &[&b.id]).await.unwrap();
@@ -1197,7 +1339,11 @@ async fn a_deactivated_player_leaves_the_leaderboard_without_taking_a_place() {
     assert_eq!(ranking_of(board(&p, &[]).await), [(a.id, 100, 2), (c.id, 25, 1)]);
     for limit in [1i64, 2] {
         let l = limit.to_string();
-        assert_eq!(ranking_of(board(&p, &[("limit", &l)]).await), expected_ranking(&p, &Narrow::default(), limit).await, "limit {limit}");
+        assert_eq!(
+            ranking_of(board(&p, &[("limit", &l)]).await),
+            expected_ranking(&p, &Narrow::default(), limit).await,
+            "limit {limit}"
+        );
     }
 }
 
@@ -1243,7 +1389,9 @@ async fn outage_snapshot(p: &Platform, c: &Cast) -> Vec<Json> {
     seen.push(observed(topics(p, None).await));
     seen.push(observed(feed(p, None, c.tasks[0].subtopic_id).await));
     let topic = c.tasks[0].topic_id;
-    seen.push(observed(get(&format!("/api/v1/topics/{topic}")).param("topic_id", topic).send(p, catalogue::get_topic).await));
+    seen.push(observed(
+        get(&format!("/api/v1/topics/{topic}")).param("topic_id", topic).send(p, catalogue::get_topic).await,
+    ));
     seen
 }
 
@@ -1286,16 +1434,27 @@ async fn answers_stats_leaderboard_topics_and_feed_stay_right_when_redis_dies_an
     })
     .await;
     let c = outage_cast(&p).await;
-    assert_eq!((c.tasks.clone(), c.players.iter().map(|u| u.id).collect::<Vec<_>>()), (rc.tasks.clone(), rc.players.iter().map(|u| u.id).collect()));
+    assert_eq!(
+        (c.tasks.clone(), c.players.iter().map(|u| u.id).collect::<Vec<_>>()),
+        (rc.tasks.clone(), rc.players.iter().map(|u| u.id).collect())
+    );
     assert_same("before the outage: answers", &outage_answers(&p, &c, BEFORE_OUTAGE).await, &ref_before);
     assert_same("before the outage: snapshot", &outage_snapshot(&p, &c).await, &ref_snapshot_before);
-    assert_eq!(redis_command(redis.port, &["EXISTS", &format!("{}leaderboard", p.cache.prefix())]).unwrap(), ":1", "Redis was in use");
+    assert_eq!(
+        redis_command(redis.port, &["EXISTS", &format!("{}leaderboard", p.cache.prefix())]).unwrap(),
+        ":1",
+        "Redis was in use"
+    );
 
     redis.kill();
     let started = Instant::now();
     assert_same("during the outage: answers", &outage_answers(&p, &c, DURING_OUTAGE).await, &ref_during);
     assert_same("during the outage: snapshot", &outage_snapshot(&p, &c).await, &ref_snapshot);
-    assert!(started.elapsed() < Duration::from_secs(30), "an outage costs speed, within reason: {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "an outage costs speed, within reason: {:?}",
+        started.elapsed()
+    );
 
     // A fresh, empty server on the same port: nothing stale, nothing lost, and the caches fill again.
     let port = redis.port;
@@ -1312,7 +1471,11 @@ async fn answers_stats_leaderboard_topics_and_feed_stay_right_when_redis_dies_an
     }
     assert_same("after Redis is back: rebuilt caches", &outage_snapshot(&p, &c).await, &ref_snapshot);
     assert_same("after Redis is back: from the caches", &outage_snapshot(&p, &c).await, &ref_snapshot);
-    assert_eq!(redis_command(fresh.port, &["EXISTS", &format!("{}catalogue", p.cache.prefix())]).unwrap(), ":1", "the catalogue is cached again");
+    assert_eq!(
+        redis_command(fresh.port, &["EXISTS", &format!("{}catalogue", p.cache.prefix())]).unwrap(),
+        ":1",
+        "the catalogue is cached again"
+    );
 }
 
 #[tokio::test]
@@ -1384,14 +1547,29 @@ async fn importing_the_same_file_twice_creates_nothing_new() {
         ]
     }));
     let first = import(&p, &admin.token, &bank).await.ok();
-    assert_eq!((&first["created"], &first["existing"], &first["rejected"]), (&json!(9), &json!(0), &json!(0)), "{first}");
+    assert_eq!(
+        (&first["created"], &first["existing"], &first["rejected"]),
+        (&json!(9), &json!(0), &json!(0)),
+        "{first}"
+    );
     assert_eq!(first["topics_created"], json!(["Python", "Go", "SQL"]));
     let before = content_counts(&p).await;
     assert_eq!(before, [3, 3, 9, 10], "topics, subtopics (SQL's under \"General\"), tasks, translations");
 
     let second = import(&p, &admin.token, &bank).await.ok();
-    assert_eq!((&second["created"], &second["existing"], &second["rejected"]), (&json!(0), &json!(9), &json!(0)), "{second}");
-    assert!(second["tasks"].as_array().unwrap().iter().all(|t| t["status"] == "exists" && t.get("translations_added").is_none()), "{second}");
+    assert_eq!(
+        (&second["created"], &second["existing"], &second["rejected"]),
+        (&json!(0), &json!(9), &json!(0)),
+        "{second}"
+    );
+    assert!(
+        second["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["status"] == "exists" && t.get("translations_added").is_none()),
+        "{second}"
+    );
     assert_eq!((&second["topics_created"], &second["subtopics_created"]), (&json!([]), &json!([])));
     let first_ids: Vec<&Json> = first["tasks"].as_array().unwrap().iter().map(|t| &t["task_id"]).collect();
     let second_ids: Vec<&Json> = second["tasks"].as_array().unwrap().iter().map(|t| &t["task_id"]).collect();
@@ -1473,7 +1651,13 @@ async fn importing_unpublished_then_publishing_makes_tasks_visible_only_then() {
     let p = platform().await;
     let admin = admin_user(&p).await;
     let bank = json!({"tasks": [task_json("Rust", "Traits", "easy", "Which trait does `?` use?")]});
-    let report = post("/api/v1/admin/tasks/import").bearer(&admin.token).query("publish", "false").json(&bank).send(&p, admin::import_tasks).await.ok();
+    let report = post("/api/v1/admin/tasks/import")
+        .bearer(&admin.token)
+        .query("publish", "false")
+        .json(&bank)
+        .send(&p, admin::import_tasks)
+        .await
+        .ok();
     assert_eq!(report["published"], false);
     let task = stored_tasks(&p).await.remove(0);
     assert_eq!(topics(&p, None).await.ok()["topics"], json!([]), "a draft makes no topic visible");
@@ -1509,7 +1693,8 @@ async fn topics_whose_names_slug_alike_all_import() {
     assert_eq!(reply.body["created"], 3);
     assert_eq!(count(&p, "SELECT count(DISTINCT slug) FROM topics").await, 3);
     let conn = p.db.connection().await.unwrap();
-    let slugs: Vec<String> = conn.query("SELECT slug FROM topics ORDER BY id", &[]).await.unwrap().iter().map(|r| r.get(0)).collect();
+    let slugs: Vec<String> =
+        conn.query("SELECT slug FROM topics ORDER BY id", &[]).await.unwrap().iter().map(|r| r.get(0)).collect();
     assert_eq!(slugs, ["go", "go-3", "go-2"]);
 }
 
@@ -1528,11 +1713,20 @@ async fn a_profile_change_is_saved_answered_and_shown() {
     let answered = patch_me(&p, &a.token, &changes).await.ok();
     let shown = me(&p, &a.token).await.ok();
     assert_eq!(answered, shown, "the answer is the profile as it now is");
-    assert_eq!((&shown["first_name"], &shown["username"], &shown["gender"], &shown["grade"]), (&json!("Grace"), &json!("grace_h"), &json!("female"), &json!("senior")));
-    assert_eq!((&shown["birth_date"], &shown["favourite_topic_ids"], &shown["is_public"]), (&json!("1990-12-09"), &json!([python]), &json!(false)));
+    assert_eq!(
+        (&shown["first_name"], &shown["username"], &shown["gender"], &shown["grade"]),
+        (&json!("Grace"), &json!("grace_h"), &json!("female"), &json!("senior"))
+    );
+    assert_eq!(
+        (&shown["birth_date"], &shown["favourite_topic_ids"], &shown["is_public"]),
+        (&json!("1990-12-09"), &json!([python]), &json!(false))
+    );
     // null clears what may be empty; absent keeps.
     let cleared = patch_me(&p, &a.token, &json!({"bio": null, "first_name": null})).await.ok();
-    assert_eq!((&cleared["bio"], &cleared["first_name"], &cleared["last_name"]), (&Json::Null, &json!("Grace"), &json!("Hopper")));
+    assert_eq!(
+        (&cleared["bio"], &cleared["first_name"], &cleared["last_name"]),
+        (&Json::Null, &json!("Grace"), &json!("Hopper"))
+    );
 }
 
 // ===============================================================================================================
@@ -1556,15 +1750,27 @@ async fn bad_sign_in_and_registration_input_is_a_documented_400() {
         let r = post("/api/v1/auth/telegram/mini-app").raw(*body).send(&p, identity::sign_in_mini_app).await;
         r.expect_error(400, code);
     }
-    for (body, code) in [(json!([1]), "invalid_json"), (json!({"id": 1, "first_name": "x"}), "invalid_telegram_data"), (json!({"id": [1], "hash": "ab"}), "invalid_telegram_data")] {
+    for (body, code) in [
+        (json!([1]), "invalid_json"),
+        (json!({"id": 1, "first_name": "x"}), "invalid_telegram_data"),
+        (json!({"id": [1], "hash": "ab"}), "invalid_telegram_data"),
+    ] {
         widget_sign_in(&p, &body).await.expect_error(400, code);
     }
     let registrations = [
         (json!({"email": "not-an-address", "password": "long enough"}), "validation_failed", Some("email")),
         (json!({"email": "a@example.com", "password": "short"}), "validation_failed", Some("password")),
         (json!({"email": "a@example.com", "password": "x".repeat(129)}), "validation_failed", Some("password")),
-        (json!({"email": "a@example.com", "password": "long enough", "first_name": long_name}), "validation_failed", Some("first_name")),
-        (json!({"email": "a@example.com", "password": "long enough", "language": "english"}), "validation_failed", Some("language")),
+        (
+            json!({"email": "a@example.com", "password": "long enough", "first_name": long_name}),
+            "validation_failed",
+            Some("first_name"),
+        ),
+        (
+            json!({"email": "a@example.com", "password": "long enough", "language": "english"}),
+            "validation_failed",
+            Some("language"),
+        ),
         (json!({"email": "a@example.com"}), "invalid_json", None),
         (json!({"email": 5, "password": "long enough"}), "invalid_json", None),
         (json!({"email": "a@example.com", "password": "long enough", "is_admin": true}), "invalid_json", None),
@@ -1576,10 +1782,26 @@ async fn bad_sign_in_and_registration_input_is_a_documented_400() {
             assert!(r.body["error"]["fields"][field].is_string(), "{body}: {}", r.text);
         }
     }
-    post("/api/v1/auth/login").json(&json!({"email": "nope", "password": "x"})).send(&p, identity::sign_in).await.expect_error(400, "validation_failed");
-    post("/api/v1/auth/login").json(&json!({"email": "a@example.com"})).send(&p, identity::sign_in).await.expect_error(400, "invalid_json");
-    post("/api/v1/auth/password-reset").json(&json!({"email": "nope"})).send(&p, identity::request_password_reset).await.expect_error(400, "validation_failed");
-    post("/api/v1/auth/password-reset").json(&json!({})).send(&p, identity::request_password_reset).await.expect_error(400, "invalid_json");
+    post("/api/v1/auth/login")
+        .json(&json!({"email": "nope", "password": "x"}))
+        .send(&p, identity::sign_in)
+        .await
+        .expect_error(400, "validation_failed");
+    post("/api/v1/auth/login")
+        .json(&json!({"email": "a@example.com"}))
+        .send(&p, identity::sign_in)
+        .await
+        .expect_error(400, "invalid_json");
+    post("/api/v1/auth/password-reset")
+        .json(&json!({"email": "nope"}))
+        .send(&p, identity::request_password_reset)
+        .await
+        .expect_error(400, "validation_failed");
+    post("/api/v1/auth/password-reset")
+        .json(&json!({}))
+        .send(&p, identity::request_password_reset)
+        .await
+        .expect_error(400, "invalid_json");
     confirm_reset(&p, "abc", "long enough").await.expect_error(400, "invalid_reset_token");
     confirm_reset(&p, &"a".repeat(64), "long enough").await.expect_error(400, "invalid_reset_token");
     // The token is checked first: a made-up one is refused whatever the password.
@@ -1588,12 +1810,17 @@ async fn bad_sign_in_and_registration_input_is_a_documented_400() {
     assert_eq!(users_and_sessions(&p).await, (0, 0), "nothing was written");
 
     let user = account(&p, "ada@example.com", "correct horse 1").await;
-    post("/api/v1/auth/logout").bearer(&user.token).json(&json!({"everywhere": "yes"})).send(&p, identity::sign_out).await.expect_error(400, "invalid_json");
+    post("/api/v1/auth/logout")
+        .bearer(&user.token)
+        .json(&json!({"everywhere": "yes"}))
+        .send(&p, identity::sign_out)
+        .await
+        .expect_error(400, "invalid_json");
     assert_eq!(me(&p, &user.token).await.status, 200, "a refused logout ends nothing");
     for token in ["garbage".to_string(), "f".repeat(64)] {
         me(&p, &token).await.expect_error(401, "unauthorized");
     }
-    get("/api/v1/me").send(&p, users::get_me).await.expect_error(401, "unauthorized");
+    get("/api/v1/me").send(&p, users::me::get_me).await.expect_error(401, "unauthorized");
 }
 
 #[tokio::test]
@@ -1616,7 +1843,11 @@ async fn a_nul_character_in_a_question_rejects_that_task_only() {
     assert_eq!(reply.status, 200, "{}", reply.text);
     assert_eq!((&reply.body["created"], &reply.body["rejected"]), (&json!(1), &json!(1)));
     // (The helper derives the explanation from the question, so it holds the NUL too.)
-    assert_eq!(reply.body["tasks"][1]["reasons"]["translations[0].question"], "must not contain NUL characters", "{}", reply.text);
+    assert_eq!(
+        reply.body["tasks"][1]["reasons"]["translations[0].question"], "must not contain NUL characters",
+        "{}",
+        reply.text
+    );
     let stored: Vec<String> = stored_tasks(&p).await.into_iter().map(|t| t.question).collect();
     assert_eq!(stored, ["Good question"], "that task only");
 }
@@ -1630,7 +1861,10 @@ async fn bad_profile_changes_are_a_documented_4xx_and_change_nothing() {
     set_profile_in_db(&p, b.id, "username = 'taken_name'", &[]).await;
     set_profile_in_db(&p, a.id, "bio = 'original bio', gender = 'female'", &[w.tasks[0].topic_id]).await;
     let original = me(&p, &a.token).await.ok();
-    assert_eq!((&original["bio"], &original["favourite_topic_ids"]), (&json!("original bio"), &json!([w.tasks[0].topic_id])));
+    assert_eq!(
+        (&original["bio"], &original["favourite_topic_ids"]),
+        (&json!("original bio"), &json!([w.tasks[0].topic_id]))
+    );
 
     let eleven_topics: Vec<i64> = (1..=11).collect();
     let cases = [
@@ -1656,8 +1890,17 @@ async fn bad_profile_changes_are_a_documented_4xx_and_change_nothing() {
         r.expect_error(status, code);
         assert_eq!(me(&p, &a.token).await.ok(), original, "{changes} changed nothing");
     }
-    patch("/api/v1/me").bearer(&a.token).raw("not json").send(&p, users::update_me).await.expect_error(400, "invalid_json");
-    patch("/api/v1/me").json(&json!({"first_name": "Anon"})).send(&p, users::update_me).await.expect_error(401, "unauthorized");
+    patch("/api/v1/me")
+        .bearer(&a.token)
+        .raw("not json")
+        .send(&p, users::me::update_me)
+        .await
+        .expect_error(400, "invalid_json");
+    patch("/api/v1/me")
+        .json(&json!({"first_name": "Anon"}))
+        .send(&p, users::me::update_me)
+        .await
+        .expect_error(401, "unauthorized");
     assert_eq!(me(&p, &a.token).await.ok(), original);
 }
 
@@ -1668,26 +1911,82 @@ async fn bad_catalogue_queries_are_a_documented_4xx() {
     let subtopic = w.tasks[0].subtopic_id;
     let topic = w.tasks[0].topic_id;
 
-    get("/api/v1/topics").query("lang", "english").send(&p, catalogue::list_topics).await.expect_error(400, "invalid_query");
-    get("/api/v1/topics").query("search", "x".repeat(101)).send(&p, catalogue::list_topics).await.expect_error(400, "invalid_query");
-    get("/api/v1/topics").bearer("not-a-token").send(&p, catalogue::list_topics).await.expect_error(401, "unauthorized");
+    get("/api/v1/topics")
+        .query("lang", "english")
+        .send(&p, catalogue::list_topics)
+        .await
+        .expect_error(400, "invalid_query");
+    get("/api/v1/topics")
+        .query("search", "x".repeat(101))
+        .send(&p, catalogue::list_topics)
+        .await
+        .expect_error(400, "invalid_query");
+    get("/api/v1/topics")
+        .bearer("not-a-token")
+        .send(&p, catalogue::list_topics)
+        .await
+        .expect_error(401, "unauthorized");
     for id in ["abc", "0", "-1", "99999999999999999999"] {
-        get("/api/v1/topics/x").param("topic_id", id).send(&p, catalogue::get_topic).await.expect_error(400, "invalid_path");
-        get("/api/v1/topics/x/subtopics").param("topic_id", id).send(&p, catalogue::list_subtopics).await.expect_error(400, "invalid_path");
-        get("/api/v1/subtopics/x/tasks").param("subtopic_id", id).send(&p, catalogue::task_feed).await.expect_error(400, "invalid_path");
+        get("/api/v1/topics/x")
+            .param("topic_id", id)
+            .send(&p, catalogue::get_topic)
+            .await
+            .expect_error(400, "invalid_path");
+        get("/api/v1/topics/x/subtopics")
+            .param("topic_id", id)
+            .send(&p, catalogue::list_subtopics)
+            .await
+            .expect_error(400, "invalid_path");
+        get("/api/v1/subtopics/x/tasks")
+            .param("subtopic_id", id)
+            .send(&p, catalogue::task_feed)
+            .await
+            .expect_error(400, "invalid_path");
     }
-    get("/api/v1/topics/999999").param("topic_id", 999_999).send(&p, catalogue::get_topic).await.expect_error(404, "not_found");
-    get("/api/v1/topics/999999/subtopics").param("topic_id", 999_999).send(&p, catalogue::list_subtopics).await.expect_error(404, "not_found");
+    get("/api/v1/topics/999999")
+        .param("topic_id", 999_999)
+        .send(&p, catalogue::get_topic)
+        .await
+        .expect_error(404, "not_found");
+    get("/api/v1/topics/999999/subtopics")
+        .param("topic_id", 999_999)
+        .send(&p, catalogue::list_subtopics)
+        .await
+        .expect_error(404, "not_found");
     feed(&p, None, 999_999).await.expect_error(404, "not_found");
-    get("/api/v1/topics/x").param("topic_id", topic).query("lang", "e").send(&p, catalogue::get_topic).await.expect_error(400, "invalid_query");
-    for (name, value) in [("difficulty", "extreme"), ("limit", "0"), ("limit", "101"), ("limit", "ten"), ("offset", "-1"), ("lang", "eng")] {
-        let r = get("/api/v1/subtopics/x/tasks").param("subtopic_id", subtopic).query(name, value).send(&p, catalogue::task_feed).await;
+    get("/api/v1/topics/x")
+        .param("topic_id", topic)
+        .query("lang", "e")
+        .send(&p, catalogue::get_topic)
+        .await
+        .expect_error(400, "invalid_query");
+    for (name, value) in [
+        ("difficulty", "extreme"),
+        ("limit", "0"),
+        ("limit", "101"),
+        ("limit", "ten"),
+        ("offset", "-1"),
+        ("lang", "eng"),
+    ] {
+        let r = get("/api/v1/subtopics/x/tasks")
+            .param("subtopic_id", subtopic)
+            .query(name, value)
+            .send(&p, catalogue::task_feed)
+            .await;
         r.expect_error(400, "invalid_query");
         assert!(r.body["error"]["fields"][name].is_string(), "{name}={value}: {}", r.text);
     }
     // Valid but unusual: a language without tasks, a page past the end.
-    assert_eq!(get("/api/v1/topics").query("lang", "zz").send(&p, catalogue::list_topics).await.ok()["topics"], json!([]));
-    let past = get("/api/v1/subtopics/x/tasks").param("subtopic_id", subtopic).query("offset", 1000).send(&p, catalogue::task_feed).await.ok();
+    assert_eq!(
+        get("/api/v1/topics").query("lang", "zz").send(&p, catalogue::list_topics).await.ok()["topics"],
+        json!([])
+    );
+    let past = get("/api/v1/subtopics/x/tasks")
+        .param("subtopic_id", subtopic)
+        .query("offset", 1000)
+        .send(&p, catalogue::task_feed)
+        .await
+        .ok();
     assert_eq!((&past["total"], &past["tasks"]), (&json!(6), &json!([])));
 }
 
@@ -1700,10 +1999,20 @@ async fn bad_answers_are_a_documented_4xx_and_record_nothing() {
     let too_far = t.options.len();
 
     for id in ["abc", "0", "-5"] {
-        let r = post("/api/v1/tasks/x/answer").param("task_id", id).bearer(&a.token).json(&t.right()).send(&p, answers::submit_answer).await;
+        let r = post("/api/v1/tasks/x/answer")
+            .param("task_id", id)
+            .bearer(&a.token)
+            .json(&t.right())
+            .send(&p, answers::submit_answer)
+            .await;
         r.expect_error(400, "invalid_path");
     }
-    post("/api/v1/tasks/x/answer").param("task_id", t.id).json(&t.right()).send(&p, answers::submit_answer).await.expect_error(401, "unauthorized");
+    post("/api/v1/tasks/x/answer")
+        .param("task_id", t.id)
+        .json(&t.right())
+        .send(&p, answers::submit_answer)
+        .await
+        .expect_error(401, "unauthorized");
     let cases = [
         (t.id, json!({}), 400, "validation_failed"),
         (t.id, json!({"option_index": too_far}), 400, "validation_failed"),
@@ -1724,29 +2033,62 @@ async fn bad_answers_are_a_documented_4xx_and_record_nothing() {
         assert_eq!(r.status, status, "{body}: {}", r.text);
         r.expect_error(status, code);
     }
-    post("/api/v1/tasks/x/answer").param("task_id", t.id).bearer(&a.token).raw("\"0\"").send(&p, answers::submit_answer).await.expect_error(400, "invalid_json");
-    post("/api/v1/tasks/x/answer").param("task_id", t.id).bearer(&a.token).send(&p, answers::submit_answer).await.expect_error(400, "invalid_json");
+    post("/api/v1/tasks/x/answer")
+        .param("task_id", t.id)
+        .bearer(&a.token)
+        .raw("\"0\"")
+        .send(&p, answers::submit_answer)
+        .await
+        .expect_error(400, "invalid_json");
+    post("/api/v1/tasks/x/answer")
+        .param("task_id", t.id)
+        .bearer(&a.token)
+        .send(&p, answers::submit_answer)
+        .await
+        .expect_error(400, "invalid_json");
     assert_eq!(count(&p, "SELECT count(*) FROM attempts").await, 0, "nothing was recorded");
     assert_eq!(my_stats(&p, &a.token).await["answers"], 0);
     // A draft task cannot be answered either.
     let hidden = &w.tasks[1];
-    patch("/x").param("task_id", hidden.id).bearer(&w.admin.token).json(&json!({"published": false})).send(&p, admin::update_task).await.ok();
+    patch("/x")
+        .param("task_id", hidden.id)
+        .bearer(&w.admin.token)
+        .json(&json!({"published": false}))
+        .send(&p, admin::update_task)
+        .await
+        .ok();
     answer(&p, &a.token, hidden.id, &hidden.right()).await.expect_error(404, "not_found");
 }
 
 #[tokio::test]
 async fn bad_leaderboard_and_profile_queries_are_a_documented_4xx() {
     let p = platform().await;
-    for (name, value) in [("gender", "robot"), ("age", "17-20"), ("online", "maybe"), ("limit", "0"), ("limit", "101"), ("topic", "abc"), ("topic", "0")] {
+    for (name, value) in [
+        ("gender", "robot"),
+        ("age", "17-20"),
+        ("online", "maybe"),
+        ("limit", "0"),
+        ("limit", "101"),
+        ("topic", "abc"),
+        ("topic", "0"),
+    ] {
         let r = board(&p, &[(name, value)]).await;
         r.expect_error(400, "invalid_query");
         assert!(r.body["error"]["fields"][name].is_string(), "{name}={value}: {}", r.text);
     }
     assert_eq!(board(&p, &[("topic", "999999")]).await.ok()["rows"], json!([]), "an unknown topic matches nobody");
     for id in ["abc", "0"] {
-        get("/api/v1/users/x").param("user_id", id).send(&p, stats::user_profile).await.expect_error(400, "invalid_path");
+        get("/api/v1/users/x")
+            .param("user_id", id)
+            .send(&p, stats::user_profile)
+            .await
+            .expect_error(400, "invalid_path");
     }
-    get("/api/v1/users/999999").param("user_id", 999_999).send(&p, stats::user_profile).await.expect_error(404, "not_found");
+    get("/api/v1/users/999999")
+        .param("user_id", 999_999)
+        .send(&p, stats::user_profile)
+        .await
+        .expect_error(404, "not_found");
     get("/api/v1/me/stats").send(&p, stats::my_stats).await.expect_error(401, "unauthorized");
 }
 
@@ -1758,14 +2100,23 @@ async fn bad_admin_requests_are_a_documented_4xx_and_import_nothing() {
     let before = content_counts(&p).await;
     let import_raw = |body: Vec<u8>| post("/api/v1/admin/tasks/import").bearer(&w.admin.token).raw(body);
 
-    post("/x").bearer(&w.admin.token).query("publish", "maybe").json(&standard_bank()).send(&p, admin::import_tasks).await.expect_error(400, "invalid_query");
+    post("/x")
+        .bearer(&w.admin.token)
+        .query("publish", "maybe")
+        .json(&standard_bank())
+        .send(&p, admin::import_tasks)
+        .await
+        .expect_error(400, "invalid_query");
     import_raw(Vec::new()).send(&p, admin::import_tasks).await.expect_error(400, "invalid_json");
     import_raw(b"{\"tasks\": [".to_vec()).send(&p, admin::import_tasks).await.expect_error(400, "invalid_json");
     import_raw(b"[]".to_vec()).send(&p, admin::import_tasks).await.expect_error(400, "invalid_bank");
     import_raw(b"{\"tasks\": \"many\"}".to_vec()).send(&p, admin::import_tasks).await.expect_error(400, "invalid_bank");
     import_raw(b"{\"tasks\": []}".to_vec()).send(&p, admin::import_tasks).await.expect_error(422, "empty_bank");
     let huge = json!({"tasks": vec![task_json("X", "Y", "easy", "Q"); 1001]});
-    import_raw(serde_json::to_vec(&huge).unwrap()).send(&p, admin::import_tasks).await.expect_error(422, "too_many_tasks");
+    import_raw(serde_json::to_vec(&huge).unwrap())
+        .send(&p, admin::import_tasks)
+        .await
+        .expect_error(422, "too_many_tasks");
     import(&p, &player.token, &standard_bank()).await.expect_error(403, "forbidden");
 
     // A bank of nothing but bad tasks imports nothing and says why for each.
@@ -1781,12 +2132,19 @@ async fn bad_admin_requests_are_a_documented_4xx_and_import_nothing() {
     ]});
     let report = import(&p, &w.admin.token, &all_bad).await.ok();
     assert_eq!((&report["created"], &report["rejected"]), (&json!(0), &json!(8)), "{report}");
-    assert!(report["tasks"].as_array().unwrap().iter().all(|t| t["reasons"].as_object().is_some_and(|r| !r.is_empty())), "{report}");
+    assert!(
+        report["tasks"].as_array().unwrap().iter().all(|t| t["reasons"].as_object().is_some_and(|r| !r.is_empty())),
+        "{report}"
+    );
     assert_eq!(content_counts(&p).await, before, "nothing was imported");
 
     let task = &w.tasks[0];
     let update = |id: &str, token: Option<&str>, body: &[u8]| {
-        patch("/api/v1/admin/tasks/x").param("task_id", id).maybe_bearer(token).raw(body.to_vec()).send(&p, admin::update_task)
+        patch("/api/v1/admin/tasks/x")
+            .param("task_id", id)
+            .maybe_bearer(token)
+            .raw(body.to_vec())
+            .send(&p, admin::update_task)
     };
     let id = task.id.to_string();
     update("abc", Some(w.admin.token.as_str()), br#"{"published": false}"#).await.expect_error(400, "invalid_path");
@@ -1794,9 +2152,15 @@ async fn bad_admin_requests_are_a_documented_4xx_and_import_nothing() {
     update(&id, Some(player.token.as_str()), br#"{"published": false}"#).await.expect_error(403, "forbidden");
     update(&id, Some(w.admin.token.as_str()), br#"{}"#).await.expect_error(400, "invalid_json");
     update(&id, Some(w.admin.token.as_str()), br#"{"published": "no"}"#).await.expect_error(400, "invalid_json");
-    update(&id, Some(w.admin.token.as_str()), br#"{"published": false, "topic_id": 2}"#).await.expect_error(400, "invalid_json");
+    update(&id, Some(w.admin.token.as_str()), br#"{"published": false, "topic_id": 2}"#)
+        .await
+        .expect_error(400, "invalid_json");
     update("999999", Some(w.admin.token.as_str()), br#"{"published": false}"#).await.expect_error(404, "not_found");
-    assert_eq!(count(&p, "SELECT count(*) FROM tasks WHERE published_at IS NULL").await, 0, "every task is still published");
+    assert_eq!(
+        count(&p, "SELECT count(*) FROM tasks WHERE published_at IS NULL").await,
+        0,
+        "every task is still published"
+    );
 }
 
 // ===============================================================================================================
@@ -1837,7 +2201,11 @@ async fn the_feed_shows_your_answer_against_the_options_you_chose_from() {
     let fed = feed(&p, Some(&a), subtopic).await.ok();
     let item = fed["tasks"].as_array().unwrap().iter().find(|t| t["id"] == task_id).unwrap().clone();
     let shown = item["your_answer"]["chosen_index"].as_u64().map(|i| en[i as usize].clone());
-    assert!(shown.is_none() || shown.as_deref() == Some(ru[picked].as_str()), "chose {:?} in ru; the en feed marks {shown:?}: {item}", ru[picked]);
+    assert!(
+        shown.is_none() || shown.as_deref() == Some(ru[picked].as_str()),
+        "chose {:?} in ru; the en feed marks {shown:?}: {item}",
+        ru[picked]
+    );
 }
 
 // ===============================================================================================================
@@ -1884,7 +2252,8 @@ async fn importing_a_task_again_with_its_translations_reordered_or_a_new_one_fir
 
     // A third translation put first: the task is still known, and the new language is added to it, as a re-import
     // with a new language always did.
-    let more = import(&p, &admin.token, &json!({"tasks": [task_in_languages("Python", &["de", "ru", "en"])]})).await.ok();
+    let more =
+        import(&p, &admin.token, &json!({"tasks": [task_in_languages("Python", &["de", "ru", "en"])]})).await.ok();
     assert_eq!((&more["created"], &more["existing"]), (&json!(0), &json!(1)), "{more}");
     assert_eq!(more["tasks"][0]["task_id"], task_id);
     assert_eq!(more["tasks"][0]["translations_added"], json!(["de"]), "{more}");
@@ -1892,7 +2261,11 @@ async fn importing_a_task_again_with_its_translations_reordered_or_a_new_one_fir
 
     // The added translation identifies the task from now on, alone as well.
     let german = import(&p, &admin.token, &json!({"tasks": [task_in_languages("Python", &["de"])]})).await.ok();
-    assert_eq!((&german["tasks"][0]["status"], &german["tasks"][0]["task_id"]), (&json!("exists"), &task_id), "{german}");
+    assert_eq!(
+        (&german["tasks"][0]["status"], &german["tasks"][0]["task_id"]),
+        (&json!("exists"), &task_id),
+        "{german}"
+    );
     assert!(german["tasks"][0].get("translations_added").is_none(), "{german}");
     assert_eq!(content_counts(&p).await, [1, 1, 1, 3]);
 
@@ -1908,9 +2281,13 @@ async fn importing_translations_that_match_two_known_tasks_adds_none_to_the_wron
     let p = platform().await;
     let admin = admin_user(&p).await;
     // Two tasks of one topic, one in English and one in Russian (the banks never tied them together).
-    let first = import(&p, &admin.token, &json!({"tasks": [task_in_languages("Python", &["en"]), task_in_languages("Python", &["ru"])]}))
-        .await
-        .ok();
+    let first = import(
+        &p,
+        &admin.token,
+        &json!({"tasks": [task_in_languages("Python", &["en"]), task_in_languages("Python", &["ru"])]}),
+    )
+    .await
+    .ok();
     assert_eq!(statuses(&first), ["created", "created"], "{first}");
     let (en_task, ru_task) = (first["tasks"][0]["task_id"].clone(), first["tasks"][1]["task_id"].clone());
 
@@ -1919,7 +2296,11 @@ async fn importing_translations_that_match_two_known_tasks_adds_none_to_the_wron
     let entry = &both["tasks"][0];
     assert_eq!((&entry["status"], &entry["task_id"]), (&json!("exists"), &en_task), "{both}");
     assert!(entry.get("translations_added").is_none(), "{both}");
-    assert_eq!(entry["warnings"], json!({"translations[0]": format!("not added: it is the 'ru' translation of task {ru_task}")}), "{both}");
+    assert_eq!(
+        entry["warnings"],
+        json!({"translations[0]": format!("not added: it is the 'ru' translation of task {ru_task}")}),
+        "{both}"
+    );
     assert_eq!(content_counts(&p).await, [1, 1, 2, 2], "nothing was copied between the two tasks");
 }
 
@@ -1928,7 +2309,9 @@ async fn two_concurrent_imports_of_one_task_in_different_translation_orders_crea
     let p = platform().await;
     let admin = admin_user(&p).await;
     // The topic and subtopic exist already, so neither import waits for the other to create them.
-    import(&p, &admin.token, &json!({"tasks": [task_json("Python", "Strings", "easy", "Another question")]})).await.ok();
+    import(&p, &admin.token, &json!({"tasks": [task_json("Python", "Strings", "easy", "Another question")]}))
+        .await
+        .ok();
     let other_instance = Platform::new(p.config.clone()).await.unwrap();
 
     // Both imports look the task up before either inserts it: the table is held from a third connection until both
@@ -1957,8 +2340,11 @@ async fn two_concurrent_imports_of_one_task_in_different_translation_orders_crea
         }
         lock.batch_execute("COMMIT").await.unwrap();
     };
-    let both = async { tokio::join!(import(&p, &admin.token, &forward), import(&other_instance, &admin.token, &backward), release) };
-    let (a, b, ()) = tokio::time::timeout(Duration::from_secs(30), both).await.expect("both imports answer within 30 s");
+    let both = async {
+        tokio::join!(import(&p, &admin.token, &forward), import(&other_instance, &admin.token, &backward), release)
+    };
+    let (a, b, ()) =
+        tokio::time::timeout(Duration::from_secs(30), both).await.expect("both imports answer within 30 s");
     let (a, b) = (a.ok(), b.ok());
 
     let mut outcomes = [statuses(&a).remove(0), statuses(&b).remove(0)];
@@ -2014,7 +2400,9 @@ async fn importing_text_with_a_nul_character_anywhere_rejects_that_task_at_its_p
     with("translations[0].answers[2]", &|t| t["translations"][0]["answers"][2] = json!(nul));
     with("translations[0].correct_answer", &|t| t["translations"][0]["correct_answer"] = json!(nul));
     with("translations[0].explanation", &|t| t["translations"][0]["explanation"] = json!(nul));
-    with("translations[0].external_link", &|t| t["translations"][0]["external_link"] = json!(format!("https://x.example/{nul}")));
+    with("translations[0].external_link", &|t| {
+        t["translations"][0]["external_link"] = json!(format!("https://x.example/{nul}"))
+    });
     with("image_url", &|t| t["image_url"] = json!(format!("https://x.example/{nul}.png")));
     tasks.push(task_json("Python", "Basics", "easy", "Another good question"));
 

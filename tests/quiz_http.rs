@@ -36,33 +36,59 @@ async fn a_new_user_signs_in_imports_browses_answers_and_sees_stats_and_the_lead
     assert_eq!(report["created"], 2, "{report}");
 
     let player = sign_in(fresh_telegram_id()).await;
-    let (_, topics) = call(Method::GET, &format!("/api/v1/topics?lang=en&search={}", &topic[9..]), Some(&player), None).await;
+    let (_, topics) =
+        call(Method::GET, &format!("/api/v1/topics?lang=en&search={}", &topic[9..]), Some(&player), None).await;
     let listed = &topics["topics"][0];
     assert_eq!(listed["name"], topic.as_str(), "{topics}");
     assert_eq!(listed["task_count"], 2);
     assert_eq!(listed["answered_count"], 0);
     let topic_id = listed["id"].as_i64().unwrap();
 
-    let (_, subtopics) = call(Method::GET, &format!("/api/v1/topics/{topic_id}/subtopics?lang=en"), Some(&player), None).await;
+    let (_, subtopics) =
+        call(Method::GET, &format!("/api/v1/topics/{topic_id}/subtopics?lang=en"), Some(&player), None).await;
     let subtopic = &subtopics["subtopics"][0];
     assert_eq!(subtopic["task_counts"], json!({"easy": 1, "medium": 0, "hard": 1, "total": 2}));
     let subtopic_id = subtopic["id"].as_i64().unwrap();
 
     let feed_path = format!("/api/v1/subtopics/{subtopic_id}/tasks?lang=en");
-    let raw = Client::new().get(format!("{}{feed_path}", gateway())).bearer_auth(&player).send().await.unwrap().text().await.unwrap();
-    assert!(!raw.contains("correct_index") && !raw.contains("len counts characters"), "the feed gave the answer away: {raw}");
+    let raw = Client::new()
+        .get(format!("{}{feed_path}", gateway()))
+        .bearer_auth(&player)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !raw.contains("correct_index") && !raw.contains("len counts characters"),
+        "the feed gave the answer away: {raw}"
+    );
     let feed: Value = serde_json::from_str(&raw).unwrap();
     let easy = feed["tasks"].as_array().unwrap().iter().find(|t| t["difficulty"] == "easy").unwrap().clone();
     let right = easy["options"].as_array().unwrap().iter().position(|o| o == "3").unwrap();
 
-    let (status, outcome) =
-        call(Method::POST, &format!("/api/v1/tasks/{}/answer", easy["id"]), Some(&player), Some(json!({"option_index": right}))).await;
+    let (status, outcome) = call(
+        Method::POST,
+        &format!("/api/v1/tasks/{}/answer", easy["id"]),
+        Some(&player),
+        Some(json!({"option_index": right})),
+    )
+    .await;
     assert_eq!(status, 200, "{outcome}");
-    assert_eq!((outcome["correct"].clone(), outcome["counted"].clone(), outcome["rating"].clone()), (json!(true), json!(true), json!(10)));
+    assert_eq!(
+        (outcome["correct"].clone(), outcome["counted"].clone(), outcome["rating"].clone()),
+        (json!(true), json!(true), json!(10))
+    );
     assert_eq!(outcome["explanation"], "len counts characters.");
     // Practice does not move anything.
-    let (_, again) =
-        call(Method::POST, &format!("/api/v1/tasks/{}/answer", easy["id"]), Some(&player), Some(json!({"dont_know": true}))).await;
+    let (_, again) = call(
+        Method::POST,
+        &format!("/api/v1/tasks/{}/answer", easy["id"]),
+        Some(&player),
+        Some(json!({"dont_know": true})),
+    )
+    .await;
     assert_eq!((again["counted"].clone(), again["rating"].clone()), (json!(false), json!(10)));
 
     let (_, stats) = call(Method::GET, "/api/v1/me/stats", Some(&player), None).await;
@@ -84,11 +110,13 @@ async fn a_new_user_signs_in_imports_browses_answers_and_sees_stats_and_the_lead
 async fn forged_and_stale_init_data_is_refused_over_http() {
     let settings = support::local_settings();
     let forged = init_data_for(fresh_telegram_id(), "1:forged-token-forged-token-forged");
-    let (status, body) = call(Method::POST, "/api/v1/auth/telegram/mini-app", None, Some(json!({"init_data": forged}))).await;
+    let (status, body) =
+        call(Method::POST, "/api/v1/auth/telegram/mini-app", None, Some(json!({"init_data": forged}))).await;
     assert_eq!(status, 401, "{body}");
     let genuine = init_data_for(fresh_telegram_id(), &settings["TELEGRAM_BOT_TOKEN"]);
     let altered = genuine.replace("E2E", "Admin");
-    let (status, _) = call(Method::POST, "/api/v1/auth/telegram/mini-app", None, Some(json!({"init_data": altered}))).await;
+    let (status, _) =
+        call(Method::POST, "/api/v1/auth/telegram/mini-app", None, Some(json!({"init_data": altered}))).await;
     assert_eq!(status, 401);
 }
 
@@ -97,7 +125,8 @@ async fn a_player_cannot_import_or_publish() {
     let player = sign_in(fresh_telegram_id()).await;
     let (status, body) = call(Method::POST, "/api/v1/admin/tasks/import", Some(&player), Some(bank("Nope"))).await;
     assert_eq!((status, body["error"]["code"].clone()), (StatusCode::FORBIDDEN, json!("forbidden")));
-    let (status, _) = call(Method::PATCH, "/api/v1/admin/tasks/1", Some(&player), Some(json!({"published": false}))).await;
+    let (status, _) =
+        call(Method::PATCH, "/api/v1/admin/tasks/1", Some(&player), Some(json!({"published": false}))).await;
     assert_eq!(status, 403);
     let (status, _) = call(Method::POST, "/api/v1/admin/tasks/import", None, Some(bank("Nope"))).await;
     assert_eq!(status, 401);
@@ -112,11 +141,29 @@ async fn every_route_refuses_bad_input_with_a_json_error() {
         (Method::POST, "/api/v1/auth/telegram/mini-app", None, Some(json!({"init_data": 5})), 400),
         (Method::POST, "/api/v1/auth/telegram/mini-app", None, Some(json!({})), 400),
         (Method::POST, "/api/v1/auth/telegram/widget", None, Some(json!({"id": 1})), 400),
-        (Method::POST, "/api/v1/auth/register", None, Some(json!({"email": "not-an-address", "password": "short"})), 400),
-        (Method::POST, "/api/v1/auth/register", None, Some(json!({"email": "x@example.com", "password": "p".repeat(200)})), 400),
+        (
+            Method::POST,
+            "/api/v1/auth/register",
+            None,
+            Some(json!({"email": "not-an-address", "password": "short"})),
+            400,
+        ),
+        (
+            Method::POST,
+            "/api/v1/auth/register",
+            None,
+            Some(json!({"email": "x@example.com", "password": "p".repeat(200)})),
+            400,
+        ),
         (Method::POST, "/api/v1/auth/login", None, Some(json!({"email": "x@example.com"})), 400),
         (Method::POST, "/api/v1/auth/password-reset", None, Some(json!({"email": ["x"]})), 400),
-        (Method::POST, "/api/v1/auth/password-reset/confirm", None, Some(json!({"token": "00", "new_password": "long enough pass"})), 400),
+        (
+            Method::POST,
+            "/api/v1/auth/password-reset/confirm",
+            None,
+            Some(json!({"token": "00", "new_password": "long enough pass"})),
+            400,
+        ),
         (Method::GET, "/api/v1/me", None, None, 401),
         (Method::PATCH, "/api/v1/me", Some(&player), Some(json!({"gender": "robot"})), 400),
         (Method::PATCH, "/api/v1/me", Some(&player), Some(json!({"bio": "x".repeat(5000)})), 400),
@@ -147,7 +194,10 @@ async fn every_route_refuses_bad_input_with_a_json_error() {
     for (method, path, token, body, expected) in cases {
         let (status, answer) = call(method.clone(), path, token, body.clone()).await;
         assert_eq!(status.as_u16(), expected, "{method} {path} {body:?} answered {answer}");
-        assert!(answer["error"]["code"].is_string() && answer["error"]["message"].is_string(), "{method} {path}: {answer}");
+        assert!(
+            answer["error"]["code"].is_string() && answer["error"]["message"].is_string(),
+            "{method} {path}: {answer}"
+        );
     }
 }
 
@@ -169,11 +219,41 @@ async fn a_nul_character_in_any_text_is_a_400_naming_the_field() {
         shared::identity::telegram::sign_init_data(&user, chrono::Utc::now(), &bot_token)
     };
     let cases: Vec<(Method, String, Option<&str>, Option<Value>, &str)> = vec![
-        (Method::POST, "/api/v1/auth/telegram/mini-app".into(), None, Some(json!({"init_data": signed("Ada\u{0}", None)})), "init_data.user.first_name"),
-        (Method::POST, "/api/v1/auth/telegram/mini-app".into(), None, Some(json!({"init_data": signed("Ada", Some("https://t.me/i/\u{0}.jpg"))})), "init_data.user.photo_url"),
-        (Method::POST, "/api/v1/contact".into(), None, Some(json!({"name": "A\u{0}da", "email": "ada@example.com", "message": "Hello there, friends"})), "name"),
-        (Method::POST, "/api/v1/feedback".into(), Some(&player), Some(json!({"category": "bug", "message": "It\u{0} broke"})), "message"),
-        (Method::POST, "/api/v1/auth/register".into(), None, Some(json!({"email": "nul@example.com", "password": "correct horse 1", "first_name": "N\u{0}"})), "first_name"),
+        (
+            Method::POST,
+            "/api/v1/auth/telegram/mini-app".into(),
+            None,
+            Some(json!({"init_data": signed("Ada\u{0}", None)})),
+            "init_data.user.first_name",
+        ),
+        (
+            Method::POST,
+            "/api/v1/auth/telegram/mini-app".into(),
+            None,
+            Some(json!({"init_data": signed("Ada", Some("https://t.me/i/\u{0}.jpg"))})),
+            "init_data.user.photo_url",
+        ),
+        (
+            Method::POST,
+            "/api/v1/contact".into(),
+            None,
+            Some(json!({"name": "A\u{0}da", "email": "ada@example.com", "message": "Hello there, friends"})),
+            "name",
+        ),
+        (
+            Method::POST,
+            "/api/v1/feedback".into(),
+            Some(&player),
+            Some(json!({"category": "bug", "message": "It\u{0} broke"})),
+            "message",
+        ),
+        (
+            Method::POST,
+            "/api/v1/auth/register".into(),
+            None,
+            Some(json!({"email": "nul@example.com", "password": "correct horse 1", "first_name": "N\u{0}"})),
+            "first_name",
+        ),
         (Method::PATCH, "/api/v1/me".into(), Some(&player), Some(json!({"bio": "a\u{0}b"})), "bio"),
         (Method::GET, "/api/v1/blog/posts?search=a%00b".into(), None, None, "search"),
         (Method::GET, "/api/v1/topics?lang=en&search=%00".into(), None, None, "search"),
@@ -194,7 +274,8 @@ async fn a_json_route_refuses_a_form_post_with_415() {
         ("/api/v1/auth/login", Some("text/plain")),
         ("/api/v1/auth/register", None),
     ] {
-        let mut request = client.post(format!("{}{path}", gateway())).body(r#"{"email": "ada@example.com", "password": "x"}"#);
+        let mut request =
+            client.post(format!("{}{path}", gateway())).body(r#"{"email": "ada@example.com", "password": "x"}"#);
         if let Some(t) = content_type {
             request = request.header("content-type", t);
         }
@@ -223,8 +304,13 @@ async fn a_new_user_uploads_an_avatar_and_gets_the_processed_image() {
     let token = sign_in(fresh_telegram_id()).await;
     // A 3000×2000 phone photo with EXIF.
     let photo = media::test_support::with_exif(&media::test_support::jpeg(3000, 2000), 1);
-    let (status, ticket) =
-        call(Method::POST, "/api/v1/uploads", Some(&token), Some(json!({"purpose": "avatar", "content_type": "image/jpeg", "size": photo.len()}))).await;
+    let (status, ticket) = call(
+        Method::POST,
+        "/api/v1/uploads",
+        Some(&token),
+        Some(json!({"purpose": "avatar", "content_type": "image/jpeg", "size": photo.len()})),
+    )
+    .await;
     assert_eq!(status, StatusCode::CREATED, "{ticket}");
     let id = ticket["id"].as_str().unwrap();
 
@@ -240,7 +326,11 @@ async fn a_new_user_uploads_an_avatar_and_gets_the_processed_image() {
     // complete-upload -> upload.completed -> rule -> uploads queue -> process-uploaded-file
     let upload = settled_upload(&token, id).await;
     assert_eq!(upload["status"], "ready", "{upload}");
-    assert_eq!((upload["width"].as_i64(), upload["height"].as_i64()), (Some(2000), Some(2000)), "a square avatar: {upload}");
+    assert_eq!(
+        (upload["width"].as_i64(), upload["height"].as_i64()),
+        (Some(2000), Some(2000)),
+        "a square avatar: {upload}"
+    );
 
     // The processed image is served where the API says, and it is the user's avatar now.
     let url = upload["url"].as_str().unwrap();
@@ -258,8 +348,13 @@ async fn a_new_user_uploads_an_avatar_and_gets_the_processed_image() {
 async fn an_admin_publishes_a_post_and_its_page_shares_the_generated_open_graph_image() {
     let admin = sign_in_admin().await;
     let unique = uuid::Uuid::new_v4().simple().to_string()[..10].to_string();
-    let (status, category) =
-        call(Method::POST, "/api/v1/admin/blog/categories", Some(&admin), Some(json!({"slug": format!("rust-{unique}"), "name": "Rust"}))).await;
+    let (status, category) = call(
+        Method::POST,
+        "/api/v1/admin/blog/categories",
+        Some(&admin),
+        Some(json!({"slug": format!("rust-{unique}"), "name": "Rust"})),
+    )
+    .await;
     assert_eq!(status, StatusCode::CREATED, "{category}");
     let slug = format!("borrowing-{unique}");
     let title = "Borrowing <without> tears & \"fear\"";
@@ -272,12 +367,18 @@ async fn an_admin_publishes_a_post_and_its_page_shares_the_generated_open_graph_
     )
     .await;
     assert_eq!(status, StatusCode::CREATED, "{post}");
-    let (status, _) = Client::new().get(format!("{}/blog/{slug}", gateway())).send().await.map(|r| (r.status(), ())).unwrap();
+    let (status, _) =
+        Client::new().get(format!("{}/blog/{slug}", gateway())).send().await.map(|r| (r.status(), ())).unwrap();
     assert_eq!(status, StatusCode::NOT_FOUND, "a draft has no page");
 
     // Publishing: update-blog-post -> post.published -> rule -> og queue -> generate-og-image -> S3 and the post.
-    let (status, body) =
-        call(Method::PATCH, &format!("/api/v1/admin/blog/posts/{}", post["id"]), Some(&admin), Some(json!({"published": true}))).await;
+    let (status, body) = call(
+        Method::PATCH,
+        &format!("/api/v1/admin/blog/posts/{}", post["id"]),
+        Some(&admin),
+        Some(json!({"published": true})),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let mut page = String::new();
     for _ in 0..60 {
@@ -290,7 +391,12 @@ async fn an_admin_publishes_a_post_and_its_page_shares_the_generated_open_graph_
         }
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     }
-    assert!(page.contains("<meta property=\"og:title\" content=\"Borrowing &#60;without&#62; tears &#38; &#34;fear&#34;\">"), "the title, escaped: {page}");
+    assert!(
+        page.contains(
+            "<meta property=\"og:title\" content=\"Borrowing &#60;without&#62; tears &#38; &#34;fear&#34;\">"
+        ),
+        "the title, escaped: {page}"
+    );
     assert!(!page.contains("<without>"), "nothing of the title is markup");
     assert!(!page.contains("<script>alert"), "the script was cleaned out");
     let og_image = page
@@ -323,7 +429,11 @@ async fn the_mini_app_is_served_at_app_with_its_policy_versions_and_validators()
     assert!(headers["content-type"].to_str().unwrap().starts_with("text/html"));
     assert_eq!(headers["cache-control"], "no-cache");
     let policy = headers["content-security-policy"].to_str().unwrap();
-    for part in ["script-src 'self' https://telegram.org", "frame-ancestors 'self' https://web.telegram.org", "connect-src 'self' http://127.0.0.1:"] {
+    for part in [
+        "script-src 'self' https://telegram.org",
+        "frame-ancestors 'self' https://web.telegram.org",
+        "connect-src 'self' http://127.0.0.1:",
+    ] {
         assert!(policy.contains(part), "{part:?} in {policy}");
     }
     assert!(!headers.contains_key("x-frame-options"), "Telegram's web clients show the app in a frame");
@@ -347,7 +457,8 @@ async fn the_mini_app_is_served_at_app_with_its_policy_versions_and_validators()
     assert_eq!(file.headers()["vary"], "Accept-Encoding, Origin", "both reasons to vary reach the client");
     let etag = file.headers()["etag"].clone();
     assert!(!file.text().await.unwrap().is_empty());
-    let again = client.get(format!("{}/app/app.js", gateway())).header("if-none-match", etag.clone()).send().await.unwrap();
+    let again =
+        client.get(format!("{}/app/app.js", gateway())).header("if-none-match", etag.clone()).send().await.unwrap();
     assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
     assert_eq!(again.headers()["etag"], etag);
     assert!(again.text().await.unwrap().is_empty());

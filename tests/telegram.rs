@@ -94,7 +94,11 @@ async fn an_update_without_the_secret_is_refused_and_not_read() {
         assert_eq!(body["error"]["code"], "unauthorized", "{body}");
     }
     let (status, body) = deliver_with(&json!({"message": {}}), Some(&secret())).await;
-    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("validation_failed")), "{body}");
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("validation_failed")),
+        "{body}"
+    );
     // Not read: the refused deliveries recorded nothing, so the update with the secret is handled as new.
     let (status, body) = deliver(&update).await;
     assert_eq!((status, body["duplicate"].as_bool(), handled(&body)), (StatusCode::OK, Some(false), "start"), "{body}");
@@ -119,7 +123,8 @@ async fn start_registers_the_user_and_answers_with_the_mini_app_button_once_per_
     assert!(url.ends_with("/app/?startapp=topic_7"), "{url}");
 
     let db = database().await;
-    let users: i64 = db.query_one("SELECT count(*) FROM users WHERE telegram_id = $1", &[&telegram_id]).await.unwrap().get(0);
+    let users: i64 =
+        db.query_one("SELECT count(*) FROM users WHERE telegram_id = $1", &[&telegram_id]).await.unwrap().get(0);
     assert_eq!(users, 1);
 }
 
@@ -130,7 +135,8 @@ async fn help_support_membership_and_unknown_updates_each_do_their_one_thing() {
     let (_, body) = deliver(&message(fresh_update_id(), telegram_id, "/help")).await;
     assert_eq!(handled(&body), "help", "{body}");
     let marker = uuid::Uuid::new_v4().simple().to_string();
-    let (_, body) = deliver(&message(fresh_update_id(), telegram_id, &format!("support The timer is wrong {marker}"))).await;
+    let (_, body) =
+        deliver(&message(fresh_update_id(), telegram_id, &format!("support The timer is wrong {marker}"))).await;
     assert_eq!(handled(&body), "support_stored", "{body}");
     let (_, body) = deliver(&message(fresh_update_id(), telegram_id, "support")).await;
     assert_eq!(handled(&body), "support_refused", "{body}");
@@ -158,7 +164,10 @@ async fn help_support_membership_and_unknown_updates_each_do_their_one_thing() {
         let (_, body) = deliver(&update).await;
         assert_eq!(handled(&body), "membership", "{body}");
         let row = db
-            .query_one("SELECT subscribed FROM telegram_channel_members WHERE chat_id = $1 AND telegram_id = $2", &[&channel, &telegram_id])
+            .query_one(
+                "SELECT subscribed FROM telegram_channel_members WHERE chat_id = $1 AND telegram_id = $2",
+                &[&channel, &telegram_id],
+            )
             .await
             .unwrap();
         assert_eq!(row.get::<_, bool>(0), subscribed);
@@ -209,8 +218,7 @@ async fn an_admin_imports_by_document_publishes_to_three_channels_and_a_poll_ans
     bot.add_file(&file_id, bank.clone());
     let mut update = message(fresh_update_id(), admin, "");
     update["message"]["text"] = Value::Null;
-    update["message"]["document"] =
-        json!({"file_id": file_id, "file_unique_id": "u1", "file_name": "python-bank.json", "mime_type": "application/json", "file_size": bank.len()});
+    update["message"]["document"] = json!({"file_id": file_id, "file_unique_id": "u1", "file_name": "python-bank.json", "mime_type": "application/json", "file_size": bank.len()});
     let (status, body) = deliver(&update).await;
     assert_eq!((status, handled(&body)), (StatusCode::OK, "import_queued"), "{body}");
     let chat = calls_to(&bot, admin, 2).await;
@@ -241,7 +249,8 @@ async fn an_admin_imports_by_document_publishes_to_three_channels_and_a_poll_ans
         assert_eq!(status, StatusCode::CREATED, "{body}");
     }
     bot.refuse_next("sendPoll", channels[1].1, Refusal::TooManyRequests { retry_after: 1 });
-    let (status, plan) = call(Method::POST, "/api/v1/admin/telegram/publish", Some(&session), Some(json!({"task_id": task_id}))).await;
+    let (status, plan) =
+        call(Method::POST, "/api/v1/admin/telegram/publish", Some(&session), Some(json!({"task_id": task_id}))).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{plan}");
     assert_eq!(plan["queued"].as_array().unwrap().len(), 3, "{plan}");
     assert_eq!(plan["missing_channels"], json!([]), "{plan}");
@@ -258,7 +267,8 @@ async fn an_admin_imports_by_document_publishes_to_three_channels_and_a_poll_ans
         let poll = &calls[2].params;
         assert_eq!(poll["is_anonymous"], false, "{poll}");
         assert_eq!(poll["type"], "quiz", "{poll}");
-        let options: Vec<&str> = poll["options"].as_array().unwrap().iter().map(|o| o["text"].as_str().unwrap()).collect();
+        let options: Vec<&str> =
+            poll["options"].as_array().unwrap().iter().map(|o| o["text"].as_str().unwrap()).collect();
         assert_eq!(options.len(), 5, "four options and \"I don't know\": {options:?}");
         let correct = poll["correct_option_ids"][0].as_u64().unwrap() as usize;
         assert_eq!(options[correct], "1", "{poll}");
@@ -278,13 +288,19 @@ async fn an_admin_imports_by_document_publishes_to_three_channels_and_a_poll_ans
     let image = image::load_from_memory_with_format(&png, image::ImageFormat::Png).unwrap().to_rgb8();
     assert!(image.width() >= 1600 && image.height() >= 1000, "{}x{}", image.width(), image.height());
     let first = *image.get_pixel(200, 250);
-    assert!((200..800).step_by(7).any(|x| (250..500).step_by(5).any(|y| *image.get_pixel(x, y) != first)), "the code area is blank");
+    assert!(
+        (200..800).step_by(7).any(|x| (250..500).step_by(5).any(|y| *image.get_pixel(x, y) != first)),
+        "the code area is blank"
+    );
 
     // 5. A channel member answers the English poll with the right option: it counts as their attempt.
     let (en_chat, poll) = (channels[0].1, bot.calls_to(channels[0].1)[2].params.clone());
     let correct = poll["correct_option_ids"][0].as_u64().unwrap();
     let poll_id: String = db
-        .query_one("SELECT poll_id FROM telegram_publications WHERE task_id = $1 AND chat_id = $2", &[&task_id, &en_chat])
+        .query_one(
+            "SELECT poll_id FROM telegram_publications WHERE task_id = $1 AND chat_id = $2",
+            &[&task_id, &en_chat],
+        )
         .await
         .unwrap()
         .get(0);
@@ -299,7 +315,11 @@ async fn an_admin_imports_by_document_publishes_to_three_channels_and_a_poll_ans
     let member_session = sign_in(member).await;
     let (status, stats) = call(Method::GET, "/api/v1/me/stats", Some(&member_session), None).await;
     assert_eq!(status, StatusCode::OK, "{stats}");
-    assert_eq!((stats["attempted"].as_i64(), stats["solved"].as_i64(), stats["rating"].as_i64()), (Some(1), Some(1), Some(25)), "{stats}");
+    assert_eq!(
+        (stats["attempted"].as_i64(), stats["solved"].as_i64(), stats["rating"].as_i64()),
+        (Some(1), Some(1), Some(25)),
+        "{stats}"
+    );
     let (_, me) = call(Method::GET, "/api/v1/me", Some(&member_session), None).await;
     let (_, board) = call(Method::GET, "/api/v1/leaderboard", None, None).await;
     let on_board = board["rows"].as_array().unwrap().iter().any(|r| r["user_id"] == me["id"]);
@@ -309,12 +329,13 @@ async fn an_admin_imports_by_document_publishes_to_three_channels_and_a_poll_ans
 #[tokio::test]
 async fn the_webhook_is_registered_with_the_secret() {
     let bot = BotApi::get();
-    let answer = invoke("set-telegram-webhook", json!({"action": "set"})).await;
+    let answer = invoke(shared::functions::SET_TELEGRAM_WEBHOOK.name, json!({"action": "set"})).await;
     let settings = support::local_settings();
     assert_eq!(answer["result"]["url"], settings["TELEGRAM_WEBHOOK_URL"], "{answer}");
     let registered = bot.calls_of("setWebhook").pop().expect("setWebhook was called");
     assert_eq!(registered.params["secret_token"], settings["TELEGRAM_WEBHOOK_SECRET"]);
-    let kinds: Vec<&str> = registered.params["allowed_updates"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    let kinds: Vec<&str> =
+        registered.params["allowed_updates"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
     for kind in ["message", "poll_answer", "chat_member"] {
         assert!(kinds.contains(&kind), "{kinds:?}");
     }
@@ -337,12 +358,23 @@ async fn each_published_translation_reaches_every_webhook_once_signed_and_a_fail
     let (good, bad) = (support::receiver::Receiver::start(false), support::receiver::Receiver::start(true));
     let mut secrets = Vec::new();
     for receiver in [&good, &bad] {
-        let (status, webhook) = call(Method::POST, "/api/v1/admin/webhooks", Some(&session), Some(json!({"url": receiver.url}))).await;
+        let (status, webhook) =
+            call(Method::POST, "/api/v1/admin/webhooks", Some(&session), Some(json!({"url": receiver.url}))).await;
         assert_eq!(status, StatusCode::CREATED, "{webhook}");
         secrets.push((webhook["id"].as_str().unwrap().to_string(), webhook["secret"].as_str().unwrap().to_string()));
     }
-    let (status, refused) = call(Method::POST, "/api/v1/admin/webhooks", Some(&session), Some(json!({"url": "https://hooks.example.com/x"}))).await;
-    assert_eq!((status, refused["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("validation_failed")), "locally only loopback");
+    let (status, refused) = call(
+        Method::POST,
+        "/api/v1/admin/webhooks",
+        Some(&session),
+        Some(json!({"url": "https://hooks.example.com/x"})),
+    )
+    .await;
+    assert_eq!(
+        (status, refused["error"]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("validation_failed")),
+        "locally only loopback"
+    );
 
     // One task in one language, published to its channel.
     let topic = format!("Hook Go {}", uuid::Uuid::new_v4().simple());
@@ -354,22 +386,38 @@ async fn each_published_translation_reaches_every_webhook_once_signed_and_a_fail
     let db = database().await;
     let topic_id: i64 = db.query_one("SELECT id FROM topics WHERE name = $1", &[&topic]).await.unwrap().get(0);
     let chat_id = fresh_chat_id();
-    let (status, _) =
-        call(Method::PUT, "/api/v1/admin/telegram/channels", Some(&session), Some(json!({"topic_id": topic_id, "language": "en", "chat_id": chat_id}))).await;
+    let (status, _) = call(
+        Method::PUT,
+        "/api/v1/admin/telegram/channels",
+        Some(&session),
+        Some(json!({"topic_id": topic_id, "language": "en", "chat_id": chat_id})),
+    )
+    .await;
     assert_eq!(status, StatusCode::CREATED);
-    let (status, plan) = call(Method::POST, "/api/v1/admin/telegram/publish", Some(&session), Some(json!({"task_id": task_id}))).await;
+    let (status, plan) =
+        call(Method::POST, "/api/v1/admin/telegram/publish", Some(&session), Some(json!({"task_id": task_id}))).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{plan}");
     calls_to(&bot, chat_id, 4).await;
 
     // The working receiver gets the event once, signed with its secret.
-    assert!(eventually(Duration::from_secs(30), || async { !good.for_task(task_id).is_empty() }).await, "the delivery arrived");
+    assert!(
+        eventually(Duration::from_secs(30), || async { !good.for_task(task_id).is_empty() }).await,
+        "the delivery arrived"
+    );
     let delivered = good.for_task(task_id);
     let event: Value = serde_json::from_slice(&delivered[0].body).unwrap();
     assert_eq!(event["type"], "quiz_published", "{event}");
-    assert_eq!((event["data"]["language"].as_str(), event["data"]["chat_id"].as_i64()), (Some("en"), Some(chat_id)), "{event}");
+    assert_eq!(
+        (event["data"]["language"].as_str(), event["data"]["chat_id"].as_i64()),
+        (Some("en"), Some(chat_id)),
+        "{event}"
+    );
     let headers = &delivered[0].headers;
     assert_eq!(headers["x-quiz-event"], "quiz_published");
-    assert_eq!(headers["x-quiz-signature"], expected_signature(&secrets[0].1, &headers["x-quiz-timestamp"], &delivered[0].body));
+    assert_eq!(
+        headers["x-quiz-signature"],
+        expected_signature(&secrets[0].1, &headers["x-quiz-timestamp"], &delivered[0].body)
+    );
 
     // The failing receiver is tried five times, with growing delays (1, 2, 4, 8 s locally), then recorded failed.
     let bad_id = uuid::Uuid::parse_str(&secrets[1].0).unwrap();
@@ -425,7 +473,8 @@ async fn in_process(adjust: impl FnOnce(&mut std::collections::HashMap<String, S
     let (publish_queue, _) = support::create_queue_pair(&sqs, &format!("test-{unique}-tg-publish")).await;
     let (import_queue, _) = support::create_queue_pair(&sqs, &format!("test-{unique}-tg-import")).await;
     let (webhook_queue, _) = support::create_queue_pair(&sqs, &format!("test-{unique}-webhooks")).await;
-    let (base_url, publish, import, webhooks) = (bot.base_url.clone(), publish_queue.clone(), import_queue.clone(), webhook_queue.clone());
+    let (base_url, publish, import, webhooks) =
+        (bot.base_url.clone(), publish_queue.clone(), import_queue.clone(), webhook_queue.clone());
     let p = support::platform_with(move |s| {
         s.insert("TELEGRAM_API_BASE_URL".into(), base_url);
         s.insert("TELEGRAM_PUBLISH_QUEUE_URL".into(), publish);
@@ -438,15 +487,18 @@ async fn in_process(adjust: impl FnOnce(&mut std::collections::HashMap<String, S
 }
 
 /// Delivers one update to the route in process, as Telegram does.
-async fn deliver_in(p: &shared::Platform, update: &Value) -> support::calls::Reply {
+async fn deliver_in(p: &platform::Platform, update: &Value) -> support::calls::Reply {
     let mut call = support::calls::post(WEBHOOK).json(update);
     call.0.headers.insert("content-type", http::HeaderValue::from_static("application/json"));
-    call.0.headers.insert(shared::telegram::webhook::SECRET_HEADER, http::HeaderValue::from_str(&p.config.telegram.webhook_secret).unwrap());
+    call.0.headers.insert(
+        shared::telegram::webhook::SECRET_HEADER,
+        http::HeaderValue::from_str(&p.config.telegram.webhook_secret).unwrap(),
+    );
     call.send(p, shared::telegram::webhook::route).await
 }
 
 /// Delivers the same update `n` times, as Telegram does after each answer that is not a success: the statuses.
-async fn redeliver(p: &shared::Platform, update: &Value, n: usize) -> Vec<u16> {
+async fn redeliver(p: &platform::Platform, update: &Value, n: usize) -> Vec<u16> {
     let mut statuses = Vec::new();
     for _ in 0..n {
         statuses.push(deliver_in(p, update).await.status);
@@ -454,7 +506,7 @@ async fn redeliver(p: &shared::Platform, update: &Value, n: usize) -> Vec<u16> {
     statuses
 }
 
-async fn count(p: &shared::Platform, sql: &str, params: &[&(dyn tokio_postgres::types::ToSql + Sync)]) -> i64 {
+async fn count(p: &platform::Platform, sql: &str, params: &[&(dyn tokio_postgres::types::ToSql + Sync)]) -> i64 {
     p.db.connection().await.unwrap().query_one(sql, params).await.unwrap().get(0)
 }
 
@@ -469,8 +521,13 @@ async fn in_process_a_nul_in_an_update_is_stored_as_a_replacement_character_not_
     let answer = deliver_in(&t.p, &update).await;
     assert_eq!(answer.status, 200, "{}", answer.text);
     let conn = t.p.db.connection().await.unwrap();
-    let stored: Vec<String> =
-        conn.query("SELECT message FROM feedback WHERE message LIKE '%' || $1", &[&marker]).await.unwrap().iter().map(|r| r.get(0)).collect();
+    let stored: Vec<String> = conn
+        .query("SELECT message FROM feedback WHERE message LIKE '%' || $1", &[&marker])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
     assert_eq!(stored.len(), 1, "{stored:?}");
     assert!(stored[0].contains("A\u{FFFD}B"), "the message is stored with U+FFFD in place of the NUL: {stored:?}");
 }
@@ -500,14 +557,23 @@ async fn in_process_a_support_message_is_stored_once_however_often_it_is_redeliv
 }
 
 #[tokio::test]
-async fn in_process_an_admins_publish_is_planned_and_queued_once_however_often_it_is_redelivered_after_its_reply_failed() {
+async fn in_process_an_admins_publish_is_planned_and_queued_once_however_often_it_is_redelivered_after_its_reply_failed()
+ {
     let t = in_process(|_| {}).await;
     let admin = t.p.config.identity.admin_telegram_ids[0];
     let topic = format!("Redelivered {}", uuid::Uuid::new_v4().simple());
-    shared::quiz::admin::import_bank(&t.p, &serde_json::to_vec(&bank(&topic)).unwrap(), true).await.expect("the bank imports");
+    shared::quiz::admin::import_bank(&t.p, &serde_json::to_vec(&bank(&topic)).unwrap(), true)
+        .await
+        .expect("the bank imports");
     let (task_id, topic_id): (i64, i64) = {
         let conn = t.p.db.connection().await.unwrap();
-        let row = conn.query_one("SELECT k.id, k.topic_id FROM tasks k JOIN topics t ON t.id = k.topic_id WHERE t.name = $1", &[&topic]).await.unwrap();
+        let row = conn
+            .query_one(
+                "SELECT k.id, k.topic_id FROM tasks k JOIN topics t ON t.id = k.topic_id WHERE t.name = $1",
+                &[&topic],
+            )
+            .await
+            .unwrap();
         (row.get(0), row.get(1))
     };
     // Channels for two of the three translations.
@@ -515,9 +581,12 @@ async fn in_process_an_admins_publish_is_planned_and_queued_once_however_often_i
     {
         let conn = t.p.db.connection().await.unwrap();
         for (language, chat_id) in [("en", en), ("ru", ru)] {
-            conn.execute("INSERT INTO telegram_channels (topic_id, language, chat_id) VALUES ($1, $2, $3)", &[&topic_id, &language, &chat_id])
-                .await
-                .unwrap();
+            conn.execute(
+                "INSERT INTO telegram_channels (topic_id, language, chat_id) VALUES ($1, $2, $3)",
+                &[&topic_id, &language, &chat_id],
+            )
+            .await
+            .unwrap();
         }
     }
     let update = message(fresh_update_id(), admin, &format!("/publish {task_id}"));
@@ -528,11 +597,17 @@ async fn in_process_an_admins_publish_is_planned_and_queued_once_however_often_i
     let publications = count(&t.p, "SELECT count(*) FROM telegram_publications WHERE task_id = $1", &[&task_id]).await;
     assert_eq!(publications, 2, "one publication per translation with a channel, made once");
     let jobs = support::receive_within(&t.publish_queue, 3, 3).await;
-    let mut queued: Vec<uuid::Uuid> = jobs.iter().map(|m| shared::jobs::JobEnvelope::parse(m.body().unwrap()).unwrap().id).collect();
+    let mut queued: Vec<uuid::Uuid> =
+        jobs.iter().map(|m| platform::jobs::JobEnvelope::parse(m.body().unwrap()).unwrap().id).collect();
     queued.sort();
     let mut recorded: Vec<uuid::Uuid> = {
         let conn = t.p.db.connection().await.unwrap();
-        conn.query("SELECT id FROM telegram_publications WHERE task_id = $1", &[&task_id]).await.unwrap().iter().map(|r| r.get(0)).collect()
+        conn.query("SELECT id FROM telegram_publications WHERE task_id = $1", &[&task_id])
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect()
     };
     recorded.sort();
     assert_eq!(queued, recorded, "one job per publication, enqueued once");
@@ -543,13 +618,13 @@ async fn in_process_an_admins_publish_is_planned_and_queued_once_however_often_i
 }
 
 #[tokio::test]
-async fn in_process_an_admins_document_is_queued_for_import_once_however_often_it_is_redelivered_after_its_reply_failed() {
+async fn in_process_an_admins_document_is_queued_for_import_once_however_often_it_is_redelivered_after_its_reply_failed()
+ {
     let t = in_process(|_| {}).await;
     let admin = t.p.config.identity.admin_telegram_ids[0];
     let mut update = message(fresh_update_id(), admin, "");
     update["message"]["text"] = Value::Null;
-    update["message"]["document"] =
-        json!({"file_id": "bank-once", "file_unique_id": "u1", "file_name": "bank.json", "mime_type": "application/json", "file_size": 100});
+    update["message"]["document"] = json!({"file_id": "bank-once", "file_unique_id": "u1", "file_name": "bank.json", "mime_type": "application/json", "file_size": 100});
     t.bot.refuse_next("sendMessage", admin, Refusal::ServerError);
     t.bot.refuse_next("sendMessage", admin, Refusal::ServerError);
     assert_eq!(redeliver(&t.p, &update, 3).await, [503, 503, 200]);
@@ -581,12 +656,16 @@ async fn in_process_a_reply_telegram_refuses_for_good_is_not_retried_and_the_eff
 }
 
 /// An admin's session on a platform in process.
-async fn admin_token(p: &shared::Platform) -> String {
+async fn admin_token(p: &platform::Platform) -> String {
     support::calls::admin_user(p).await.token
 }
 
-async fn register(p: &shared::Platform, token: &str, url: &str) -> support::calls::Reply {
-    support::calls::post("/api/v1/admin/webhooks").bearer(token).json(&json!({ "url": url })).send(p, shared::webhooks::register).await
+async fn register(p: &platform::Platform, token: &str, url: &str) -> support::calls::Reply {
+    support::calls::post("/api/v1/admin/webhooks")
+        .bearer(token)
+        .json(&json!({ "url": url }))
+        .send(p, shared::webhooks::register)
+        .await
 }
 
 #[tokio::test]
@@ -624,22 +703,31 @@ async fn in_process_deployed_registration_refuses_hosts_that_are_not_public_nami
 }
 
 /// Runs the webhook delivery job on one `quiz.published` event whose data is `{"task_id": task_id}`.
-async fn deliver_event(p: &'static shared::Platform, task_id: i64) {
+async fn deliver_event(p: &'static platform::Platform, task_id: i64) {
     let id = uuid::Uuid::new_v4();
-    let job = shared::jobs::JobEnvelope::with_id(shared::jobs::JobKind::Event, id, json!({ "id": id, "task_id": task_id }));
+    let job = platform::jobs::JobEnvelope::with_id(
+        platform::jobs::JobKind::Event,
+        id,
+        json!({ "id": id, "task_id": task_id }),
+    );
     shared::webhooks::job(p, job).await.expect("the delivery job ran");
 }
 
-async fn webhook_row(p: &shared::Platform, url: &str) -> uuid::Uuid {
+async fn webhook_row(p: &platform::Platform, url: &str) -> uuid::Uuid {
     let id = uuid::Uuid::new_v4();
     let conn = p.db.connection().await.unwrap();
-    conn.execute("INSERT INTO outbound_webhooks (id, url, secret) VALUES ($1, $2, 'secret')", &[&id, &url]).await.unwrap();
+    conn.execute("INSERT INTO outbound_webhooks (id, url, secret) VALUES ($1, $2, 'secret')", &[&id, &url])
+        .await
+        .unwrap();
     id
 }
 
-async fn delivery_of(p: &shared::Platform, webhook: uuid::Uuid) -> (String, i32, Option<String>) {
+async fn delivery_of(p: &platform::Platform, webhook: uuid::Uuid) -> (String, i32, Option<String>) {
     let conn = p.db.connection().await.unwrap();
-    let row = conn.query_one("SELECT state, attempts, last_error FROM webhook_deliveries WHERE webhook_id = $1", &[&webhook]).await.unwrap();
+    let row = conn
+        .query_one("SELECT state, attempts, last_error FROM webhook_deliveries WHERE webhook_id = $1", &[&webhook])
+        .await
+        .unwrap();
     (row.get(0), row.get(1), row.get(2))
 }
 
@@ -656,7 +744,11 @@ async fn in_process_a_delivery_resolves_the_name_and_goes_to_the_checked_loopbac
     deliver_event(&t.p.platform, 41).await;
     let received = receiver.for_task(41);
     assert_eq!(received.len(), 1, "delivered once, to the address `localhost` resolved to");
-    assert!(received[0].headers["host"].starts_with("localhost:"), "the name stays the Host: {:?}", received[0].headers);
+    assert!(
+        received[0].headers["host"].starts_with("localhost:"),
+        "the name stays the Host: {:?}",
+        received[0].headers
+    );
     assert_eq!(delivery_of(&t.p, webhook).await.0, "delivered");
 }
 

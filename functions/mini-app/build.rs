@@ -12,9 +12,14 @@ fn main() {
     files.sort();
     let mut out = String::from("pub static ASSETS: &[shared::mini_app::Asset] = &[\n");
     for file in &files {
-        let path = file.strip_prefix(&root).expect("under webapp/").to_str().expect("a UTF-8 file name").replace('\\', "/");
-        writeln!(out, "    shared::mini_app::Asset {{ path: {path:?}, body: include_bytes!({:?}) }},", file.display().to_string())
-            .expect("writing to a String");
+        let path =
+            file.strip_prefix(&root).expect("under webapp/").to_str().expect("a UTF-8 file name").replace('\\', "/");
+        writeln!(
+            out,
+            "    shared::mini_app::Asset {{ path: {path:?}, body: include_bytes!({:?}) }},",
+            file.display().to_string()
+        )
+        .expect("writing to a String");
     }
     out.push_str("];\n");
     let dest = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("assets.rs");

@@ -7,7 +7,9 @@
 
 use std::time::Duration;
 
+use frankenstein::methods::SendMessageParams;
 use frankenstein::response::{ErrorResponse, MethodResponse};
+use frankenstein::types::{InlineKeyboardMarkup, Message, ReplyMarkup};
 use http::header::CONTENT_TYPE;
 use http::{Request, StatusCode};
 use http_body_util::Full;
@@ -31,12 +33,6 @@ pub enum BotError {
     /// Telegram could not be reached, timed out, failed (5xx) or answered something unreadable.
     #[error("Telegram failed {method}: {message}")]
     Unavailable { method: &'static str, message: String },
-}
-
-impl From<BotError> for crate::trigger::JobError {
-    fn from(e: BotError) -> Self {
-        crate::trigger::JobError(e.to_string())
-    }
 }
 
 /// Connecting may take this long, and a whole call (request and answer) this long.
@@ -65,13 +61,26 @@ impl BotApi {
         }
     }
 
-    async fn exchange(&self, method: &'static str, request: Request<Full<Bytes>>, max_bytes: usize) -> Result<(StatusCode, Option<Bytes>), BotError> {
-        let answer = self.http.exchange(request, max_bytes).await.map_err(|message| BotError::Unavailable { method, message })?;
+    async fn exchange(
+        &self,
+        method: &'static str,
+        request: Request<Full<Bytes>>,
+        max_bytes: usize,
+    ) -> Result<(StatusCode, Option<Bytes>), BotError> {
+        let answer = self
+            .http
+            .exchange(request, max_bytes)
+            .await
+            .map_err(|message| BotError::Unavailable { method, message })?;
         Ok((answer.status, answer.body))
     }
 
     /// Calls one method. `P` is the crate's parameter type (`SendMessageParams`, …), `T` its result.
-    pub async fn call<P: Serialize + ?Sized, T: DeserializeOwned>(&self, method: &'static str, params: &P) -> Result<T, BotError> {
+    pub async fn call<P: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        method: &'static str,
+        params: &P,
+    ) -> Result<T, BotError> {
         let unavailable = |message: String| BotError::Unavailable { method, message };
         let body = serde_json::to_vec(params).map_err(|e| unavailable(format!("cannot write the parameters: {e}")))?;
         let request = Request::post(format!("{}{method}", self.methods))
@@ -98,11 +107,28 @@ impl BotApi {
     }
 
     /// Downloads a file by the `file_path` `getFile` gave, refusing one larger than `max_bytes`.
+    /// Sends a text message (cut to Telegram's 4096 characters); answers its message id.
+    pub async fn send_text(
+        &self,
+        chat_id: i64,
+        text: &str,
+        markup: Option<InlineKeyboardMarkup>,
+    ) -> Result<i32, BotError> {
+        let params = SendMessageParams::builder()
+            .chat_id(chat_id)
+            .text(truncate(text, 4096))
+            .maybe_reply_markup(markup.map(ReplyMarkup::InlineKeyboardMarkup))
+            .build();
+        let sent: Message = self.call("sendMessage", &params).await?;
+        Ok(sent.message_id)
+    }
+
     pub async fn download(&self, file_path: &str, max_bytes: usize) -> Result<Vec<u8>, BotError> {
         let method = "file download";
-        let request = Request::get(format!("{}{file_path}", self.files))
-            .body(Full::new(Bytes::new()))
-            .map_err(|_| BotError::Refused { method, code: 400, description: "the file path is not valid in a URL".into() })?;
+        let request =
+            Request::get(format!("{}{file_path}", self.files)).body(Full::new(Bytes::new())).map_err(|_| {
+                BotError::Refused { method, code: 400, description: "the file path is not valid in a URL".into() }
+            })?;
         let (status, body) = self.exchange(method, request, max_bytes).await?;
         let code = u64::from(status.as_u16());
         if status.is_client_error() {
@@ -111,9 +137,24 @@ impl BotApi {
         if !status.is_success() {
             return Err(BotError::Unavailable { method, message: format!("HTTP {code}") });
         }
-        let body = body.ok_or_else(|| BotError::Refused { method, code: 413, description: format!("the file is larger than {max_bytes} bytes") })?;
+        let body = body.ok_or_else(|| BotError::Refused {
+            method,
+            code: 413,
+            description: format!("the file is larger than {max_bytes} bytes"),
+        })?;
         Ok(body.to_vec())
     }
+}
+
+/// At most `max` characters, with an ellipsis when cut: Telegram refuses texts over its limits (4096 for a
+/// message, 300 for a poll question, 100 for an option).
+pub fn truncate(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
 }
 
 #[cfg(test)]

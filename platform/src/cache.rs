@@ -44,7 +44,12 @@ impl Cache {
             .and_then(|client| ConnectionManager::new_lazy_with_config(client, config))
             .inspect_err(|e| tracing::warn!(error = %e, "cache disabled: REDIS_URL is unusable"))
             .ok();
-        Self { prefix: prefix.to_string(), manager, skip_until_ms: AtomicU64::new(0), pending_deletes: Default::default() }
+        Self {
+            prefix: prefix.to_string(),
+            manager,
+            skip_until_ms: AtomicU64::new(0),
+            pending_deletes: Default::default(),
+        }
     }
 
     /// The full Redis key for a relative key.
@@ -112,7 +117,11 @@ impl Cache {
     }
 
     /// Bounds a raw Redis call by the dependency timeout; a failure starts the cool-down.
-    async fn bounded<T>(&self, op: &str, call: impl std::future::Future<Output = redis::RedisResult<T>>) -> redis::RedisResult<T> {
+    async fn bounded<T>(
+        &self,
+        op: &str,
+        call: impl std::future::Future<Output = redis::RedisResult<T>>,
+    ) -> redis::RedisResult<T> {
         let result = tokio::time::timeout(DEPENDENCY_TIMEOUT, call)
             .await
             .unwrap_or_else(|_| Err(redis::RedisError::from((redis::ErrorKind::Io, "timed out"))));
@@ -200,7 +209,9 @@ impl Cache {
                     }
                     return true;
                 }
-                Err(e) if attempt == 1 => tracing::info!(error = %e, op, "invalidation failed; trying once more on a fresh connection"),
+                Err(e) if attempt == 1 => {
+                    tracing::info!(error = %e, op, "invalidation failed; trying once more on a fresh connection")
+                }
                 Err(e) => self.failed(op, "-", &e),
             }
         }
@@ -240,7 +251,13 @@ impl Cache {
     }
 
     /// Cache-aside over a hash field, as [`Cache::get_or_load`].
-    pub async fn hash_get_or_load<T, E, F>(&self, key: &str, field: &str, ttl: Duration, loader: impl FnOnce() -> F) -> Result<T, E>
+    pub async fn hash_get_or_load<T, E, F>(
+        &self,
+        key: &str,
+        field: &str,
+        ttl: Duration,
+        loader: impl FnOnce() -> F,
+    ) -> Result<T, E>
     where
         T: Serialize + DeserializeOwned,
         F: Future<Output = Result<T, E>>,
@@ -295,8 +312,14 @@ impl Cache {
     pub async fn set_once(&self, key: &str, ttl: Duration) -> bool {
         let Some(mut conn) = self.connection().await else { return true };
         let full = self.key(key);
-        let set: Result<Option<String>, _> =
-            redis::cmd("SET").arg(&full).arg(1).arg("NX").arg("EX").arg(ttl.as_secs().max(1)).query_async(&mut conn).await;
+        let set: Result<Option<String>, _> = redis::cmd("SET")
+            .arg(&full)
+            .arg(1)
+            .arg("NX")
+            .arg("EX")
+            .arg(ttl.as_secs().max(1))
+            .query_async(&mut conn)
+            .await;
         match set {
             Ok(reply) => reply.is_some(),
             Err(e) => {

@@ -190,7 +190,9 @@ impl Config {
             media_bucket: env.required("MEDIA_BUCKET"),
             media_base_url: env
                 .optional("MEDIA_BASE_URL")
-                .unwrap_or_else(|| format!("https://{}.s3.amazonaws.com", lookup("MEDIA_BUCKET").unwrap_or_default().trim()))
+                .unwrap_or_else(|| {
+                    format!("https://{}.s3.amazonaws.com", lookup("MEDIA_BUCKET").unwrap_or_default().trim())
+                })
                 .trim_end_matches('/')
                 .to_string(),
             mail_from: env.optional("MAIL_FROM").unwrap_or_else(|| "no-reply@quiz.local".into()),
@@ -239,17 +241,25 @@ impl Config {
         if !secret.is_empty()
             && !(secret.len() <= 256 && secret.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'))
         {
-            env.problems
-                .insert("TELEGRAM_WEBHOOK_SECRET".into(), "is malformed: Telegram accepts 1-256 of A-Z, a-z, 0-9, _ and -".into());
+            env.problems.insert(
+                "TELEGRAM_WEBHOOK_SECRET".into(),
+                "is malformed: Telegram accepts 1-256 of A-Z, a-z, 0-9, _ and -".into(),
+            );
         }
         // `123456:ABC…`: a token of any other shape is a deploy mistake, caught before the first sign-in fails.
         let token = &config.identity.telegram_bot_token;
-        if !token.is_empty() && !token.split_once(':').is_some_and(|(id, rest)| id.parse::<u64>().is_ok() && rest.len() >= 20) {
-            env.problems.insert("TELEGRAM_BOT_TOKEN".into(), "is malformed: expected <bot id>:<secret> as BotFather gives it".into());
+        if !token.is_empty()
+            && !token.split_once(':').is_some_and(|(id, rest)| id.parse::<u64>().is_ok() && rest.len() >= 20)
+        {
+            env.problems.insert(
+                "TELEGRAM_BOT_TOKEN".into(),
+                "is malformed: expected <bot id>:<secret> as BotFather gives it".into(),
+            );
         }
         let key = &config.identity.client_hash_key;
         if !key.is_empty() && key.chars().count() < 32 {
-            env.problems.insert("CLIENT_HASH_KEY".into(), "is too short: at least 32 characters of a random secret".into());
+            env.problems
+                .insert("CLIENT_HASH_KEY".into(), "is too short: at least 32 characters of a random secret".into());
         }
         if env.problems.is_empty() { Ok(config) } else { Err(ConfigError { problems: env.problems }) }
     }
@@ -305,7 +315,8 @@ impl Reader<'_> {
     /// A comma-separated list; any unparsable item is a problem.
     fn list_of<T: FromStr>(&mut self, name: &str) -> Vec<T> {
         let Some(raw) = self.optional(name) else { return Vec::new() };
-        let items: Result<Vec<T>, _> = raw.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::parse).collect();
+        let items: Result<Vec<T>, _> =
+            raw.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::parse).collect();
         items.unwrap_or_else(|_| {
             self.problems.insert(name.into(), format!("is malformed: {raw:?} is not a comma-separated list of values"));
             Vec::new()
@@ -401,7 +412,10 @@ mod tests {
     fn a_client_hash_key_shorter_than_32_characters_is_named() {
         let mut vars = complete();
         vars.insert("CLIENT_HASH_KEY", "short");
-        assert_eq!(read(&vars).unwrap_err().problems["CLIENT_HASH_KEY"], "is too short: at least 32 characters of a random secret");
+        assert_eq!(
+            read(&vars).unwrap_err().problems["CLIENT_HASH_KEY"],
+            "is too short: at least 32 characters of a random secret"
+        );
     }
 
     #[test]

@@ -80,7 +80,8 @@ const MAX_PREPARED: usize = 256;
 impl Database {
     /// Parses the URL and prepares TLS; does not connect.
     pub fn new(url: &str, extra_ca_file: Option<&str>) -> Result<Self, DbError> {
-        let mut config: tokio_postgres::Config = url.parse().map_err(|e| DbError::Config(format!("DATABASE_URL: {e}")))?;
+        let mut config: tokio_postgres::Config =
+            url.parse().map_err(|e| DbError::Config(format!("DATABASE_URL: {e}")))?;
         config.connect_timeout(DEPENDENCY_TIMEOUT);
         if config.get_application_name().is_none() {
             config.application_name(telemetry::function_name());
@@ -104,7 +105,9 @@ impl Database {
                 "the instance's database connection stayed taken: is it asked for while already held (drop the first \
                  Connection, or pass it down)?"
             );
-            return Err(DbError::Unavailable(format!("the instance's connection stayed taken for {CONNECTION_WAIT:?}")));
+            return Err(DbError::Unavailable(format!(
+                "the instance's connection stayed taken for {CONNECTION_WAIT:?}"
+            )));
         };
         if guard.as_ref().is_none_or(|open| open.client.is_closed()) {
             *guard = Some(Open { client: self.connect().await?, statements: Default::default() });
@@ -145,7 +148,9 @@ fn rustls_connector(extra_ca_file: Option<&str>) -> Result<tokio_postgres_rustls
     use rustls::pki_types::pem::PemObject;
     let mut roots = crate::tls::default_roots();
     if let Some(path) = extra_ca_file {
-        for cert in CertificateDer::pem_file_iter(path).map_err(|e| DbError::Config(format!("DATABASE_CA_FILE: {e}")))? {
+        for cert in
+            CertificateDer::pem_file_iter(path).map_err(|e| DbError::Config(format!("DATABASE_CA_FILE: {e}")))?
+        {
             let cert = cert.map_err(|e| DbError::Config(format!("DATABASE_CA_FILE: {e}")))?;
             roots.add(cert).map_err(|e| DbError::Config(format!("DATABASE_CA_FILE: {e}")))?;
         }
@@ -182,7 +187,10 @@ async fn prepared<C: tokio_postgres::GenericClient>(
 
 /// A migration that changes what a prepared statement returns makes Postgres refuse it ("cached plan must not
 /// change result type"): forget the prepared statements so the next request prepares them afresh.
-fn forget_stale<T>(cache: &std::sync::Mutex<HashMap<String, Statement>>, result: Result<T, tokio_postgres::Error>) -> Result<T, DbError> {
+fn forget_stale<T>(
+    cache: &std::sync::Mutex<HashMap<String, Statement>>,
+    result: Result<T, tokio_postgres::Error>,
+) -> Result<T, DbError> {
     result.map_err(|e| {
         if e.code().is_some_and(|c| c.code() == "0A000" || c.code() == "26000") {
             if let Ok(mut c) = cache.lock() {
@@ -230,7 +238,8 @@ impl Connection<'_> {
         self.guard.as_ref().expect("a Connection always holds an open client")
     }
 
-    pub(crate) fn client_mut(&mut self) -> &mut Client {
+    /// The client itself, for what needs `&mut` (refinery's migration runner).
+    pub fn client_mut(&mut self) -> &mut Client {
         &mut self.guard.as_mut().expect("a Connection always holds an open client").client
     }
 

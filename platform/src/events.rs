@@ -70,7 +70,8 @@ impl DomainEvent {
 
     fn detail(&self) -> String {
         let data = if self.data.is_object() { self.data.clone() } else { serde_json::json!({ "data": self.data }) };
-        serde_json::to_string(&Detail { id: self.id, occurred_at: self.occurred_at, data }).unwrap_or_else(|_| "{}".into())
+        serde_json::to_string(&Detail { id: self.id, occurred_at: self.occurred_at, data })
+            .unwrap_or_else(|_| "{}".into())
     }
 }
 
@@ -120,7 +121,8 @@ impl EventBus {
             .operation_attempt_timeout(Duration::from_secs(1))
             .operation_timeout(Duration::from_secs(2))
             .build();
-        let client = aws_sdk_eventbridge::Client::from_conf(client.config().to_builder().timeout_config(timeouts).build());
+        let client =
+            aws_sdk_eventbridge::Client::from_conf(client.config().to_builder().timeout_config(timeouts).build());
         Self { client, bus_name: bus_name.into() }
     }
 

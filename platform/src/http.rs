@@ -55,7 +55,9 @@ impl ApiRequest {
         if self.body.is_empty() {
             return Err(ApiError::bad_request("invalid_json", "the request body is empty; a JSON object was expected"));
         }
-        let invalid = |e: serde_json::Error| ApiError::bad_request("invalid_json", format!("the request body is not valid JSON for this route: {e}"));
+        let invalid = |e: serde_json::Error| {
+            ApiError::bad_request("invalid_json", format!("the request body is not valid JSON for this route: {e}"))
+        };
         // A NUL can only arrive escaped (`\u0000`): JSON does not allow raw control characters in strings, so a
         // body without that escape cannot hold one and is read directly.
         if !contains(&self.body, b"u0000") {
@@ -75,7 +77,9 @@ impl ApiRequest {
             return self.json();
         }
         self.require_json_content_type()?;
-        let invalid = |e: serde_json::Error| ApiError::bad_request("invalid_json", format!("the request body is not valid JSON for this route: {e}"));
+        let invalid = |e: serde_json::Error| {
+            ApiError::bad_request("invalid_json", format!("the request body is not valid JSON for this route: {e}"))
+        };
         let mut value: serde_json::Value = serde_json::from_slice(&self.body).map_err(invalid)?;
         text::replace_nul(&mut value);
         serde_json::from_value(value).map_err(invalid)
@@ -87,7 +91,8 @@ impl ApiRequest {
         if self.body.is_empty() {
             return Ok(());
         }
-        let essence = self.header("content-type").map(|t| t.split(';').next().unwrap_or_default().trim().to_ascii_lowercase());
+        let essence =
+            self.header("content-type").map(|t| t.split(';').next().unwrap_or_default().trim().to_ascii_lowercase());
         match essence.as_deref() {
             Some(t) if t == "application/json" || (t.starts_with("application/") && t.ends_with("+json")) => Ok(()),
             other => Err(ApiError::new(
@@ -115,31 +120,27 @@ impl ApiRequest {
     /// A numeric id from the path, e.g. `{task_id}`: 400 when it is not a positive integer. Whether it exists is
     /// the handler's question (404).
     pub fn path_id(&self, name: &str) -> Result<i64, ApiError> {
-        self.path_params
-            .get(name)
-            .and_then(|v| v.parse::<i64>().ok())
-            .filter(|id| *id > 0)
-            .ok_or_else(|| ApiError::bad_request("invalid_path", format!("`{name}` must be a positive integer")).with_field(name, "must be a positive integer"))
+        self.path_params.get(name).and_then(|v| v.parse::<i64>().ok()).filter(|id| *id > 0).ok_or_else(|| {
+            ApiError::bad_request("invalid_path", format!("`{name}` must be a positive integer"))
+                .with_field(name, "must be a positive integer")
+        })
     }
 
     /// A UUID from the path, e.g. `{upload_id}`: 400 when it is not one.
     pub fn path_uuid(&self, name: &str) -> Result<uuid::Uuid, ApiError> {
-        self.path_params
-            .get(name)
-            .and_then(|v| uuid::Uuid::parse_str(v).ok())
-            .ok_or_else(|| ApiError::bad_request("invalid_path", format!("`{name}` must be a UUID")).with_field(name, "must be a UUID"))
+        self.path_params.get(name).and_then(|v| uuid::Uuid::parse_str(v).ok()).ok_or_else(|| {
+            ApiError::bad_request("invalid_path", format!("`{name}` must be a UUID")).with_field(name, "must be a UUID")
+        })
     }
 
     /// An optional integer query parameter within bounds; 400 naming the parameter otherwise.
     pub fn query_int(&self, name: &str, min: i64, max: i64) -> Result<Option<i64>, ApiError> {
         match self.query_param(name) {
             None => Ok(None),
-            Some(raw) => raw
-                .parse::<i64>()
-                .ok()
-                .filter(|v| (min..=max).contains(v))
-                .map(Some)
-                .ok_or_else(|| ApiError::bad_request("invalid_query", format!("`{name}` must be an integer from {min} to {max}")).with_field(name, &format!("must be an integer from {min} to {max}"))),
+            Some(raw) => raw.parse::<i64>().ok().filter(|v| (min..=max).contains(v)).map(Some).ok_or_else(|| {
+                ApiError::bad_request("invalid_query", format!("`{name}` must be an integer from {min} to {max}"))
+                    .with_field(name, &format!("must be an integer from {min} to {max}"))
+            }),
         }
     }
 
@@ -162,7 +163,9 @@ pub mod text {
         fn walk(value: &serde_json::Value, path: &str) -> Option<String> {
             match value {
                 serde_json::Value::String(s) => s.contains('\0').then(|| path.to_string()),
-                serde_json::Value::Array(items) => items.iter().enumerate().find_map(|(i, v)| walk(v, &format!("{path}[{i}]"))),
+                serde_json::Value::Array(items) => {
+                    items.iter().enumerate().find_map(|(i, v)| walk(v, &format!("{path}[{i}]")))
+                }
                 serde_json::Value::Object(fields) => fields.iter().find_map(|(k, v)| {
                     let name = k.replace('\0', "\\u0000");
                     let here = if path.is_empty() { name } else { format!("{path}.{name}") };
@@ -193,8 +196,11 @@ pub mod text {
     /// The 400 for a NUL character in `field`.
     pub fn nul_refused(field: &str) -> ApiError {
         let field = if field.is_empty() { "body" } else { field };
-        ApiError::bad_request("invalid_text", format!("`{field}` contains a NUL character (U+0000), which no text may contain"))
-            .with_field(field, "must not contain NUL characters")
+        ApiError::bad_request(
+            "invalid_text",
+            format!("`{field}` contains a NUL character (U+0000), which no text may contain"),
+        )
+        .with_field(field, "must not contain NUL characters")
     }
 
     /// 400 naming `field` when `value` holds a NUL character.
@@ -285,7 +291,11 @@ impl ApiError {
     }
 
     pub fn payload_too_large(limit: usize) -> Self {
-        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", format!("the request body is over the limit of {limit} bytes"))
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("the request body is over the limit of {limit} bytes"),
+        )
     }
 
     pub fn unprocessable(code: &'static str, message: impl Into<String>) -> Self {
@@ -293,14 +303,21 @@ impl ApiError {
     }
 
     pub fn rate_limited(retry_after: u32) -> Self {
-        Self { retry_after: Some(retry_after), ..Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many requests; try again later") }
+        Self {
+            retry_after: Some(retry_after),
+            ..Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many requests; try again later")
+        }
     }
 
     /// 503: a dependency is down; the client may retry after a few seconds.
     pub fn unavailable(dependency: &str) -> Self {
         Self {
             retry_after: Some(5),
-            ..Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", format!("{dependency} is unavailable; try again shortly"))
+            ..Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                format!("{dependency} is unavailable; try again shortly"),
+            )
         }
     }
 
@@ -350,6 +367,14 @@ impl From<DbError> for ApiError {
     }
 }
 
+/// In a request, Telegram failing is a dependency that is down: 503.
+impl From<crate::bot::BotError> for ApiError {
+    fn from(e: crate::bot::BotError) -> Self {
+        tracing::warn!(error = %e, "a Bot API call failed");
+        ApiError::unavailable("Telegram")
+    }
+}
+
 impl From<crate::storage::StorageError> for ApiError {
     fn from(e: crate::storage::StorageError) -> Self {
         tracing::warn!(error = %e, "object storage unavailable");
@@ -384,7 +409,8 @@ impl Conventions {
         // may not be framed at all.
         if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
             h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-            let is_html = h.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|t| t.starts_with("text/html"));
+            let is_html =
+                h.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|t| t.starts_with("text/html"));
             if is_html {
                 h.insert(
                     header::CONTENT_SECURITY_POLICY,
@@ -476,7 +502,11 @@ mod tests {
             let err = json_request(body).json::<serde_json::Value>().unwrap_err();
             assert_eq!(err.status, StatusCode::BAD_REQUEST, "{body}");
             assert_eq!(err.code, "invalid_text");
-            assert_eq!(err.fields.as_ref().and_then(|f| f.get(field)).map(String::as_str), Some("must not contain NUL characters"), "{body}");
+            assert_eq!(
+                err.fields.as_ref().and_then(|f| f.get(field)).map(String::as_str),
+                Some("must not contain NUL characters"),
+                "{body}"
+            );
         }
         // An escaped backslash before `u0000` is a backslash and text, not a NUL.
         let value: serde_json::Value = json_request(r#"{"code": "\\u0000"}"#).json().unwrap();
@@ -485,7 +515,8 @@ mod tests {
 
     #[test]
     fn a_sender_that_cannot_fix_its_body_gets_its_nuls_replaced() {
-        let value: serde_json::Value = json_request(r#"{"message": {"text": "a\u0000b", "k\u0000": ["\u0000"]}}"#).json_replacing_nul().unwrap();
+        let value: serde_json::Value =
+            json_request(r#"{"message": {"text": "a\u0000b", "k\u0000": ["\u0000"]}}"#).json_replacing_nul().unwrap();
         assert_eq!(value, serde_json::json!({"message": {"text": "a\u{FFFD}b", "k\u{FFFD}": ["\u{FFFD}"]}}));
         assert!(text::first_nul(&value).is_none());
     }

@@ -174,7 +174,8 @@ impl JobQueue {
     /// told to wait (Telegram's `retry_after`) comes back later without using up one of its receives.
     pub async fn enqueue_after(&self, job: &JobEnvelope, delay: std::time::Duration) -> Result<String, EnqueueError> {
         let fail = |message: String| EnqueueError { kind: job.kind, message };
-        let queue_url = job.kind.queue_url(&self.urls).ok_or_else(|| fail("events are published, not enqueued".into()))?;
+        let queue_url =
+            job.kind.queue_url(&self.urls).ok_or_else(|| fail("events are published, not enqueued".into()))?;
         let body = serde_json::to_string(job).map_err(|e| fail(e.to_string()))?;
         let sent = self
             .sqs

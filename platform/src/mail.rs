@@ -1,14 +1,11 @@
 //! Mail: one way to send, through SES v2 `SendEmail`.
 //!
-//! Only the mail job calls this; routes enqueue mail instead of sending it, so an HTTP answer never waits for
-//! SES and a failed send is retried by the queue.
+//! Only the mail job calls [`Mailer::send`]; routes enqueue an [`Email`] instead of sending it, so an HTTP answer
+//! never waits for SES and a failed send is retried by the queue.
 
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
 
 use crate::aws::describe;
-use crate::jobs::JobEnvelope;
-use crate::platform::Platform;
-use crate::trigger::{JobError, JobFuture};
 
 /// One outgoing mail.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -39,7 +36,8 @@ impl Mailer {
 
     /// Sends the mail; returns SES's message id.
     pub async fn send(&self, email: &Email) -> Result<String, MailError> {
-        let utf8 = |text: &str| Content::builder().data(text).charset("UTF-8").build().map_err(|e| MailError(e.to_string()));
+        let utf8 =
+            |text: &str| Content::builder().data(text).charset("UTF-8").build().map_err(|e| MailError(e.to_string()));
         let mut body = Body::builder().text(utf8(&email.text)?);
         if let Some(html) = &email.html {
             body = body.html(utf8(html)?);
@@ -57,72 +55,4 @@ impl Mailer {
         let sent = request.send().await.map_err(|e| MailError(describe(&e)))?;
         Ok(sent.message_id.unwrap_or_default())
     }
-}
-
-/// What one delivery of a `send-email` job did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Delivery {
-    /// Sent now; SES's message id.
-    Sent(String),
-    /// This job id was sent before: a second delivery of the same message, with no second mail.
-    AlreadySent,
-}
-
-/// A claim older than this belongs to an attempt that died mid-send (the function's timeout is far shorter), so
-/// a new attempt may take it over.
-const STALE_CLAIM_SECONDS: f64 = 120.0;
-
-/// The `send-email` job: sends its [`Email`] once per job id, however often the queue delivers it.
-///
-/// The claim is a row in `mail_deliveries` written before SES is called and marked sent after; a failed send
-/// removes it, so the queue's retry sends again (and after three receives the message rests in the dead-letter
-/// queue). Only an attempt that dies between SES accepting the mail and the row being marked can lead to a
-/// second mail, and only after the claim has gone stale.
-pub async fn deliver(platform: &Platform, job: &JobEnvelope) -> Result<Delivery, JobError> {
-    let email: Email = job.payload()?;
-    if email.to.is_empty() {
-        return Err(JobError::new("the mail has no recipient"));
-    }
-    let conn = platform.db.connection().await?;
-    let claimed = conn
-        .query_opt(
-            "INSERT INTO mail_deliveries (job_id, state, recipients, subject) VALUES ($1, 'sending', $2, $3)
-             ON CONFLICT (job_id) DO UPDATE SET claimed_at = now()
-              WHERE mail_deliveries.state = 'sending'
-                AND mail_deliveries.claimed_at < now() - make_interval(secs => $4)
-             RETURNING job_id",
-            &[&job.id, &email.to, &email.subject, &STALE_CLAIM_SECONDS],
-        )
-        .await?;
-    if claimed.is_none() {
-        let state: Option<String> =
-            conn.query_opt("SELECT state FROM mail_deliveries WHERE job_id = $1", &[&job.id]).await?.map(|r| r.get(0));
-        return match state.as_deref() {
-            Some("sent") => Ok(Delivery::AlreadySent),
-            _ => Err(JobError::new("another delivery of this mail is sending it now; retrying later")),
-        };
-    }
-    match platform.mail.send(&email).await {
-        Ok(message_id) => {
-            conn.execute(
-                "UPDATE mail_deliveries SET state = 'sent', sent_at = now(), ses_message_id = $2 WHERE job_id = $1",
-                &[&job.id, &message_id],
-            )
-            .await?;
-            Ok(Delivery::Sent(message_id))
-        }
-        Err(e) => {
-            conn.execute("DELETE FROM mail_deliveries WHERE job_id = $1 AND state = 'sending'", &[&job.id]).await?;
-            Err(e.into())
-        }
-    }
-}
-
-/// The `send-email` function's job handler.
-pub fn handle(platform: &'static Platform, job: JobEnvelope) -> JobFuture {
-    Box::pin(async move {
-        let delivery = deliver(platform, &job).await?;
-        tracing::info!(job_id = %job.id, ?delivery, "send-email done");
-        Ok(())
-    })
 }

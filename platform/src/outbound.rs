@@ -68,7 +68,11 @@ impl HttpsClient {
             let mut tcp = HttpConnector::new();
             tcp.set_connect_timeout(Some(connect));
             tcp.enforce_http(false);
-            let https = hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(tls).https_or_http().enable_http1().wrap_connector(tcp);
+            let https = hyper_rustls::HttpsConnectorBuilder::new()
+                .with_tls_config(tls)
+                .https_or_http()
+                .enable_http1()
+                .wrap_connector(tcp);
             Client::builder(TokioExecutor::new()).build(https)
         });
         Self { client, tls, connect, timeout }
@@ -84,7 +88,12 @@ impl HttpsClient {
     /// first, the other after a short delay), whatever the request's host resolves to now. The caller has checked
     /// the addresses; the host is still the request's `Host` and TLS server name. Nothing is pooled: each call
     /// connects anew.
-    pub async fn exchange_at(&self, request: Request<Full<Bytes>>, addresses: &[SocketAddr], max_bytes: usize) -> Result<Answer, String> {
+    pub async fn exchange_at(
+        &self,
+        request: Request<Full<Bytes>>,
+        addresses: &[SocketAddr],
+        max_bytes: usize,
+    ) -> Result<Answer, String> {
         let tls = self.tls.clone().map_err(|e| format!("no HTTP client: {e}"))?;
         if addresses.is_empty() {
             return Err("no address to connect to".into());
@@ -92,12 +101,21 @@ impl HttpsClient {
         let mut tcp = HttpConnector::new_with_resolver(Pinned(addresses.into()));
         tcp.set_connect_timeout(Some(self.connect));
         tcp.enforce_http(false);
-        let https = hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(tls).https_or_http().enable_http1().wrap_connector(tcp);
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(tcp);
         let client = Client::builder(TokioExecutor::new()).pool_max_idle_per_host(0).build(https);
         self.run(&client, request, max_bytes).await
     }
 
-    async fn run<C>(&self, client: &Client<C, Full<Bytes>>, request: Request<Full<Bytes>>, max_bytes: usize) -> Result<Answer, String>
+    async fn run<C>(
+        &self,
+        client: &Client<C, Full<Bytes>>,
+        request: Request<Full<Bytes>>,
+        max_bytes: usize,
+    ) -> Result<Answer, String>
     where
         C: hyper_util::client::legacy::connect::Connect + Clone + Send + Sync + 'static,
     {
@@ -110,7 +128,9 @@ impl HttpsClient {
                 Err(e) => Err(e.to_string()),
             }
         };
-        tokio::time::timeout(self.timeout, exchange).await.map_err(|_| format!("no answer within {:?}", self.timeout))?
+        tokio::time::timeout(self.timeout, exchange)
+            .await
+            .map_err(|_| format!("no answer within {:?}", self.timeout))?
     }
 }
 
@@ -142,7 +162,9 @@ mod tests {
                 String::from_utf8_lossy(&seen).to_lowercase()
             });
             let client = HttpsClient::new(Duration::from_secs(2), Duration::from_secs(5));
-            let request = Request::get(format!("http://pinned.invalid:{}/hook", address.port())).body(Full::new(Bytes::new())).unwrap();
+            let request = Request::get(format!("http://pinned.invalid:{}/hook", address.port()))
+                .body(Full::new(Bytes::new()))
+                .unwrap();
             let answer = client.exchange_at(request, &[address], 1024).await.unwrap();
             assert_eq!(answer.status, StatusCode::NO_CONTENT);
             let head = server.await.unwrap();

@@ -122,8 +122,19 @@ impl MediaStore {
                 .iter()
                 .map(|key| ObjectIdentifier::builder().key(key).build().map_err(|e| StorageError(e.to_string())))
                 .collect::<Result<Vec<_>, _>>()?;
-            let delete = Delete::builder().set_objects(Some(objects)).quiet(true).build().map_err(|e| StorageError(e.to_string()))?;
-            let output = self.s3.delete_objects().bucket(&self.bucket).delete(delete).send().await.map_err(|e| StorageError(describe(&e)))?;
+            let delete = Delete::builder()
+                .set_objects(Some(objects))
+                .quiet(true)
+                .build()
+                .map_err(|e| StorageError(e.to_string()))?;
+            let output = self
+                .s3
+                .delete_objects()
+                .bucket(&self.bucket)
+                .delete(delete)
+                .send()
+                .await
+                .map_err(|e| StorageError(describe(&e)))?;
             if let Some(failed) = output.errors().first() {
                 return Err(StorageError(format!(
                     "{} of {} objects were not deleted, e.g. {}: {}",

@@ -80,10 +80,10 @@ fn bump(f: impl FnOnce(&mut Counters)) {
 pub(crate) fn count_sql_statement() {
     bump(|c| c.sql_statements += 1);
 }
-pub(crate) fn count_cache_hit() {
+pub fn count_cache_hit() {
     bump(|c| c.cache_hits += 1);
 }
-pub(crate) fn count_cache_miss() {
+pub fn count_cache_miss() {
     bump(|c| c.cache_misses += 1);
 }
 
@@ -184,7 +184,9 @@ where
 /// The CloudWatch namespace of this project's metrics (`METRICS_NAMESPACE`, the stack's name when deployed).
 fn namespace() -> &'static str {
     static NAMESPACE: OnceLock<String> = OnceLock::new();
-    NAMESPACE.get_or_init(|| std::env::var("METRICS_NAMESPACE").ok().filter(|n| !n.is_empty()).unwrap_or_else(|| "quiz".into()))
+    NAMESPACE.get_or_init(|| {
+        std::env::var("METRICS_NAMESPACE").ok().filter(|n| !n.is_empty()).unwrap_or_else(|| "quiz".into())
+    })
 }
 
 /// One invocation's summary as a CloudWatch Embedded Metric Format record: a JSON log line that CloudWatch Logs
@@ -299,7 +301,15 @@ mod tests {
 
     #[test]
     fn a_route_summary_is_an_embedded_metric_format_record() {
-        let line = metrics_line(Trigger::Http, "GET /api/v1/topics", "req-9", "503", Class::ServerError, &summary(true), 1_700_000_000_000);
+        let line = metrics_line(
+            Trigger::Http,
+            "GET /api/v1/topics",
+            "req-9",
+            "503",
+            Class::ServerError,
+            &summary(true),
+            1_700_000_000_000,
+        );
         let record: serde_json::Value = serde_json::from_str(&line).unwrap();
         let directive = &record["_aws"]["CloudWatchMetrics"][0];
         assert_eq!(record["_aws"]["Timestamp"], 1_700_000_000_000i64);
@@ -313,17 +323,29 @@ mod tests {
         assert_eq!(record["Latency"], 12.345);
         assert_eq!((record["ServerErrors"].as_f64(), record["ClientErrors"].as_f64()), (Some(1.0), Some(0.0)));
         assert_eq!((record["Errors"].as_f64(), record["ColdStarts"].as_f64()), (Some(1.0), Some(1.0)));
-        assert_eq!((record["SqlStatements"].as_f64(), record["CacheHits"].as_f64(), record["CacheMisses"].as_f64()), (Some(3.0), Some(2.0), Some(1.0)));
-        assert_eq!((record["summary"].as_str(), record["status"].as_str(), record["request_id"].as_str()), (Some("GET /api/v1/topics"), Some("503"), Some("req-9")));
+        assert_eq!(
+            (record["SqlStatements"].as_f64(), record["CacheHits"].as_f64(), record["CacheMisses"].as_f64()),
+            (Some(3.0), Some(2.0), Some(1.0))
+        );
+        assert_eq!(
+            (record["summary"].as_str(), record["status"].as_str(), record["request_id"].as_str()),
+            (Some("GET /api/v1/topics"), Some("503"), Some("req-9"))
+        );
         assert!(record.get("JobsDone").is_none(), "a route has no job outcome");
     }
 
     #[test]
     fn a_job_summary_counts_its_outcome_once() {
-        for (class, done, retried, dead) in [(Class::Done, 1.0, 0.0, 0.0), (Class::Retried, 0.0, 1.0, 0.0), (Class::DeadLettered, 0.0, 0.0, 1.0)] {
+        for (class, done, retried, dead) in
+            [(Class::Done, 1.0, 0.0, 0.0), (Class::Retried, 0.0, 1.0, 0.0), (Class::DeadLettered, 0.0, 0.0, 1.0)]
+        {
             let line = metrics_line(Trigger::Sqs, "job:send_email", "m-1", "x", class, &summary(false), 0);
             let r: serde_json::Value = serde_json::from_str(&line).unwrap();
-            assert_eq!((r["JobsDone"].as_f64(), r["JobsRetried"].as_f64(), r["JobsDeadLettered"].as_f64()), (Some(done), Some(retried), Some(dead)), "{class:?}");
+            assert_eq!(
+                (r["JobsDone"].as_f64(), r["JobsRetried"].as_f64(), r["JobsDeadLettered"].as_f64()),
+                (Some(done), Some(retried), Some(dead)),
+                "{class:?}"
+            );
             assert_eq!(r["Errors"].as_f64(), Some(if class == Class::Done { 0.0 } else { 1.0 }));
             assert!(r.get("ServerErrors").is_none());
         }

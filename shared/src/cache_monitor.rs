@@ -15,8 +15,8 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::platform::Platform;
-use crate::trigger::{JobError, ReportFuture};
+use platform::Platform;
+use platform::trigger::{JobError, ReportFuture};
 
 /// Keys the speed test writes, reads and deletes.
 pub const SPEED_TEST_KEYS: usize = 1000;
@@ -41,9 +41,8 @@ enum Action {
 /// The function's handler: the action's report, or an error naming what went wrong.
 pub fn invoke(platform: &'static Platform, event: serde_json::Value) -> ReportFuture {
     Box::pin(async move {
-        let action: Action = serde_json::from_value(event).map_err(|e| {
-            JobError(format!(r#"expected {{"action": "check" | "stats" | "clear" | "test"}}: {e}"#))
-        })?;
+        let action: Action = serde_json::from_value(event)
+            .map_err(|e| JobError(format!(r#"expected {{"action": "check" | "stats" | "clear" | "test"}}: {e}"#)))?;
         let report = match action {
             Action::Check => serde_json::to_value(check(platform).await)?,
             Action::Stats => serde_json::to_value(stats(platform).await?)?,
@@ -84,7 +83,10 @@ pub async fn check(platform: &Platform) -> Check {
     let mut report = Check { ok: false, write_ms: 0.0, read_ms: 0.0, delete_ms: 0.0, total_ms: 0.0, error: None };
     let outcome: Result<(), String> = async {
         let step = Instant::now();
-        cache.run::<()>(redis::cmd("SET").arg(&key).arg(&value).arg("EX").arg(SCRATCH_TTL)).await.map_err(|e| e.to_string())?;
+        cache
+            .run::<()>(redis::cmd("SET").arg(&key).arg(&value).arg("EX").arg(SCRATCH_TTL))
+            .await
+            .map_err(|e| e.to_string())?;
         report.write_ms = ms_since(step);
         let step = Instant::now();
         let read: Option<String> = cache.run(redis::cmd("GET").arg(&key)).await.map_err(|e| e.to_string())?;
@@ -172,7 +174,9 @@ where
         return Err(JobError::new("CACHE_KEY_PREFIX is empty: the project's keys cannot be told from others"));
     }
     // The prefix is matched literally: glob characters in it are escaped.
-    let pattern: String = prefix.chars().flat_map(|c| if "*?[]\\".contains(c) { vec!['\\', c] } else { vec![c] }).collect::<String>() + "*";
+    let pattern: String =
+        prefix.chars().flat_map(|c| if "*?[]\\".contains(c) { vec!['\\', c] } else { vec![c] }).collect::<String>()
+            + "*";
     let mut cursor: u64 = 0;
     let mut count = 0;
     loop {
@@ -249,13 +253,20 @@ pub async fn speed_test(platform: &Platform) -> Result<SpeedTest, JobError> {
         }
     }
     let phase = |i: usize| Phase::of(&timings[i], SPEED_TEST_KEYS);
-    Ok(SpeedTest { keys: SPEED_TEST_KEYS, rounds: SPEED_TEST_ROUNDS, write: phase(0), read: phase(1), delete: phase(2) })
+    Ok(SpeedTest {
+        keys: SPEED_TEST_KEYS,
+        rounds: SPEED_TEST_ROUNDS,
+        write: phase(0),
+        read: phase(1),
+        delete: phase(2),
+    })
 }
 
 /// One round: the write, read and delete pipelines' durations in milliseconds.
 async fn speed_round(platform: &Platform) -> Result<[f64; 3], JobError> {
     let run = Uuid::new_v4().simple().to_string();
-    let keys: Vec<String> = (0..SPEED_TEST_KEYS).map(|i| platform.cache.key(&format!("cache-monitor:speed:{run}:{i}"))).collect();
+    let keys: Vec<String> =
+        (0..SPEED_TEST_KEYS).map(|i| platform.cache.key(&format!("cache-monitor:speed:{run}:{i}"))).collect();
     let value = |i: usize| format!("value-{i}");
 
     let mut writes = redis::pipe();
@@ -292,7 +303,9 @@ mod tests {
 
     #[test]
     fn info_lines_become_fields_and_section_headers_are_skipped() {
-        let info = parse_info("# Server\r\nredis_version:7.0.15\r\nuptime_in_seconds:42\r\n\r\n# Memory\r\nmaxmemory_policy:allkeys-lru\r\n");
+        let info = parse_info(
+            "# Server\r\nredis_version:7.0.15\r\nuptime_in_seconds:42\r\n\r\n# Memory\r\nmaxmemory_policy:allkeys-lru\r\n",
+        );
         assert_eq!(info.get("redis_version"), Some(&"7.0.15"));
         assert_eq!(info.get("maxmemory_policy"), Some(&"allkeys-lru"));
         assert_eq!(info.len(), 3);

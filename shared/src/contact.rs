@@ -13,14 +13,14 @@ use serde::Deserialize;
 
 use uuid::Uuid;
 
-use crate::db::{Connection, DbError};
-use crate::events::{DomainEvent, EventKind, Republished};
-use crate::http::{ApiError, ApiRequest, ApiResponse};
 use crate::identity::{EmailAddress, limits};
-use crate::jobs::{JobEnvelope, JobKind};
-use crate::mail::Email;
-use crate::platform::Platform;
-use crate::trigger::{JobError, JobFuture};
+use platform::Platform;
+use platform::db::{Connection, DbError};
+use platform::events::{DomainEvent, EventKind, Republished};
+use platform::http::{ApiError, ApiRequest, ApiResponse};
+use platform::jobs::{JobEnvelope, JobKind};
+use platform::mail::Email;
+use platform::trigger::{JobError, JobFuture};
 
 const NAME_CHARS: std::ops::RangeInclusive<usize> = 1..=100;
 const MESSAGE_CHARS: std::ops::RangeInclusive<usize> = 10..=5000;
@@ -58,7 +58,10 @@ fn validate(form: ContactForm) -> Result<ValidForm, ApiError> {
     }
     let message = form.message.trim().to_string();
     if !MESSAGE_CHARS.contains(&message.chars().count()) {
-        problems.insert("message".into(), format!("must be {} to {} characters", MESSAGE_CHARS.start(), MESSAGE_CHARS.end()));
+        problems.insert(
+            "message".into(),
+            format!("must be {} to {} characters", MESSAGE_CHARS.start(), MESSAGE_CHARS.end()),
+        );
     }
     match email {
         Some(email) if problems.is_empty() => Ok(ValidForm { name, email, message }),
@@ -69,14 +72,19 @@ fn validate(form: ContactForm) -> Result<ValidForm, ApiError> {
 /// The limit's key for a client: a keyed hash of its address (see [`limits::client_digest`]), so no address is
 /// stored or cached, nor one that can be found again by trying every address.
 fn client_hash(platform: &Platform, request: &ApiRequest) -> String {
-    hex::encode(limits::client_digest(&platform.config.identity.client_hash_key, "contact", limits::client_address(request)))
+    hex::encode(limits::client_digest(
+        &platform.config.identity.client_hash_key,
+        "contact",
+        limits::client_address(request),
+    ))
 }
 
 /// `POST /api/v1/contact`: validates, limits per client address, stores, publishes `contact.received`, 202.
 pub async fn submit(platform: &Platform, request: ApiRequest) -> Result<ApiResponse, ApiError> {
     let form = validate(request.json()?)?;
     let client = client_hash(platform, &request);
-    if !platform.cache.within_limit(&format!("contact:{client}"), PER_CLIENT_PER_HOUR, Duration::from_secs(3600)).await {
+    if !platform.cache.within_limit(&format!("contact:{client}"), PER_CLIENT_PER_HOUR, Duration::from_secs(3600)).await
+    {
         return Err(ApiError::rate_limited(3600));
     }
     let id = Uuid::new_v4();
@@ -95,7 +103,12 @@ pub async fn submit(platform: &Platform, request: ApiRequest) -> Result<ApiRespo
 
 /// Publishes `contact.received` for a stored message and records that it left. Takes the caller's connection:
 /// an instance has one, and asking for it again while holding it would wait forever.
-async fn publish(platform: &Platform, conn: &Connection<'_>, id: Uuid, created_at: DateTime<Utc>) -> Result<(), String> {
+async fn publish(
+    platform: &Platform,
+    conn: &Connection<'_>,
+    id: Uuid,
+    created_at: DateTime<Utc>,
+) -> Result<(), String> {
     let mut event = DomainEvent::new(EventKind::ContactReceived, id, serde_json::json!({}));
     event.occurred_at = created_at;
     platform.events.publish(&event).await.map_err(|e| e.to_string())?;
@@ -138,15 +151,17 @@ pub enum Notified {
 /// mail job sends once.
 pub async fn notify_admins(platform: &Platform, job: &JobEnvelope) -> Result<Notified, JobError> {
     let conn = platform.db.connection().await?;
-    let Some(row) =
-        conn.query_opt("SELECT name, email, message, created_at FROM contact_messages WHERE id = $1", &[&job.id]).await?
+    let Some(row) = conn
+        .query_opt("SELECT name, email, message, created_at FROM contact_messages WHERE id = $1", &[&job.id])
+        .await?
     else {
         return Ok(Notified::Gone);
     };
     if platform.config.admin_emails.is_empty() {
         return Err(JobError::new("ADMIN_EMAILS is empty: nobody to send the contact message to"));
     }
-    let (name, email, message, created_at): (String, String, String, DateTime<Utc>) = (row.get(0), row.get(1), row.get(2), row.get(3));
+    let (name, email, message, created_at): (String, String, String, DateTime<Utc>) =
+        (row.get(0), row.get(1), row.get(2), row.get(3));
     let mail = Email {
         to: platform.config.admin_emails.clone(),
         subject: format!("Contact form: {name}"),
@@ -156,8 +171,11 @@ pub async fn notify_admins(platform: &Platform, job: &JobEnvelope) -> Result<Not
     };
     let mail_id = Uuid::new_v5(&job.id, b"send-contact-form-email");
     platform.jobs.enqueue(&JobEnvelope::with_id(JobKind::SendEmail, mail_id, serde_json::to_value(&mail)?)).await?;
-    conn.execute("UPDATE contact_messages SET mail_enqueued_at = coalesce(mail_enqueued_at, now()) WHERE id = $1", &[&job.id])
-        .await?;
+    conn.execute(
+        "UPDATE contact_messages SET mail_enqueued_at = coalesce(mail_enqueued_at, now()) WHERE id = $1",
+        &[&job.id],
+    )
+    .await?;
     Ok(Notified::MailEnqueued(mail_id))
 }
 

@@ -3,10 +3,10 @@
 //! on purpose, to exercise retries and the dead-letter queue; `"hold_ms": n` (at most 5000) makes it take that long
 //! before recording, so a fault drill can stop its instance mid-job.
 
-use crate::db::Database;
-use crate::jobs::JobEnvelope;
-use crate::platform::Platform;
-use crate::trigger::{JobError, JobFuture};
+use platform::Platform;
+use platform::db::Database;
+use platform::jobs::JobEnvelope;
+use platform::trigger::{JobError, JobFuture};
 
 /// What one run did with its envelope.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

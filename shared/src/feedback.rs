@@ -8,9 +8,9 @@ use http::StatusCode;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::http::{ApiError, ApiRequest, ApiResponse};
 use crate::identity::Viewer;
-use crate::platform::Platform;
+use platform::Platform;
+use platform::http::{ApiError, ApiRequest, ApiResponse};
 
 pub const CATEGORIES: [&str; 4] = ["bug", "suggestion", "complaint", "other"];
 const MESSAGE_CHARS: std::ops::RangeInclusive<usize> = 3..=5000;
@@ -44,7 +44,10 @@ fn validate(form: NewFeedback) -> Result<ValidFeedback, ApiError> {
     }
     let message = form.message.trim().to_string();
     if !MESSAGE_CHARS.contains(&message.chars().count()) {
-        problems.insert("message".into(), format!("must be {} to {} characters", MESSAGE_CHARS.start(), MESSAGE_CHARS.end()));
+        problems.insert(
+            "message".into(),
+            format!("must be {} to {} characters", MESSAGE_CHARS.start(), MESSAGE_CHARS.end()),
+        );
     }
     let mut images = form.images;
     let given = images.len();
@@ -55,14 +58,22 @@ fn validate(form: NewFeedback) -> Result<ValidFeedback, ApiError> {
     } else if images.len() != given {
         problems.insert("images".into(), "lists an image twice".into());
     }
-    if problems.is_empty() { Ok(ValidFeedback { category, message, images }) } else { Err(ApiError::validation(problems)) }
+    if problems.is_empty() {
+        Ok(ValidFeedback { category, message, images })
+    } else {
+        Err(ApiError::validation(problems))
+    }
 }
 
 /// `POST /api/v1/feedback`: 201 with the stored feedback's id.
 pub async fn submit(platform: &Platform, request: ApiRequest) -> Result<ApiResponse, ApiError> {
     let viewer = Viewer::authenticate(platform, &request).await?;
     let feedback = validate(request.json()?)?;
-    if !platform.cache.within_limit(&format!("feedback:{}", viewer.id()), PER_USER_PER_HOUR, Duration::from_secs(3600)).await {
+    if !platform
+        .cache
+        .within_limit(&format!("feedback:{}", viewer.id()), PER_USER_PER_HOUR, Duration::from_secs(3600))
+        .await
+    {
         return Err(ApiError::rate_limited(3600));
     }
     let id = Uuid::new_v4();

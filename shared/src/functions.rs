@@ -45,10 +45,10 @@ functions! {
     REQUEST_PASSWORD_RESET = "request-password-reset", http "POST /api/v1/auth/password-reset" => crate::identity::request_password_reset;
     CONFIRM_PASSWORD_RESET = "confirm-password-reset", http "POST /api/v1/auth/password-reset/confirm" => crate::identity::confirm_password_reset;
     RESET_PASSWORD_PAGE = "reset-password-page", http "GET /reset-password" => crate::identity::reset_page::route;
-    GET_ME = "get-me", http "GET /api/v1/me" => crate::users::get_me;
-    UPDATE_ME = "update-me", http "PATCH /api/v1/me" => crate::users::update_me;
-    REMOVE_AVATAR = "remove-avatar", http "DELETE /api/v1/me/avatars/{avatar_id}" => crate::users::remove_avatar;
-    HEARTBEAT = "heartbeat", http "POST /api/v1/me/heartbeat" => crate::users::heartbeat;
+    GET_ME = "get-me", http "GET /api/v1/me" => crate::users::me::get_me;
+    UPDATE_ME = "update-me", http "PATCH /api/v1/me" => crate::users::me::update_me;
+    REMOVE_AVATAR = "remove-avatar", http "DELETE /api/v1/me/avatars/{avatar_id}" => crate::users::me::remove_avatar;
+    HEARTBEAT = "heartbeat", http "POST /api/v1/me/heartbeat" => crate::users::me::heartbeat;
     MY_STATS = "my-stats", http "GET /api/v1/me/stats" => crate::quiz::stats::my_stats;
     LIST_TOPICS = "list-topics", http "GET /api/v1/topics" => crate::quiz::catalogue::list_topics;
     GET_TOPIC = "get-topic", http "GET /api/v1/topics/{topic_id}" => crate::quiz::catalogue::get_topic;

@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 use http::StatusCode;
 use serde::Serialize;
 
-use crate::http::{ApiError, ApiRequest, ApiResponse};
-use crate::platform::Platform;
+use platform::Platform;
+use platform::http::{ApiError, ApiRequest, ApiResponse};
 
 /// No check may hold the answer longer than this.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
@@ -75,7 +75,7 @@ pub async fn check(platform: &Platform) -> HealthReport {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| crate::aws::describe(&e))
+            .map_err(|e| platform::aws::describe(&e))
     });
     let (postgres, redis, queue) = tokio::join!(postgres, redis, queue);
     let checks = BTreeMap::from([("postgres", postgres), ("redis", redis), ("queue", queue)]);

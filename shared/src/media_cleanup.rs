@@ -3,7 +3,7 @@
 //! (`{"dry_run": true}` in the scheduled event's detail) reports the same counts and lists the keys without
 //! deleting anything.
 //!
-//! What refers to an object, per prefix ([`crate::storage::keys`]):
+//! What refers to an object, per prefix ([`platform::storage::keys`]):
 //! - `uploads/<id>`: an upload still waiting for its bytes or its processing, and not abandoned;
 //! - `media/…`: an upload whose processed object it is;
 //! - `og/…`: a post whose Open Graph image it is.
@@ -15,11 +15,11 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::db::{Connection, DbError};
-use crate::platform::Platform;
-use crate::storage::{StoredObject, keys};
-use crate::trigger::schedule::ScheduledRun;
-use crate::trigger::{JobError, ReportFuture};
+use platform::Platform;
+use platform::db::{Connection, DbError};
+use platform::storage::{StoredObject, keys};
+use platform::trigger::schedule::ScheduledRun;
+use platform::trigger::{JobError, ReportFuture};
 
 /// Objects younger than this are never deleted: a row that will refer to them may not be committed yet.
 pub const GRACE: Duration = Duration::from_secs(24 * 3600);
@@ -117,7 +117,8 @@ async fn referenced(
     let rows = match prefix {
         keys::ORIGINALS => {
             // An original's key is its upload's id; a key that is no id refers to nothing.
-            let ids: Vec<Uuid> = keys.iter().filter_map(|k| k.strip_prefix(keys::ORIGINALS)).filter_map(|id| id.parse().ok()).collect();
+            let ids: Vec<Uuid> =
+                keys.iter().filter_map(|k| k.strip_prefix(keys::ORIGINALS)).filter_map(|id| id.parse().ok()).collect();
             conn.query(
                 "SELECT $3 || id::text FROM uploads
                   WHERE id = ANY($1)
@@ -126,9 +127,13 @@ async fn referenced(
             )
             .await?
         }
-        keys::PROCESSED => conn.query("SELECT processed_key FROM uploads WHERE processed_key = ANY($1)", &[&keys]).await?,
+        keys::PROCESSED => {
+            conn.query("SELECT processed_key FROM uploads WHERE processed_key = ANY($1)", &[&keys]).await?
+        }
         keys::OPEN_GRAPH => conn.query("SELECT og_image_key FROM posts WHERE og_image_key = ANY($1)", &[&keys]).await?,
-        keys::CODE_IMAGES => conn.query("SELECT s3_key FROM telegram_code_images WHERE s3_key = ANY($1)", &[&keys]).await?,
+        keys::CODE_IMAGES => {
+            conn.query("SELECT s3_key FROM telegram_code_images WHERE s3_key = ANY($1)", &[&keys]).await?
+        }
         other => return Err(DbError::Config(format!("no rule says what refers to objects under {other}"))),
     };
     Ok(rows.iter().map(|row| row.get::<_, String>(0)).collect())
@@ -144,7 +149,8 @@ struct Options {
 /// The `cleanup-old-media-files` schedule.
 pub fn job(platform: &'static Platform, run: ScheduledRun) -> ReportFuture {
     Box::pin(async move {
-        let options: Options = if run.detail.is_object() { serde_json::from_value(run.detail)? } else { Options::default() };
+        let options: Options =
+            if run.detail.is_object() { serde_json::from_value(run.detail)? } else { Options::default() };
         let settings = Cleanup { dry_run: options.dry_run, grace: GRACE, abandoned_after: ABANDONED_AFTER };
         Ok(serde_json::to_value(self::run(platform, settings).await?)?)
     })

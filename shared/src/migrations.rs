@@ -1,9 +1,9 @@
 //! Migrations: the plain SQL files under `infra/migrations/`, compiled into the binary and applied in order by
 //! refinery, which records each in `refinery_schema_history`. Applying them again changes nothing.
 
-use crate::db::{Database, DbError};
-use crate::platform::Platform;
-use crate::trigger::ReportFuture;
+use platform::Platform;
+use platform::db::{Database, DbError};
+use platform::trigger::ReportFuture;
 
 mod embedded {
     refinery::embed_migrations!("../infra/migrations");

@@ -18,9 +18,9 @@ use std::sync::OnceLock;
 use http::{HeaderValue, StatusCode, header};
 use sha2::{Digest, Sha256};
 
-use crate::config::Config;
-use crate::http::{ApiError, ApiRequest, ApiResponse};
-use crate::platform::Platform;
+use platform::Platform;
+use platform::config::Config;
+use platform::http::{ApiError, ApiRequest, ApiResponse};
 
 /// One file of the web app, as the build script lists it: the path under `webapp/` and the bytes.
 pub struct Asset {
@@ -57,13 +57,17 @@ pub fn install(assets: &'static [Asset]) {
 impl Site {
     fn new(assets: &'static [Asset]) -> Self {
         let hash = |body: &[u8]| hex::encode(&Sha256::digest(body)[..8]);
-        let versions: Vec<(&str, String)> = assets.iter().filter(|a| a.path != INDEX).map(|a| (a.path, hash(a.body))).collect();
+        let versions: Vec<(&str, String)> =
+            assets.iter().filter(|a| a.path != INDEX).map(|a| (a.path, hash(a.body))).collect();
         let mut files = HashMap::new();
         for asset in assets {
             let body = if asset.path == INDEX { versioned_page(asset.body, &versions) } else { asset.body.to_vec() };
             let hex = hash(&body);
             let content_type = content_type(asset.path);
-            let gzip = is_text(content_type).then(|| gzip(&body)).filter(|z| z.len() < body.len()).map(|z| (z, format!("\"{hex}-gz\"")));
+            let gzip = is_text(content_type)
+                .then(|| gzip(&body))
+                .filter(|z| z.len() < body.len())
+                .map(|z| (z, format!("\"{hex}-gz\"")));
             files.insert(asset.path, File { content_type, etag: format!("\"{hex}\""), gzip, body });
         }
         Self { files }
@@ -134,14 +138,21 @@ fn origin(url: &str) -> Option<String> {
 
 /// `GET /app` and `GET /app/{proxy+}`.
 pub async fn route(platform: &'static Platform, request: ApiRequest) -> Result<ApiResponse, ApiError> {
-    let site = SITE.get().ok_or_else(|| ApiError::internal("the mini-app function serves no files: install() was not called"))?;
+    let site = SITE
+        .get()
+        .ok_or_else(|| ApiError::internal("the mini-app function serves no files: install() was not called"))?;
     let path = request.path.strip_prefix("/app").unwrap_or(&request.path);
     if path.is_empty() {
         let query: Vec<String> = request.query.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))).collect();
         let location = if query.is_empty() { "/app/".to_string() } else { format!("/app/?{}", query.join("&")) };
-        let location = HeaderValue::from_str(&location).map_err(|_| ApiError::bad_request("invalid_query", "the query cannot be kept"))?;
-        return Ok(ApiResponse { status: StatusCode::PERMANENT_REDIRECT, headers: Default::default(), body: Vec::new() }
-            .with_header(header::LOCATION, location));
+        let location = HeaderValue::from_str(&location)
+            .map_err(|_| ApiError::bad_request("invalid_query", "the query cannot be kept"))?;
+        return Ok(ApiResponse {
+            status: StatusCode::PERMANENT_REDIRECT,
+            headers: Default::default(),
+            body: Vec::new(),
+        }
+        .with_header(header::LOCATION, location));
     }
     let name = path.trim_start_matches('/');
     // A path without an extension is a page of the app (it routes by the hash, but links may carry a path).
@@ -150,14 +161,17 @@ pub async fn route(platform: &'static Platform, request: ApiRequest) -> Result<A
     let Some(file) = site.files.get(key) else {
         return Err(ApiError::not_found(format!("the Mini App has no file {name:?}")));
     };
-    let accepts_gzip = request.header("accept-encoding").is_some_and(|v| v.split(',').any(|e| e.split(';').next().unwrap_or("").trim() == "gzip"));
+    let accepts_gzip = request
+        .header("accept-encoding")
+        .is_some_and(|v| v.split(',').any(|e| e.split(';').next().unwrap_or("").trim() == "gzip"));
     let (body, tag, encoding) = match &file.gzip {
         Some((zipped, tag)) if accepts_gzip => (zipped, tag, Some("gzip")),
         _ => (&file.body, &file.etag, None),
     };
     let etag = HeaderValue::from_str(tag).map_err(|_| ApiError::internal("an ETag is not a header value"))?;
     let cache = HeaderValue::from_static(if is_page { PAGE_CACHE } else { ASSET_CACHE });
-    let fresh = request.header("if-none-match").is_some_and(|tags| tags.split(',').any(|t| t.trim() == tag || t.trim() == "*"));
+    let fresh =
+        request.header("if-none-match").is_some_and(|tags| tags.split(',').any(|t| t.trim() == tag || t.trim() == "*"));
     let mut response = if fresh {
         ApiResponse { status: StatusCode::NOT_MODIFIED, headers: Default::default(), body: Vec::new() }
     } else {
@@ -197,9 +211,14 @@ mod tests {
 
     #[test]
     fn the_page_names_each_file_with_its_version() {
-        let page = br#"<link rel="stylesheet" href="app.css"><script src="app.js"></script><a href="https://x/app.js">"#;
-        let out = String::from_utf8(versioned_page(page, &[("app.css", "aa".into()), ("app.js", "bb".into())])).unwrap();
-        assert_eq!(out, r#"<link rel="stylesheet" href="app.css?v=aa"><script src="app.js?v=bb"></script><a href="https://x/app.js">"#);
+        let page =
+            br#"<link rel="stylesheet" href="app.css"><script src="app.js"></script><a href="https://x/app.js">"#;
+        let out =
+            String::from_utf8(versioned_page(page, &[("app.css", "aa".into()), ("app.js", "bb".into())])).unwrap();
+        assert_eq!(
+            out,
+            r#"<link rel="stylesheet" href="app.css?v=aa"><script src="app.js?v=bb"></script><a href="https://x/app.js">"#
+        );
     }
 
     #[test]
@@ -216,7 +235,10 @@ mod tests {
     fn text_is_compressed_once_with_its_own_etag() {
         static ASSETS: &[Asset] = &[
             Asset { path: "index.html", body: b"<script src=\"app.js\"></script>" },
-            Asset { path: "app.js", body: b"const a = 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa';" },
+            Asset {
+                path: "app.js",
+                body: b"const a = 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa';",
+            },
             Asset { path: "logo.png", body: &[0x89, b'P', b'N', b'G'] },
         ];
         let site = Site::new(ASSETS);

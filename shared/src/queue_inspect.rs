@@ -20,9 +20,9 @@ use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName, SendMes
 use serde::{Deserialize, Serialize};
 use tokio::sync::OnceCell;
 
-use crate::aws::{self, describe};
-use crate::platform::Platform;
-use crate::trigger::{JobError, ReportFuture};
+use platform::Platform;
+use platform::aws::{self, describe};
+use platform::trigger::{JobError, ReportFuture};
 
 /// How long one function may take to answer a ping.
 const PING_TIMEOUT: Duration = Duration::from_secs(20);
@@ -66,7 +66,9 @@ fn setting(name: &str) -> Result<String, JobError> {
 pub fn invoke(_platform: &'static Platform, event: serde_json::Value) -> ReportFuture {
     Box::pin(async move {
         let action: Action = serde_json::from_value(event).map_err(|e| {
-            JobError(format!(r#"expected {{"action": "inspect" | "ping"}} or {{"action": "redrive", "queue": "<name>"}}: {e}"#))
+            JobError(format!(
+                r#"expected {{"action": "inspect" | "ping"}} or {{"action": "redrive", "queue": "<name>"}}: {e}"#
+            ))
         })?;
         let clients = clients().await;
         let report = match action {
@@ -76,7 +78,9 @@ pub fn invoke(_platform: &'static Platform, event: serde_json::Value) -> ReportF
                 let names = functions.split(',').map(str::trim).filter(|n| !n.is_empty()).map(String::from).collect();
                 serde_json::to_value(ping(&clients.lambda, names).await)?
             }
-            Action::Redrive { queue } => serde_json::to_value(redrive(clients, &setting("QUEUE_NAME_PREFIX")?, &queue).await?)?,
+            Action::Redrive { queue } => {
+                serde_json::to_value(redrive(clients, &setting("QUEUE_NAME_PREFIX")?, &queue).await?)?
+            }
         };
         Ok(report)
     })
@@ -129,12 +133,13 @@ async fn describe_queue(sqs: &aws_sdk_sqs::Client, url: String) -> Result<QueueI
         .unwrap_or_default();
     let get = |name: QueueAttributeName| attributes.get(&name).cloned().unwrap_or_default();
     let count = |name: QueueAttributeName| get(name).parse().unwrap_or(0);
-    let redrive = serde_json::from_str::<serde_json::Value>(&get(QueueAttributeName::RedrivePolicy)).ok().and_then(|p| {
-        let target = p.get("deadLetterTargetArn")?.as_str()?.to_string();
-        // The policy's count is a number, or a string in some SDK versions.
-        let max = p.get("maxReceiveCount").and_then(|m| m.as_u64().or_else(|| m.as_str()?.parse().ok()))?;
-        Some((target, u32::try_from(max).ok()?))
-    });
+    let redrive =
+        serde_json::from_str::<serde_json::Value>(&get(QueueAttributeName::RedrivePolicy)).ok().and_then(|p| {
+            let target = p.get("deadLetterTargetArn")?.as_str()?.to_string();
+            // The policy's count is a number, or a string in some SDK versions.
+            let max = p.get("maxReceiveCount").and_then(|m| m.as_u64().or_else(|| m.as_str()?.parse().ok()))?;
+            Some((target, u32::try_from(max).ok()?))
+        });
     Ok(QueueInfo {
         name: name_of(&url).to_string(),
         arn: get(QueueAttributeName::QueueArn),
@@ -179,7 +184,8 @@ pub struct Inspection {
 async fn inspect(clients: &Clients, prefix: &str) -> Result<Inspection, JobError> {
     let queues = describe_queues(&clients.sqs, prefix).await?;
     let by_arn: HashMap<&str, &QueueInfo> = queues.iter().map(|q| (q.arn.as_str(), q)).collect();
-    let dead_letter_arns: Vec<&str> = queues.iter().filter_map(|q| q.redrive.as_ref().map(|(arn, _)| arn.as_str())).collect();
+    let dead_letter_arns: Vec<&str> =
+        queues.iter().filter_map(|q| q.redrive.as_ref().map(|(arn, _)| arn.as_str())).collect();
     let mut report = Inspection { queues: Vec::new(), dead_lettered: 0, warnings: Vec::new() };
     for queue in queues.iter().filter(|q| !dead_letter_arns.contains(&q.arn.as_str())) {
         let dead_letter = match &queue.redrive {
@@ -187,10 +193,16 @@ async fn inspect(clients: &Clients, prefix: &str) -> Result<Inspection, JobError
                 Some(dlq) => Some(DeadLetterReport {
                     queue: dlq.name.clone(),
                     depth: dlq.visible + dlq.in_flight,
-                    oldest_age_seconds: if dlq.visible > 0 { peek_oldest_age(&clients.sqs, &dlq.url).await } else { None },
+                    oldest_age_seconds: if dlq.visible > 0 {
+                        peek_oldest_age(&clients.sqs, &dlq.url).await
+                    } else {
+                        None
+                    },
                 }),
                 None => {
-                    report.warnings.push(format!("{}: its dead-letter queue {arn} is not among this stack's queues", queue.name));
+                    report
+                        .warnings
+                        .push(format!("{}: its dead-letter queue {arn} is not among this stack's queues", queue.name));
                     None
                 }
             },
@@ -199,7 +211,9 @@ async fn inspect(clients: &Clients, prefix: &str) -> Result<Inspection, JobError
         if let Some(d) = &dead_letter {
             report.dead_lettered += d.depth;
             if d.depth > 0 {
-                report.warnings.push(format!("{}: {} message(s) dead-lettered; fix the cause, then redrive", queue.name, d.depth));
+                report
+                    .warnings
+                    .push(format!("{}: {} message(s) dead-lettered; fix the cause, then redrive", queue.name, d.depth));
             }
         }
         report.queues.push(QueueReport {
@@ -283,12 +297,17 @@ pub async fn ping(lambda: &aws_sdk_lambda::Client, functions: Vec<String>) -> Pi
         let lambda = lambda.clone();
         tasks.spawn(async move {
             let started = Instant::now();
-            let call = lambda.invoke().function_name(&function).payload(aws_sdk_lambda::primitives::Blob::new(br#"{"ping":{}}"#.to_vec())).send();
+            let call = lambda
+                .invoke()
+                .function_name(&function)
+                .payload(aws_sdk_lambda::primitives::Blob::new(br#"{"ping":{}}"#.to_vec()))
+                .send();
             let outcome = match tokio::time::timeout(PING_TIMEOUT, call).await {
                 Err(_) => Err(format!("no answer within {} s", PING_TIMEOUT.as_secs())),
                 Ok(Err(e)) => Err(describe(&e)),
                 Ok(Ok(out)) => {
-                    let payload = out.payload().map(|p| String::from_utf8_lossy(p.as_ref()).into_owned()).unwrap_or_default();
+                    let payload =
+                        out.payload().map(|p| String::from_utf8_lossy(p.as_ref()).into_owned()).unwrap_or_default();
                     match out.function_error() {
                         Some(kind) => Err(format!("{kind}: {payload}")),
                         None => serde_json::from_str::<serde_json::Value>(&payload)
@@ -332,7 +351,10 @@ async fn redrive(clients: &Clients, prefix: &str, queue: &str) -> Result<Redrive
         .find(|q| wanted.contains(&q.name) && q.redrive.is_some())
         .ok_or_else(|| JobError(format!("{queue}: no queue of this stack with a dead-letter queue has that name")))?;
     let dlq_arn = &source.redrive.as_ref().expect("filtered on a redrive policy").0;
-    let dlq = queues.iter().find(|q| &q.arn == dlq_arn).ok_or_else(|| JobError(format!("{dlq_arn}: dead-letter queue not found")))?;
+    let dlq = queues
+        .iter()
+        .find(|q| &q.arn == dlq_arn)
+        .ok_or_else(|| JobError(format!("{dlq_arn}: dead-letter queue not found")))?;
     let started = Instant::now();
     let (mut moved, mut failed) = (0u64, 0u64);
     while started.elapsed() < REDRIVE_BUDGET {
@@ -360,7 +382,13 @@ async fn redrive(clients: &Clients, prefix: &str, queue: &str) -> Result<Redrive
                 .map_err(|e| JobError(e.to_string()))?;
             entries.push(entry);
         }
-        let sent = sqs.send_message_batch().queue_url(&source.url).set_entries(Some(entries)).send().await.map_err(|e| sqs_error("SendMessageBatch", e))?;
+        let sent = sqs
+            .send_message_batch()
+            .queue_url(&source.url)
+            .set_entries(Some(entries))
+            .send()
+            .await
+            .map_err(|e| sqs_error("SendMessageBatch", e))?;
         failed += sent.failed().len() as u64;
         let mut deletes = Vec::new();
         for ok in sent.successful() {
@@ -373,7 +401,13 @@ async fn redrive(clients: &Clients, prefix: &str, queue: &str) -> Result<Redrive
             deletes.push(entry);
         }
         if !deletes.is_empty() {
-            let deleted = sqs.delete_message_batch().queue_url(&dlq.url).set_entries(Some(deletes)).send().await.map_err(|e| sqs_error("DeleteMessageBatch", e))?;
+            let deleted = sqs
+                .delete_message_batch()
+                .queue_url(&dlq.url)
+                .set_entries(Some(deletes))
+                .send()
+                .await
+                .map_err(|e| sqs_error("DeleteMessageBatch", e))?;
             moved += deleted.successful().len() as u64;
         }
     }

@@ -4,10 +4,10 @@
 
 use std::time::Duration;
 
-use crate::events::Republished;
-use crate::platform::Platform;
-use crate::trigger::schedule::ScheduledRun;
-use crate::trigger::{JobError, ReportFuture};
+use platform::Platform;
+use platform::events::Republished;
+use platform::trigger::schedule::ScheduledRun;
+use platform::trigger::{JobError, ReportFuture};
 
 /// A fact's own route gets this long to publish before the sweep publishes it instead.
 pub const GRACE: Duration = Duration::from_secs(60);
@@ -21,8 +21,10 @@ pub fn job(platform: &'static Platform, _run: ScheduledRun) -> ReportFuture {
         let uploads = crate::uploads::republish(platform, GRACE, BATCH).await?;
         let open_graph_images = crate::blog::og::sweep_og_requests(platform).await?;
         let published_translations = crate::telegram::publish::sweep_announcements(platform, GRACE).await?;
-        let failed: u64 =
-            [contact_messages, uploads, open_graph_images, published_translations].iter().map(|r: &Republished| r.failed).sum();
+        let failed: u64 = [contact_messages, uploads, open_graph_images, published_translations]
+            .iter()
+            .map(|r: &Republished| r.failed)
+            .sum();
         if failed > 0 {
             return Err(JobError(format!("{failed} stored events still could not be published")));
         }

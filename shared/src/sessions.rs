@@ -12,11 +12,11 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::cache::Cache;
-use crate::db::{Connection, Database, DbError};
-use crate::platform::Platform;
-use crate::trigger::ReportFuture;
-use crate::trigger::schedule::ScheduledRun;
+use platform::Platform;
+use platform::cache::Cache;
+use platform::db::{Connection, Database, DbError};
+use platform::trigger::ReportFuture;
+use platform::trigger::schedule::ScheduledRun;
 
 /// Rows deleted per statement: small enough that no statement holds locks for long on a large table.
 pub const DELETE_BATCH: i64 = 1000;
@@ -82,8 +82,14 @@ pub struct Session {
 }
 
 /// Starts a session for a user; the token is returned once and never stored.
-pub async fn create(conn: &Connection<'_>, user_id: i64, ttl: Duration, user_agent: Option<&str>) -> Result<(SessionToken, Session), DbError> {
-    let token = SessionToken::generate().map_err(|e| DbError::Config(format!("no randomness for a session token: {e}")))?;
+pub async fn create(
+    conn: &Connection<'_>,
+    user_id: i64,
+    ttl: Duration,
+    user_agent: Option<&str>,
+) -> Result<(SessionToken, Session), DbError> {
+    let token =
+        SessionToken::generate().map_err(|e| DbError::Config(format!("no randomness for a session token: {e}")))?;
     let ttl_seconds = ttl.as_secs() as f64;
     let user_agent = user_agent.map(|ua| ua.chars().take(256).collect::<String>());
     let row = conn
@@ -103,11 +109,11 @@ pub async fn lookup(db: &Database, cache: &Cache, token: &SessionToken) -> Resul
     let now = Utc::now();
     let session = match cache.get::<Session>(&key).await {
         Some(hit) => {
-            crate::telemetry::count_cache_hit();
+            platform::telemetry::count_cache_hit();
             Some(hit)
         }
         None => {
-            crate::telemetry::count_cache_miss();
+            platform::telemetry::count_cache_miss();
             let conn = db.connection().await?;
             let row = conn
                 .query_opt(
@@ -125,7 +131,8 @@ pub async fn lookup(db: &Database, cache: &Cache, token: &SessionToken) -> Resul
     let Some(mut session) = session.filter(|s| s.expires_at > now) else { return Ok(None) };
     if now - session.last_used_at > chrono::Duration::from_std(TOUCH_INTERVAL).unwrap_or_default() {
         let conn = db.connection().await?;
-        conn.execute("UPDATE sessions SET last_used_at = now() WHERE token_hash = $1", &[&token.hash().as_slice()]).await?;
+        conn.execute("UPDATE sessions SET last_used_at = now() WHERE token_hash = $1", &[&token.hash().as_slice()])
+            .await?;
         session.last_used_at = now;
         cache.set(&key, &session, cache_ttl(&session, now)).await;
     }
@@ -174,7 +181,9 @@ pub fn clear_expired_job(platform: &'static Platform, _run: ScheduledRun) -> Rep
     Box::pin(async move {
         let sessions = clear_expired(&platform.db, DELETE_BATCH).await?;
         let stale_limits = crate::identity::limits::forget_stale(&platform.db.connection().await?).await?;
-        Ok(serde_json::json!({ "deleted": sessions.deleted, "batches": sessions.batches, "stale_limits_deleted": stale_limits }))
+        Ok(
+            serde_json::json!({ "deleted": sessions.deleted, "batches": sessions.batches, "stale_limits_deleted": stale_limits }),
+        )
     })
 }
 

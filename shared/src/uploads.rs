@@ -15,15 +15,15 @@ use http::StatusCode;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::db::{Connection, DbError};
-use crate::events::{DomainEvent, EventKind, Republished};
-use crate::http::{ApiError, ApiRequest, ApiResponse};
 use crate::identity::Viewer;
-use crate::jobs::JobEnvelope;
-use crate::platform::Platform;
-use crate::storage::keys;
-use crate::trigger::{JobError, JobFuture};
 use media::ImageType;
+use platform::Platform;
+use platform::db::{Connection, DbError};
+use platform::events::{DomainEvent, EventKind, Republished};
+use platform::http::{ApiError, ApiRequest, ApiResponse};
+use platform::jobs::JobEnvelope;
+use platform::storage::keys;
+use platform::trigger::{JobError, JobFuture};
 
 /// How long a pre-signed PUT URL works.
 pub const UPLOAD_URL_LIFETIME: Duration = Duration::from_secs(15 * 60);
@@ -110,12 +110,17 @@ fn validate(form: &NewUpload) -> Result<ValidUpload, ApiError> {
             problems.insert("size".into(), "must be the file's size in bytes, a positive integer".into());
         }
         (Some(size), Some(purpose)) if size > purpose.max_bytes() => {
-            problems.insert("size".into(), format!("must be at most {} bytes for {}", purpose.max_bytes(), purpose.as_str()));
+            problems.insert(
+                "size".into(),
+                format!("must be at most {} bytes for {}", purpose.max_bytes(), purpose.as_str()),
+            );
         }
         _ => {}
     }
     match (purpose, image_type, size) {
-        (Some(purpose), Some(image_type), Some(size)) if problems.is_empty() => Ok(ValidUpload { purpose, image_type, size }),
+        (Some(purpose), Some(image_type), Some(size)) if problems.is_empty() => {
+            Ok(ValidUpload { purpose, image_type, size })
+        }
         _ => Err(ApiError::validation(problems)),
     }
 }
@@ -165,7 +170,11 @@ pub async fn create(platform: &Platform, request: ApiRequest) -> Result<ApiRespo
     if upload.purpose == Purpose::PostImage && !viewer.profile.is_admin {
         return Err(ApiError::forbidden("only administrators upload post images"));
     }
-    if !platform.cache.within_limit(&format!("uploads:{}", viewer.id()), UPLOADS_PER_HOUR, Duration::from_secs(3600)).await {
+    if !platform
+        .cache
+        .within_limit(&format!("uploads:{}", viewer.id()), UPLOADS_PER_HOUR, Duration::from_secs(3600))
+        .await
+    {
         return Err(ApiError::rate_limited(3600));
     }
     let id = Uuid::new_v4();
@@ -261,11 +270,18 @@ pub async fn complete(platform: &Platform, request: ApiRequest) -> Result<ApiRes
 }
 
 /// Publishes `upload.completed` (its id is the upload's) and records that it left.
-async fn publish(platform: &Platform, conn: &Connection<'_>, id: Uuid, completed_at: DateTime<Utc>) -> Result<(), String> {
+async fn publish(
+    platform: &Platform,
+    conn: &Connection<'_>,
+    id: Uuid,
+    completed_at: DateTime<Utc>,
+) -> Result<(), String> {
     let mut event = DomainEvent::new(EventKind::UploadCompleted, id, serde_json::json!({}));
     event.occurred_at = completed_at;
     platform.events.publish(&event).await.map_err(|e| e.to_string())?;
-    conn.execute("UPDATE uploads SET event_published_at = now() WHERE id = $1", &[&id]).await.map_err(|e| e.to_string())?;
+    conn.execute("UPDATE uploads SET event_published_at = now() WHERE id = $1", &[&id])
+        .await
+        .map_err(|e| e.to_string())?;
     Ok(())
 }
 
@@ -304,10 +320,13 @@ pub enum Processing {
 pub async fn process(platform: &Platform, upload_id: Uuid) -> Result<Processing, JobError> {
     let (user_id, purpose, declared) = {
         let conn = platform.db.connection().await?;
-        let row = conn.query_opt("SELECT user_id, purpose, content_type, status FROM uploads WHERE id = $1", &[&upload_id]).await?;
+        let row = conn
+            .query_opt("SELECT user_id, purpose, content_type, status FROM uploads WHERE id = $1", &[&upload_id])
+            .await?;
         match row {
             Some(row) if row.get::<_, String>(3) == "processing" => {
-                let purpose = Purpose::parse(&row.get::<_, String>(1)).ok_or_else(|| JobError::new("an upload of unknown purpose"))?;
+                let purpose = Purpose::parse(&row.get::<_, String>(1))
+                    .ok_or_else(|| JobError::new("an upload of unknown purpose"))?;
                 let declared = ImageType::from_content_type(&row.get::<_, String>(2))
                     .ok_or_else(|| JobError::new("an upload of an unaccepted content type"))?;
                 (row.get::<_, i64>(0), purpose, declared)
@@ -318,14 +337,19 @@ pub async fn process(platform: &Platform, upload_id: Uuid) -> Result<Processing,
     let original = keys::original(upload_id);
     let outcome = match platform.storage.get(&original).await? {
         None => Err("the uploaded file is missing".to_string()),
-        Some(bytes) if bytes.len() as u64 > purpose.max_bytes() => {
-            Err(format!("the file is {} bytes; at most {} are accepted for {}", bytes.len(), purpose.max_bytes(), purpose.as_str()))
-        }
+        Some(bytes) if bytes.len() as u64 > purpose.max_bytes() => Err(format!(
+            "the file is {} bytes; at most {} are accepted for {}",
+            bytes.len(),
+            purpose.max_bytes(),
+            purpose.as_str()
+        )),
         // Decoding and encoding are CPU-bound: off the async threads.
-        Some(bytes) => tokio::task::spawn_blocking(move || media::process_upload(&bytes, declared, purpose.for_media()))
-            .await
-            .map_err(|e| JobError(format!("image processing stopped: {e}")))?
-            .map_err(|rejected| rejected.to_string()),
+        Some(bytes) => {
+            tokio::task::spawn_blocking(move || media::process_upload(&bytes, declared, purpose.for_media()))
+                .await
+                .map_err(|e| JobError(format!("image processing stopped: {e}")))?
+                .map_err(|rejected| rejected.to_string())
+        }
     };
     let processed = match outcome {
         Ok(processed) => processed,
@@ -351,11 +375,19 @@ pub async fn process(platform: &Platform, upload_id: Uuid) -> Result<Processing,
             "UPDATE uploads SET status = 'ready', processed_key = $2, processed_type = $3, processed_size = $4,
                                 width = $5, height = $6, processed_at = now()
               WHERE id = $1 AND status = 'processing'",
-            &[&upload_id, &key, &processed.image_type.content_type(), &size, &(processed.width as i32), &(processed.height as i32)],
+            &[
+                &upload_id,
+                &key,
+                &processed.image_type.content_type(),
+                &size,
+                &(processed.width as i32),
+                &(processed.height as i32),
+            ],
         )
         .await?;
     if updated == 1 && purpose == Purpose::Avatar {
-        tx.execute("UPDATE users SET avatar_url = $2 WHERE id = $1", &[&user_id, &platform.storage.public_url(&key)]).await?;
+        tx.execute("UPDATE users SET avatar_url = $2 WHERE id = $1", &[&user_id, &platform.storage.public_url(&key)])
+            .await?;
         // The oldest avatars beyond the kept ones lose their rows; the media clean-up removes their objects.
         tx.execute(
             "DELETE FROM uploads WHERE user_id = $1 AND purpose = 'avatar' AND status = 'ready'

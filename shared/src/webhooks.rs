@@ -29,13 +29,13 @@ use sha2::Sha256;
 use url::{Host, Url};
 use uuid::Uuid;
 
-use crate::db::Connection;
-use crate::events::{DomainEvent, EventKind};
-use crate::http::{ApiError, ApiRequest, ApiResponse};
 use crate::identity::Viewer;
-use crate::jobs::{JobEnvelope, JobKind};
-use crate::platform::Platform;
-use crate::trigger::{JobError, JobFuture};
+use platform::Platform;
+use platform::db::Connection;
+use platform::events::{DomainEvent, EventKind};
+use platform::http::{ApiError, ApiRequest, ApiResponse};
+use platform::jobs::{JobEnvelope, JobKind};
+use platform::trigger::{JobError, JobFuture};
 
 /// POSTs per delivery before it is recorded as failed.
 pub const MAX_ATTEMPTS: i32 = 5;
@@ -100,9 +100,15 @@ pub fn acceptable_url(url: &str, loopback_only: bool) -> Result<Url, &'static st
         return Err("must be an https URL");
     }
     match host {
-        Host::Ipv4(ip) if !is_public(IpAddr::V4(ip)) => Err("must be a public address (not loopback, private, link-local or reserved)"),
-        Host::Ipv6(ip) if !is_public(IpAddr::V6(ip)) => Err("must be a public address (not loopback, private, link-local or reserved)"),
-        Host::Domain(name) if local_name(name) => Err("must be a public host name (not localhost or a local-only name)"),
+        Host::Ipv4(ip) if !is_public(IpAddr::V4(ip)) => {
+            Err("must be a public address (not loopback, private, link-local or reserved)")
+        }
+        Host::Ipv6(ip) if !is_public(IpAddr::V6(ip)) => {
+            Err("must be a public address (not loopback, private, link-local or reserved)")
+        }
+        Host::Domain(name) if local_name(name) => {
+            Err("must be a public host name (not localhost or a local-only name)")
+        }
         _ => Ok(parsed),
     }
 }
@@ -113,7 +119,8 @@ pub fn acceptable_url(url: &str, loopback_only: bool) -> Result<Url, &'static st
 /// url crate gives it: lower case, punycode for IDNs, perhaps with a final dot.
 pub fn local_name(name: &str) -> bool {
     let name = name.strip_suffix('.').unwrap_or(name);
-    const SUFFIXES: [&str; 8] = ["localhost", "local", "internal", "home.arpa", "localdomain", "invalid", "test", "example"];
+    const SUFFIXES: [&str; 8] =
+        ["localhost", "local", "internal", "home.arpa", "localdomain", "invalid", "test", "example"];
     !name.contains('.') || SUFFIXES.iter().any(|suffix| name == *suffix || name.ends_with(&format!(".{suffix}")))
 }
 
@@ -204,7 +211,7 @@ impl std::fmt::Display for Undeliverable {
 /// The addresses a delivery to `url` may connect to, resolved now: every address the host has, each of them
 /// allowed (public deployed; loopback with `loopback_only`), or none at all — a name with one address that is
 /// not allowed is refused whole, since which address a connection would take is not this code's choice to
-/// trust. The connection then goes to exactly these ([`crate::outbound::HttpsClient::exchange_at`]), so a second
+/// trust. The connection then goes to exactly these ([`platform::outbound::HttpsClient::exchange_at`]), so a second
 /// lookup cannot answer differently. A host that is an IP address is checked as it is, without a lookup.
 pub async fn delivery_addresses(url: &Url, loopback_only: bool) -> Result<Vec<SocketAddr>, Undeliverable> {
     let port = url.port_or_known_default().ok_or_else(|| Undeliverable::Url("the URL has no port".into()))?;
@@ -212,7 +219,9 @@ pub async fn delivery_addresses(url: &Url, loopback_only: bool) -> Result<Vec<So
         None => return Err(Undeliverable::Url("the URL has no host".into())),
         Some(Host::Ipv4(ip)) => vec![SocketAddr::new(IpAddr::V4(ip), port)],
         Some(Host::Ipv6(ip)) => vec![SocketAddr::new(IpAddr::V6(ip), port)],
-        Some(Host::Domain(name)) => match tokio::time::timeout(RESOLVE_TIMEOUT, tokio::net::lookup_host((name, port))).await {
+        Some(Host::Domain(name)) => match tokio::time::timeout(RESOLVE_TIMEOUT, tokio::net::lookup_host((name, port)))
+            .await
+        {
             Ok(Ok(found)) => found.collect(),
             Ok(Err(e)) => return Err(Undeliverable::Address(format!("{name} does not resolve: {e}"))),
             Err(_) => return Err(Undeliverable::Address(format!("{name} did not resolve within {RESOLVE_TIMEOUT:?}"))),
@@ -223,7 +232,8 @@ pub async fn delivery_addresses(url: &Url, loopback_only: bool) -> Result<Vec<So
     }
     let allowed = |ip: IpAddr| if loopback_only { ip.is_loopback() } else { is_public(ip) };
     if let Some(refused) = addresses.iter().find(|a| !allowed(a.ip())) {
-        let rule = if loopback_only { "not a loopback address (WEBHOOK_LOOPBACK_ONLY)" } else { "not a public address" };
+        let rule =
+            if loopback_only { "not a loopback address (WEBHOOK_LOOPBACK_ONLY)" } else { "not a public address" };
         return Err(Undeliverable::Address(format!("refused: the host resolves to {}, {rule}", refused.ip())));
     }
     Ok(addresses)
@@ -231,15 +241,25 @@ pub async fn delivery_addresses(url: &Url, loopback_only: bool) -> Result<Vec<So
 
 /// POSTs one delivery: the URL checked again (the rule may have changed since it was registered), the host
 /// resolved and its addresses checked, and the request sent to exactly those addresses.
-async fn post(platform: &Platform, url: &str, request: http::request::Builder, body: Vec<u8>) -> Result<StatusCode, Failure> {
+async fn post(
+    platform: &Platform,
+    url: &str,
+    request: http::request::Builder,
+    body: Vec<u8>,
+) -> Result<StatusCode, Failure> {
     let loopback_only = platform.config.webhooks.loopback_only;
-    let url = acceptable_url(url, loopback_only).map_err(|problem| Failure::Refused(format!("refused: the URL {problem}")))?;
+    let url = acceptable_url(url, loopback_only)
+        .map_err(|problem| Failure::Refused(format!("refused: the URL {problem}")))?;
     let addresses = delivery_addresses(&url, loopback_only).await.map_err(|e| match e {
         Undeliverable::Url(e) => Failure::Refused(e),
         Undeliverable::Address(e) => Failure::Failed(e),
     })?;
-    let request = request.uri(url.as_str()).body(Full::new(Bytes::from(body))).map_err(|e| Failure::Refused(format!("the URL cannot be requested: {e}")))?;
-    let answer = platform.webhook_client().exchange_at(request, &addresses, 64 * 1024).await.map_err(Failure::Failed)?;
+    let request = request
+        .uri(url.as_str())
+        .body(Full::new(Bytes::from(body)))
+        .map_err(|e| Failure::Refused(format!("the URL cannot be requested: {e}")))?;
+    let answer =
+        platform.webhook_client().exchange_at(request, &addresses, 64 * 1024).await.map_err(Failure::Failed)?;
     Ok(answer.status)
 }
 
@@ -275,7 +295,9 @@ pub async fn register(platform: &Platform, request: ApiRequest) -> Result<ApiRes
     let Registration { url } = request.json()?;
     // Stored as parsed: what was checked is what is delivered to, and one URL written two ways is one URL.
     let url = acceptable_url(url.trim(), platform.config.webhooks.loopback_only)
-        .map_err(|problem| ApiError::bad_request("validation_failed", format!("`url` {problem}")).with_field("url", problem))?
+        .map_err(|problem| {
+            ApiError::bad_request("validation_failed", format!("`url` {problem}")).with_field("url", problem)
+        })?
         .to_string();
     let mut secret = [0u8; 32];
     getrandom::fill(&mut secret).map_err(ApiError::internal)?;
@@ -283,7 +305,10 @@ pub async fn register(platform: &Platform, request: ApiRequest) -> Result<ApiRes
     let conn = platform.db.connection().await?;
     let active: i64 = conn.query_one("SELECT count(*) FROM outbound_webhooks WHERE active", &[]).await?.get(0);
     if active >= MAX_WEBHOOKS {
-        return Err(ApiError::unprocessable("too_many_webhooks", format!("at most {MAX_WEBHOOKS} webhooks may be active; remove one first")));
+        return Err(ApiError::unprocessable(
+            "too_many_webhooks",
+            format!("at most {MAX_WEBHOOKS} webhooks may be active; remove one first"),
+        ));
     }
     let id = Uuid::new_v4();
     let row = conn
@@ -315,7 +340,14 @@ pub async fn list(platform: &Platform, request: ApiRequest) -> Result<ApiRespons
         .await?;
     let webhooks: Vec<Webhook> = rows
         .iter()
-        .map(|r| Webhook { id: r.get(0), url: r.get(1), active: r.get(2), created_at: r.get(3), secret: None, deliveries: Some(r.get(4)) })
+        .map(|r| Webhook {
+            id: r.get(0),
+            url: r.get(1),
+            active: r.get(2),
+            created_at: r.get(3),
+            secret: None,
+            deliveries: Some(r.get(4)),
+        })
         .collect();
     Ok(ApiResponse::ok(&serde_json::json!({ "webhooks": webhooks })))
 }
@@ -334,13 +366,19 @@ pub async fn remove(platform: &Platform, request: ApiRequest) -> Result<ApiRespo
 
 /// Announces a published translation: the `quiz.published` event, whose id is the publication's, then marks it
 /// announced on the caller's connection (the instance has one).
-pub async fn announce(platform: &Platform, conn: &Connection<'_>, publication_id: Uuid, data: serde_json::Value) -> Result<(), JobError> {
+pub async fn announce(
+    platform: &Platform,
+    conn: &Connection<'_>,
+    publication_id: Uuid,
+    data: serde_json::Value,
+) -> Result<(), JobError> {
     platform
         .events
         .publish(&DomainEvent::new(EventKind::QuizPublished, publication_id, data))
         .await
         .map_err(|e| JobError::new(e.to_string()))?;
-    conn.execute("UPDATE telegram_publications SET event_published_at = now() WHERE id = $1", &[&publication_id]).await?;
+    conn.execute("UPDATE telegram_publications SET event_published_at = now() WHERE id = $1", &[&publication_id])
+        .await?;
     Ok(())
 }
 
@@ -368,7 +406,8 @@ pub fn job(platform: &'static Platform, job: JobEnvelope) -> JobFuture {
 async fn record_deliveries(platform: &Platform, job: &JobEnvelope) -> Result<Vec<Uuid>, JobError> {
     let payload = serde_json::json!({ "type": QUIZ_PUBLISHED, "id": job.id, "occurred_at": job.enqueued_at, "data": job.payload });
     let conn = platform.db.connection().await?;
-    let webhooks: Vec<Uuid> = conn.query("SELECT id FROM outbound_webhooks WHERE active", &[]).await?.iter().map(|r| r.get(0)).collect();
+    let webhooks: Vec<Uuid> =
+        conn.query("SELECT id FROM outbound_webhooks WHERE active", &[]).await?.iter().map(|r| r.get(0)).collect();
     let ids: Vec<Uuid> = webhooks.iter().map(|webhook| Uuid::new_v5(&job.id, webhook.as_bytes())).collect();
     let rows = conn
         .query(
@@ -424,7 +463,9 @@ async fn attempt(platform: &Platform, delivery_id: Uuid) -> Result<(), JobError>
         }
         outcome => {
             let (status, error, last) = match outcome {
-                Ok(status) => (Some(i32::from(status.as_u16())), format!("answered HTTP {status}"), attempts >= MAX_ATTEMPTS),
+                Ok(status) => {
+                    (Some(i32::from(status.as_u16())), format!("answered HTTP {status}"), attempts >= MAX_ATTEMPTS)
+                }
                 Err(Failure::Failed(e)) => (None, e, attempts >= MAX_ATTEMPTS),
                 Err(Failure::Refused(e)) => (None, e, true),
             };
@@ -473,7 +514,10 @@ mod tests {
 
     #[test]
     fn deployed_only_https_urls_to_public_hosts_and_locally_only_loopback() {
-        assert_eq!(acceptable_url("https://hooks.example.com/quiz", DEPLOYED).unwrap().as_str(), "https://hooks.example.com/quiz");
+        assert_eq!(
+            acceptable_url("https://hooks.example.com/quiz", DEPLOYED).unwrap().as_str(),
+            "https://hooks.example.com/quiz"
+        );
         assert!(acceptable_url("http://hooks.example.com/quiz", DEPLOYED).is_err(), "deployed: https only");
         assert!(acceptable_url("https://127.0.0.1:9000/hook", DEPLOYED).is_err());
         assert!(acceptable_url("https://hooks.example.com/quiz", LOCAL).is_err(), "locally: loopback only");
@@ -483,7 +527,12 @@ mod tests {
         assert!(acceptable_url("http://localhost/hook", LOCAL).is_ok());
         assert!(acceptable_url("http://LOCALHOST./hook", LOCAL).is_ok());
         assert!(acceptable_url("http://127.1:9000/hook", LOCAL).is_ok(), "127.1 is 127.0.0.1");
-        for url in ["http://user@127.0.0.1.example.com/", "http://localhost.example.com/", "http://10.0.0.1/", "http://[::ffff:127.0.0.1]/"] {
+        for url in [
+            "http://user@127.0.0.1.example.com/",
+            "http://localhost.example.com/",
+            "http://10.0.0.1/",
+            "http://[::ffff:127.0.0.1]/",
+        ] {
             assert!(acceptable_url(url, LOCAL).is_err(), "{url}");
         }
         assert!(acceptable_url("ftp://example.com", DEPLOYED).is_err());
@@ -504,42 +553,102 @@ mod tests {
         assert_eq!(Url::parse("https://LOCALHOST/").unwrap().host_str(), Some("localhost"));
         assert_eq!(Url::parse("https://ｌｏｃａｌｈｏｓｔ/").unwrap().host_str(), Some("localhost"));
         assert_eq!(Url::parse("https://localhost./").unwrap().host_str(), Some("localhost."));
-        assert_eq!(Url::parse("https://[::ffff:127.0.0.1]/").unwrap().host(), Some(Host::Ipv6("::ffff:127.0.0.1".parse().unwrap())));
+        assert_eq!(
+            Url::parse("https://[::ffff:127.0.0.1]/").unwrap().host(),
+            Some(Host::Ipv6("::ffff:127.0.0.1".parse().unwrap()))
+        );
     }
 
     #[test]
     fn deployed_registration_refuses_every_host_that_is_not_public() {
         let refused = [
             // Loopback, however it is written.
-            "https://127.0.0.1/", "https://127.1/", "https://2130706433/", "https://0x7f000001/", "https://0177.0.0.1/", "https://127.255.255.254/",
-            "https://LOCALHOST/", "https://localhost./", "https://localhost/", "https://api.localhost/", "https://ｌｏｃａｌｈｏｓｔ/",
-            "https://%6c%6f%63%61%6c%68%6f%73%74/", "https://[::1]/", "https://[0:0:0:0:0:0:0:1]/",
+            "https://127.0.0.1/",
+            "https://127.1/",
+            "https://2130706433/",
+            "https://0x7f000001/",
+            "https://0177.0.0.1/",
+            "https://127.255.255.254/",
+            "https://LOCALHOST/",
+            "https://localhost./",
+            "https://localhost/",
+            "https://api.localhost/",
+            "https://ｌｏｃａｌｈｏｓｔ/",
+            "https://%6c%6f%63%61%6c%68%6f%73%74/",
+            "https://[::1]/",
+            "https://[0:0:0:0:0:0:0:1]/",
             // Unspecified, private, shared, link-local (the instance metadata service), protocol assignments.
-            "https://0.0.0.0/", "https://0/", "https://0.1.2.3/", "https://10.0.0.1/", "https://172.16.0.1/", "https://172.31.255.255/",
-            "https://192.168.1.1/", "https://100.64.0.1/", "https://100.127.255.255/", "https://169.254.169.254/latest/meta-data/",
+            "https://0.0.0.0/",
+            "https://0/",
+            "https://0.1.2.3/",
+            "https://10.0.0.1/",
+            "https://172.16.0.1/",
+            "https://172.31.255.255/",
+            "https://192.168.1.1/",
+            "https://100.64.0.1/",
+            "https://100.127.255.255/",
+            "https://169.254.169.254/latest/meta-data/",
             "https://192.0.0.8/",
             // Documentation, benchmarking, the 6to4 relay, multicast, reserved, broadcast.
-            "https://192.0.2.1/", "https://198.51.100.7/", "https://203.0.113.9/", "https://198.18.0.1/", "https://198.19.255.255/",
-            "https://192.88.99.1/", "https://224.0.0.1/", "https://239.255.255.250/", "https://240.0.0.1/", "https://255.255.255.255/",
+            "https://192.0.2.1/",
+            "https://198.51.100.7/",
+            "https://203.0.113.9/",
+            "https://198.18.0.1/",
+            "https://198.19.255.255/",
+            "https://192.88.99.1/",
+            "https://224.0.0.1/",
+            "https://239.255.255.250/",
+            "https://240.0.0.1/",
+            "https://255.255.255.255/",
             // IPv6: unspecified, unique-local, link-local, site-local, multicast, documentation, discard-only.
-            "https://[::]/", "https://[fc00::1]/", "https://[fd12:3456::1]/", "https://[fe80::1]/", "https://[febf::1]/", "https://[fec0::1]/",
-            "https://[ff02::1]/", "https://[2001:db8::1]/", "https://[3fff::1]/", "https://[100::1]/",
+            "https://[::]/",
+            "https://[fc00::1]/",
+            "https://[fd12:3456::1]/",
+            "https://[fe80::1]/",
+            "https://[febf::1]/",
+            "https://[fec0::1]/",
+            "https://[ff02::1]/",
+            "https://[2001:db8::1]/",
+            "https://[3fff::1]/",
+            "https://[100::1]/",
             // IPv4 inside IPv6: mapped, compatible, NAT64 (well-known and local-use), 6to4, Teredo.
-            "https://[::ffff:127.0.0.1]/", "https://[::ffff:7f00:1]/", "https://[::ffff:10.0.0.1]/", "https://[::ffff:169.254.169.254]/",
-            "https://[::127.0.0.1]/", "https://[::8.8.8.8]/", "https://[64:ff9b::10.0.0.1]/", "https://[64:ff9b::127.0.0.1]/",
-            "https://[64:ff9b:1::8.8.8.8]/", "https://[2002:7f00:1::1]/", "https://[2002:c0a8:101::1]/", "https://[2002:a9fe:a9fe::]/",
+            "https://[::ffff:127.0.0.1]/",
+            "https://[::ffff:7f00:1]/",
+            "https://[::ffff:10.0.0.1]/",
+            "https://[::ffff:169.254.169.254]/",
+            "https://[::127.0.0.1]/",
+            "https://[::8.8.8.8]/",
+            "https://[64:ff9b::10.0.0.1]/",
+            "https://[64:ff9b::127.0.0.1]/",
+            "https://[64:ff9b:1::8.8.8.8]/",
+            "https://[2002:7f00:1::1]/",
+            "https://[2002:c0a8:101::1]/",
+            "https://[2002:a9fe:a9fe::]/",
             "https://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/",
             // Names that are never public.
-            "https://intranet/", "https://printer.local/", "https://db.internal/", "https://nas.home.arpa/", "https://x.localdomain/",
+            "https://intranet/",
+            "https://printer.local/",
+            "https://db.internal/",
+            "https://nas.home.arpa/",
+            "https://x.localdomain/",
         ];
         for url in refused {
             let problem = acceptable_url(url, DEPLOYED).expect_err(url);
             assert!(problem.starts_with("must be a public"), "{url}: {problem}");
         }
         let allowed = [
-            "https://hooks.example.com/quiz", "https://8.8.8.8/", "https://1.1.1.1:8443/x", "https://172.32.0.1/", "https://100.128.0.1/",
-            "https://192.0.1.1/", "https://198.20.0.1/", "https://[2606:4700:4700::1111]/", "https://[::ffff:8.8.8.8]/",
-            "https://[2002:808:808::1]/", "https://[64:ff9b::8.8.8.8]/", "https://xn--80ak6aa92e.com/",
+            "https://hooks.example.com/quiz",
+            "https://8.8.8.8/",
+            "https://1.1.1.1:8443/x",
+            "https://172.32.0.1/",
+            "https://100.128.0.1/",
+            "https://192.0.1.1/",
+            "https://198.20.0.1/",
+            "https://[2606:4700:4700::1111]/",
+            "https://[::ffff:8.8.8.8]/",
+            "https://[2002:808:808::1]/",
+            "https://[64:ff9b::8.8.8.8]/",
+            "https://xn--80ak6aa92e.com/",
         ];
         for url in allowed {
             assert!(acceptable_url(url, DEPLOYED).is_ok(), "{url}: {:?}", acceptable_url(url, DEPLOYED));
@@ -549,10 +658,31 @@ mod tests {
     #[test]
     fn the_classification_of_addresses_is_the_documented_one() {
         let public = |s: &str| is_public(s.parse().unwrap());
-        for ip in ["127.0.0.1", "10.1.2.3", "172.16.0.0", "192.168.0.1", "169.254.169.254", "0.0.0.0", "100.64.0.0", "198.18.0.0", "224.0.0.0", "255.255.255.255"] {
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.0",
+            "192.168.0.1",
+            "169.254.169.254",
+            "0.0.0.0",
+            "100.64.0.0",
+            "198.18.0.0",
+            "224.0.0.0",
+            "255.255.255.255",
+        ] {
             assert!(!public(ip), "{ip}");
         }
-        for ip in ["::1", "::", "fd00::1", "fe80::1", "::ffff:192.168.0.1", "2002:0a00:0001::", "2001::1", "2001:db8::", "ff05::2"] {
+        for ip in [
+            "::1",
+            "::",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:192.168.0.1",
+            "2002:0a00:0001::",
+            "2001::1",
+            "2001:db8::",
+            "ff05::2",
+        ] {
             assert!(!public(ip), "{ip}");
         }
         for ip in ["8.8.8.8", "93.184.215.14", "2606:4700::1111", "2a00:1450:4001::200e", "::ffff:8.8.8.8"] {

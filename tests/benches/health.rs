@@ -3,8 +3,8 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use http::Method;
+use platform::http::ApiRequest;
 use shared::health;
-use shared::http::ApiRequest;
 
 fn health_handler(c: &mut Criterion) {
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");

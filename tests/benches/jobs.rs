@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use http::Method;
-use shared::events::{DomainEvent, EventKind};
-use shared::http::ApiRequest;
-use shared::storage::keys;
+use platform::events::{DomainEvent, EventKind};
+use platform::http::ApiRequest;
+use platform::storage::keys;
 use shared::uploads::{self, Processing};
 use uuid::Uuid;
 
@@ -22,7 +22,9 @@ fn contact_request(client: &AtomicU64) -> ApiRequest {
     let n = client.fetch_add(1, Ordering::Relaxed);
     let mut request = ApiRequest::new(Method::POST, "/api/v1/contact");
     request.source_ip = Some(format!("198.51.{}.{}", n / 250 % 250, n % 250 + 1));
-    request.set_json_body(br#"{"name": "Bench", "email": "bench@example.com", "message": "How fast is this form?"}"#.to_vec());
+    request.set_json_body(
+        br#"{"name": "Bench", "email": "bench@example.com", "message": "How fast is this form?"}"#.to_vec(),
+    );
     request
 }
 
@@ -38,7 +40,7 @@ fn contact_route(c: &mut Criterion) {
             s.insert("EVENT_BUS_NAME".into(), bus.clone());
         })
         .await;
-        let events = aws_sdk_eventbridge::Client::new(&shared::aws::sdk_config().await);
+        let events = aws_sdk_eventbridge::Client::new(&platform::aws::sdk_config().await);
         events.create_event_bus().name(&bus).send().await.expect("a bus without rules");
         platform
     });
@@ -78,24 +80,22 @@ fn twelve_megapixel_upload(c: &mut Criterion) {
     println!("original: 4000×3000 JPEG, {} bytes", photo.len());
     // Each measured run gets its own upload, completed and waiting, with the original in S3.
     let photo = &photo;
-    let prepare = move || {
-        async move {
-            let id = Uuid::new_v4();
-            platform.storage.put(&keys::original(id), photo.clone(), "image/jpeg").await.unwrap();
-            platform
-                .db
-                .connection()
-                .await
-                .unwrap()
-                .execute(
-                    "INSERT INTO uploads (id, user_id, purpose, content_type, declared_size, status, completed_at)
+    let prepare = move || async move {
+        let id = Uuid::new_v4();
+        platform.storage.put(&keys::original(id), photo.clone(), "image/jpeg").await.unwrap();
+        platform
+            .db
+            .connection()
+            .await
+            .unwrap()
+            .execute(
+                "INSERT INTO uploads (id, user_id, purpose, content_type, declared_size, status, completed_at)
                      VALUES ($1, $2, 'post_image', 'image/jpeg', $3, 'processing', now())",
-                    &[&id, &user, &(photo.len() as i64)],
-                )
-                .await
-                .unwrap();
-            id
-        }
+                &[&id, &user, &(photo.len() as i64)],
+            )
+            .await
+            .unwrap();
+        id
     };
     let mut group = c.benchmark_group("upload processing");
     group.sample_size(10).measurement_time(Duration::from_secs(20));

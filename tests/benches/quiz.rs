@@ -8,10 +8,10 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use http::{HeaderValue, Method};
-use shared::Platform;
-use shared::http::{ApiRequest, ApiResponse};
+use platform::Platform;
+use platform::http::{ApiRequest, ApiResponse};
+use platform::telemetry;
 use shared::identity::telegram::{TelegramUser, sign_init_data};
-use shared::telemetry;
 
 const TASKS: usize = 200;
 
@@ -60,7 +60,10 @@ fn json(response: &ApiResponse) -> serde_json::Value {
 
 /// Runs one request in a telemetry scope and prints the statements and cache hits it cost.
 async fn report_cost(name: &str, work: impl std::future::Future<Output = ApiResponse>) {
-    let (response, summary) = telemetry::scope(telemetry::Trigger::Http, name, "bench", async { Ok::<_, shared::http::ApiError>(work.await) }).await;
+    let (response, summary) = telemetry::scope(telemetry::Trigger::Http, name, "bench", async {
+        Ok::<_, platform::http::ApiError>(work.await)
+    })
+    .await;
     let status = response.map(|r| r.status.as_u16()).unwrap_or(0);
     println!(
         "{name}: status {status}, {} SQL statement(s), {} cache hit(s), {} miss(es)",
@@ -77,7 +80,8 @@ fn quiz_paths(c: &mut Criterion) {
         let mut import = authorised(Method::POST, "/api/v1/admin/tasks/import", &admin);
         import.set_json_body(bank());
         let report = json(&shared::quiz::admin::import_tasks(&platform, import).await.unwrap());
-        let ids: Vec<i64> = report["tasks"].as_array().unwrap().iter().map(|t| t["task_id"].as_i64().unwrap()).collect();
+        let ids: Vec<i64> =
+            report["tasks"].as_array().unwrap().iter().map(|t| t["task_id"].as_i64().unwrap()).collect();
         (sign_in(&platform, 100_000_777).await, ids)
     });
 

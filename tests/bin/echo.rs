@@ -5,14 +5,14 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use http::{HeaderValue, StatusCode, header};
-use shared::http::{ApiError, ApiRequest, ApiResponse};
-use shared::routes::Route;
-use shared::{BoxError, Platform, trigger};
+use platform::http::{ApiError, ApiRequest, ApiResponse};
+use platform::{BoxError, Function, Platform, Trigger};
 
 async fn echo(_platform: &Platform, request: ApiRequest) -> Result<ApiResponse, ApiError> {
     if request.query.get("binary").is_some() {
         // The body back, byte for byte, as an image: it must leave base64-encoded and arrive as the same bytes.
-        let mut response = ApiResponse { status: StatusCode::CREATED, headers: Default::default(), body: request.body.clone() };
+        let mut response =
+            ApiResponse { status: StatusCode::CREATED, headers: Default::default(), body: request.body.clone() };
         response.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("image/png"));
         response.headers.append(header::SET_COOKIE, HeaderValue::from_static("first=1; HttpOnly"));
         response.headers.append(header::SET_COOKIE, HeaderValue::from_static("second=2; Secure"));
@@ -29,6 +29,12 @@ async fn echo(_platform: &Platform, request: ApiRequest) -> Result<ApiResponse, 
 }
 
 fn main() -> Result<(), BoxError> {
-    static ECHO: Route = Route { function: "echo", key: "ANY /echo/{name}", handler: |platform, request| Box::pin(echo(platform, request)) };
-    trigger::http::run(&ECHO)
+    static ECHO: Function = Function {
+        name: "echo",
+        trigger: Trigger::Http {
+            key: "ANY /echo/{name}",
+            handler: |platform, request| Box::pin(echo(platform, request)),
+        },
+    };
+    ECHO.run()
 }

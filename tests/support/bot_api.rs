@@ -32,7 +32,9 @@ impl Call {
 /// What to answer instead of success, once.
 #[derive(Debug, Clone, Copy)]
 pub enum Refusal {
-    TooManyRequests { retry_after: u64 },
+    TooManyRequests {
+        retry_after: u64,
+    },
     ServerError,
     /// What Telegram answers when the user blocked the bot.
     Forbidden,
@@ -150,7 +152,9 @@ impl BotApi {
         };
         let result = match method.as_str() {
             "sendMessage" => message(json!({"text": params["text"]})),
-            "sendPhoto" => message(json!({"photo": [{"file_id": format!("photo-{id}"), "file_unique_id": format!("u-{id}"), "width": 1600, "height": 1000}]})),
+            "sendPhoto" => message(
+                json!({"photo": [{"file_id": format!("photo-{id}"), "file_unique_id": format!("u-{id}"), "width": 1600, "height": 1000}]}),
+            ),
             "sendPoll" => {
                 let options: Vec<Json> = params["options"]
                     .as_array()
@@ -158,30 +162,50 @@ impl BotApi {
                     .flatten()
                     .map(|o| json!({"text": o["text"], "voter_count": 0}))
                     .collect();
-                message(json!({"poll": {"id": format!("poll-{}", uuid::Uuid::new_v4().simple()), "question": params["question"], "options": options,
+                message(
+                    json!({"poll": {"id": format!("poll-{}", uuid::Uuid::new_v4().simple()), "question": params["question"], "options": options,
                     "total_voter_count": 0, "is_closed": false, "is_anonymous": params["is_anonymous"].as_bool().unwrap_or(true),
                     "type": params["type"].as_str().unwrap_or("regular"), "correct_option_ids": params["correct_option_ids"],
-                    "explanation": params["explanation"]}}))
+                    "explanation": params["explanation"]}}),
+                )
             }
             "getFile" => {
                 let file_id = params["file_id"].as_str().unwrap_or_default();
                 match state.files.get(file_id) {
-                    Some(bytes) => json!({"file_id": file_id, "file_unique_id": format!("u-{file_id}"), "file_size": bytes.len(),
-                                          "file_path": format!("documents/{file_id}")}),
+                    Some(bytes) => {
+                        json!({"file_id": file_id, "file_unique_id": format!("u-{file_id}"), "file_size": bytes.len(),
+                                          "file_path": format!("documents/{file_id}")})
+                    }
                     None => {
-                        return ("400 Bad Request", "application/json",
-                            json!({"ok": false, "error_code": 400, "description": "Bad Request: invalid file_id"}).to_string().into_bytes());
+                        return (
+                            "400 Bad Request",
+                            "application/json",
+                            json!({"ok": false, "error_code": 400, "description": "Bad Request: invalid file_id"})
+                                .to_string()
+                                .into_bytes(),
+                        );
                     }
                 }
             }
             "setWebhook" => json!(true),
             "getWebhookInfo" => {
-                let url = state.calls.iter().rev().find(|c| c.method == "setWebhook").map(|c| c.params["url"].clone()).unwrap_or(json!(""));
+                let url = state
+                    .calls
+                    .iter()
+                    .rev()
+                    .find(|c| c.method == "setWebhook")
+                    .map(|c| c.params["url"].clone())
+                    .unwrap_or(json!(""));
                 json!({"url": url, "has_custom_certificate": false, "pending_update_count": 0})
             }
             _ => {
-                return ("404 Not Found", "application/json",
-                    json!({"ok": false, "error_code": 404, "description": "Not Found: method not found"}).to_string().into_bytes());
+                return (
+                    "404 Not Found",
+                    "application/json",
+                    json!({"ok": false, "error_code": 404, "description": "Not Found: method not found"})
+                        .to_string()
+                        .into_bytes(),
+                );
             }
         };
         ("200 OK", "application/json", json!({"ok": true, "result": result}).to_string().into_bytes())

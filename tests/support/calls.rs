@@ -6,9 +6,9 @@ use std::future::Future;
 
 use chrono::Utc;
 use http::{HeaderValue, Method};
+use platform::Platform;
+use platform::http::{ApiError, ApiRequest, ApiResponse};
 use serde_json::{Value as Json, json};
-use shared::Platform;
-use shared::http::{ApiError, ApiRequest, ApiResponse};
 use shared::identity;
 use shared::identity::telegram::{TelegramUser, sign_init_data};
 
@@ -38,7 +38,11 @@ impl Reply {
     pub fn expect_error(&self, status: u16, code: &str) {
         assert_eq!(self.status, status, "expected {status} {code}, got: {}", self.text);
         assert_eq!(self.body["error"]["code"], code, "{}", self.text);
-        assert!(self.body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "an error message: {}", self.text);
+        assert!(
+            self.body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "an error message: {}",
+            self.text
+        );
     }
 
     /// The fields a `400 validation_failed` names, sorted.
@@ -125,7 +129,8 @@ impl Call {
         let response = handler(p, self.0).await.unwrap_or_else(|e| e.to_response());
         let text = String::from_utf8_lossy(&response.body).into_owned();
         let body = serde_json::from_slice(&response.body).unwrap_or(Json::Null);
-        let content_type = response.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+        let content_type =
+            response.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
         Reply { status: response.status.as_u16(), body, text, content_type }
     }
 }
@@ -156,12 +161,18 @@ pub fn bot_token(p: &Platform) -> &str {
 }
 
 pub async fn mini_app_sign_in(p: &Platform, init_data: &str) -> Reply {
-    post("/api/v1/auth/telegram/mini-app").json(&json!({ "init_data": init_data })).send(p, identity::sign_in_mini_app).await
+    post("/api/v1/auth/telegram/mini-app")
+        .json(&json!({ "init_data": init_data }))
+        .send(p, identity::sign_in_mini_app)
+        .await
 }
 
 pub fn signed_in(reply: Reply) -> User {
     let body = reply.ok();
-    User { id: body["user"]["id"].as_i64().expect("a user id"), token: body["token"].as_str().expect("a token").to_string() }
+    User {
+        id: body["user"]["id"].as_i64().expect("a user id"),
+        token: body["token"].as_str().expect("a token").to_string(),
+    }
 }
 
 /// A Mini App user, signed in with freshly signed initData.

@@ -27,7 +27,7 @@ pub async fn sqs() -> aws_sdk_sqs::Client {
         // SAFETY: every test sets the same values from the same file.
         unsafe { std::env::set_var(key, &settings[key]) };
     }
-    aws_sdk_sqs::Client::new(&shared::aws::sdk_config().await)
+    aws_sdk_sqs::Client::new(&platform::aws::sdk_config().await)
 }
 
 /// The URL of one of the local cloud's queues, by its name without the stack prefix (`debug`, `mail-dlq`).
@@ -38,7 +38,8 @@ pub fn queue_url(name: &str) -> String {
 
 /// A connection to the local cloud's database.
 pub async fn database() -> tokio_postgres::Client {
-    let (client, connection) = tokio_postgres::connect(&super::local_settings()["DATABASE_URL"], tokio_postgres::NoTls).await.unwrap();
+    let (client, connection) =
+        tokio_postgres::connect(&super::local_settings()["DATABASE_URL"], tokio_postgres::NoTls).await.unwrap();
     tokio::spawn(connection);
     client
 }
@@ -73,7 +74,12 @@ pub fn fresh_loopback_client() -> reqwest::Client {
 
 /// Invokes a function directly through the control API, as `infra/cloud invoke` does: its result, or its error.
 pub async fn invoke(function: &str, event: serde_json::Value) -> serde_json::Value {
-    let response = reqwest::Client::new().post(format!("{}/_local/invoke/{function}", control())).json(&event).send().await.unwrap();
+    let response = reqwest::Client::new()
+        .post(format!("{}/_local/invoke/{function}", control()))
+        .json(&event)
+        .send()
+        .await
+        .unwrap();
     response.json().await.unwrap()
 }
 
@@ -119,8 +125,13 @@ pub async fn call(method: Method, path: &str, token: Option<&str>, body: Option<
 /// A session token for a Telegram user, through the Mini App sign-in route.
 pub async fn sign_in(telegram_id: i64) -> String {
     let token = &super::local_settings()["TELEGRAM_BOT_TOKEN"];
-    let (status, body) =
-        call(Method::POST, "/api/v1/auth/telegram/mini-app", None, Some(json!({"init_data": init_data_for(telegram_id, token)}))).await;
+    let (status, body) = call(
+        Method::POST,
+        "/api/v1/auth/telegram/mini-app",
+        None,
+        Some(json!({"init_data": init_data_for(telegram_id, token)})),
+    )
+    .await;
     assert!(status.is_success(), "{status} {body}");
     body["token"].as_str().unwrap().to_string()
 }

@@ -33,7 +33,8 @@ pub fn spawn(address: &str, handler: impl Fn(Request) -> Response + Send + Sync 
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         runtime.block_on(async move {
-            let listener = TcpListener::bind(&address).await.unwrap_or_else(|e| panic!("cannot listen on {address}: {e}"));
+            let listener =
+                TcpListener::bind(&address).await.unwrap_or_else(|e| panic!("cannot listen on {address}: {e}"));
             ready_tx.send(listener.local_addr().unwrap()).unwrap();
             loop {
                 let Ok((stream, _)) = listener.accept().await else { continue };
@@ -48,7 +49,10 @@ pub fn spawn(address: &str, handler: impl Fn(Request) -> Response + Send + Sync 
 }
 
 /// Requests on one connection until the client closes it.
-async fn serve(stream: tokio::net::TcpStream, handler: &(dyn Fn(Request) -> Response + Send + Sync)) -> std::io::Result<()> {
+async fn serve(
+    stream: tokio::net::TcpStream,
+    handler: &(dyn Fn(Request) -> Response + Send + Sync),
+) -> std::io::Result<()> {
     let (read, mut write) = stream.into_split();
     let mut reader = BufReader::new(read);
     loop {
@@ -75,7 +79,12 @@ async fn serve(stream: tokio::net::TcpStream, handler: &(dyn Fn(Request) -> Resp
         let method = parts.next().unwrap_or_default().to_string();
         let path = parts.next().unwrap_or("/").to_string();
         let response = handler(Request { method, path, headers, body });
-        let head = format!("HTTP/1.1 {}\r\ncontent-type: {}\r\ncontent-length: {}\r\n\r\n", response.status, response.content_type, response.body.len());
+        let head = format!(
+            "HTTP/1.1 {}\r\ncontent-type: {}\r\ncontent-length: {}\r\n\r\n",
+            response.status,
+            response.content_type,
+            response.body.len()
+        );
         write.write_all(head.as_bytes()).await?;
         write.write_all(&response.body).await?;
     }

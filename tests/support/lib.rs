@@ -6,16 +6,16 @@
 //! be running (`infra/services start`, which the README's test command does).
 
 pub mod bot_api;
-pub mod http_stub;
-pub mod receiver;
 pub mod calls;
 pub mod cloud;
+pub mod http_stub;
+pub mod receiver;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use shared::Platform;
-use shared::config::Config;
+use platform::Platform;
+use platform::config::Config;
 
 /// The repository's root.
 pub fn repo_root() -> PathBuf {
@@ -25,7 +25,7 @@ pub fn repo_root() -> PathBuf {
 /// `infra/local.env` as a map; the process environment overrides it, as it does for the functions.
 pub fn local_settings() -> HashMap<String, String> {
     let path = repo_root().join("infra/local.env");
-    shared::config::read_settings_file(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+    platform::config::read_settings_file(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
 }
 
 /// A platform on its own database, key prefix, queue and bucket.
@@ -68,7 +68,7 @@ pub async fn platform_with(adjust: impl FnOnce(&mut HashMap<String, String>)) ->
         // SAFETY: every test sets the same values from the same file, so concurrent writers agree.
         unsafe { std::env::set_var(key, &settings[key]) };
     }
-    let sdk = shared::aws::sdk_config().await;
+    let sdk = platform::aws::sdk_config().await;
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let (queue_url, dead_letter_queue_url) = create_queue_pair(&sqs, &format!("test-{unique}")).await;
     settings.insert("DEBUG_QUEUE_URL".into(), queue_url.clone());
@@ -85,15 +85,31 @@ pub async fn platform_with(adjust: impl FnOnce(&mut HashMap<String, String>)) ->
     if ses.get_email_identity().email_identity(&from).send().await.is_err() {
         ses.create_email_identity().email_identity(&from).send().await.expect("verify the sender locally");
     }
-    shared::aws::s3_client(&sdk).create_bucket().bucket(&settings["MEDIA_BUCKET"]).send().await.expect("create the test bucket");
+    platform::aws::s3_client(&sdk)
+        .create_bucket()
+        .bucket(&settings["MEDIA_BUCKET"])
+        .send()
+        .await
+        .expect("create the test bucket");
 
-    let fresh = shared::db::Database::new(&settings["DATABASE_URL"], None).expect("a database URL");
+    let fresh = platform::db::Database::new(&settings["DATABASE_URL"], None).expect("a database URL");
     shared::migrations::apply(&fresh).await.expect("migrations apply to a fresh database");
 
     adjust(&mut settings);
-    let config = Config::from_lookup(|k| settings.get(k).cloned()).expect("the local settings are a valid configuration");
+    let config =
+        Config::from_lookup(|k| settings.get(k).cloned()).expect("the local settings are a valid configuration");
     let platform = Platform::new(config).await.expect("a platform");
-    TestPlatform { platform, database, queue_url, dead_letter_queue_url, mail_queue_url, mail_dead_letter_queue_url, event_bus, events_queue_url, settings }
+    TestPlatform {
+        platform,
+        database,
+        queue_url,
+        dead_letter_queue_url,
+        mail_queue_url,
+        mail_dead_letter_queue_url,
+        event_bus,
+        events_queue_url,
+        settings,
+    }
 }
 
 pub async fn platform() -> TestPlatform {
@@ -113,13 +129,22 @@ pub async fn create_queue_pair(sqs: &aws_sdk_sqs::Client, name: &str) -> (String
     use aws_sdk_sqs::types::QueueAttributeName as A;
     let dlq = sqs.create_queue().queue_name(format!("{name}-dlq")).send().await.expect("create the dead-letter queue");
     let dlq_url = dlq.queue_url.expect("a queue URL");
-    let attrs = sqs.get_queue_attributes().queue_url(&dlq_url).attribute_names(A::QueueArn).send().await.expect("queue attributes");
+    let attrs = sqs
+        .get_queue_attributes()
+        .queue_url(&dlq_url)
+        .attribute_names(A::QueueArn)
+        .send()
+        .await
+        .expect("queue attributes");
     let dlq_arn = attrs.attributes.and_then(|a| a.get(&A::QueueArn).cloned()).expect("a queue ARN");
     let queue = sqs
         .create_queue()
         .queue_name(name)
         .attributes(A::VisibilityTimeout, "60")
-        .attributes(A::RedrivePolicy, serde_json::json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 3}).to_string())
+        .attributes(
+            A::RedrivePolicy,
+            serde_json::json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 3}).to_string(),
+        )
         .send()
         .await
         .expect("create the queue");
@@ -131,8 +156,15 @@ async fn create_bus_to_queue(sdk: &aws_config::SdkConfig, bus: &str, queue_url: 
     let events = aws_sdk_eventbridge::Client::new(sdk);
     events.create_event_bus().name(bus).send().await.expect("create the test event bus");
     let rule = format!("{bus}-all");
-    let pattern = serde_json::json!({ "source": [shared::events::SOURCE] }).to_string();
-    events.put_rule().name(&rule).event_bus_name(bus).event_pattern(pattern).send().await.expect("create the test rule");
+    let pattern = serde_json::json!({ "source": [platform::events::SOURCE] }).to_string();
+    events
+        .put_rule()
+        .name(&rule)
+        .event_bus_name(bus)
+        .event_pattern(pattern)
+        .send()
+        .await
+        .expect("create the test rule");
     let queue_name = queue_url.rsplit('/').next().expect("a queue URL ends with its name");
     let target = aws_sdk_eventbridge::types::Target::builder()
         .id("events")
@@ -169,7 +201,7 @@ fn collect_messages(value: &serde_json::Value, needle: &str, found: &mut Vec<ser
 }
 
 pub async fn sqs() -> aws_sdk_sqs::Client {
-    aws_sdk_sqs::Client::new(&shared::aws::sdk_config().await)
+    aws_sdk_sqs::Client::new(&platform::aws::sdk_config().await)
 }
 
 /// Waits (up to ten seconds) for `n` messages on a queue and returns them, visible again at once.
@@ -202,7 +234,12 @@ pub async fn receive_within(queue_url: &str, n: usize, seconds: usize) -> Vec<aw
 pub async fn delete(queue_url: &str, messages: &[aws_sdk_sqs::types::Message]) {
     let sqs = sqs().await;
     for m in messages {
-        sqs.delete_message().queue_url(queue_url).receipt_handle(m.receipt_handle().unwrap()).send().await.expect("delete");
+        sqs.delete_message()
+            .queue_url(queue_url)
+            .receipt_handle(m.receipt_handle().unwrap())
+            .send()
+            .await
+            .expect("delete");
     }
 }
 
@@ -214,11 +251,12 @@ pub async fn user_with_session(p: &Platform, name: &str, admin: bool) -> (i64, S
         .await
         .expect("a user")
         .get(0);
-    let (token, _) = shared::sessions::create(&conn, id, std::time::Duration::from_secs(3600), None).await.expect("a session");
+    let (token, _) =
+        shared::sessions::create(&conn, id, std::time::Duration::from_secs(3600), None).await.expect("a session");
     (id, token.as_str().to_string())
 }
 
 /// Received SQS messages as the SQS event Lambda would hand the function.
 pub fn sqs_event(messages: &[aws_sdk_sqs::types::Message]) -> serde_json::Value {
-    shared::trigger::sqs::lambda_event(messages, "arn:aws:sqs:us-east-1:123456789012:test")
+    platform::trigger::sqs::lambda_event(messages, "arn:aws:sqs:us-east-1:123456789012:test")
 }

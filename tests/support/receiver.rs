@@ -29,7 +29,9 @@ impl Receiver {
         let received = self.received.lock().unwrap();
         received
             .iter()
-            .filter(|r| serde_json::from_slice::<serde_json::Value>(&r.body).is_ok_and(|b| b["data"]["task_id"] == task_id))
+            .filter(|r| {
+                serde_json::from_slice::<serde_json::Value>(&r.body).is_ok_and(|b| b["data"]["task_id"] == task_id)
+            })
             .cloned()
             .collect()
     }

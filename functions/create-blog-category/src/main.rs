@@ -1,6 +1,5 @@
 //! `POST /api/v1/admin/blog/categories`: Admin - creates a blog category.
-use shared::{BoxError, routes, trigger};
 
-fn main() -> Result<(), BoxError> {
-    trigger::http::run(&routes::CREATE_BLOG_CATEGORY)
+fn main() -> Result<(), shared::BoxError> {
+    shared::functions::CREATE_BLOG_CATEGORY.run()
 }

@@ -1,6 +1,5 @@
 //! `GET /api/v1/me`: the signed-in user's profile.
-use shared::{BoxError, routes, trigger};
 
-fn main() -> Result<(), BoxError> {
-    trigger::http::run(&routes::GET_ME)
+fn main() -> Result<(), shared::BoxError> {
+    shared::functions::GET_ME.run()
 }

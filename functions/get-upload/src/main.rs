@@ -1,6 +1,5 @@
 //! `GET /api/v1/uploads/{upload_id}`: the caller's upload, with the processed image's URL once ready.
-use shared::{BoxError, routes, trigger};
 
-fn main() -> Result<(), BoxError> {
-    trigger::http::run(&routes::GET_UPLOAD)
+fn main() -> Result<(), shared::BoxError> {
+    shared::functions::GET_UPLOAD.run()
 }

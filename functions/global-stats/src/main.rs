@@ -1,6 +1,5 @@
 //! `GET /api/v1/stats`: statistics of the whole platform.
-use shared::{BoxError, routes, trigger};
 
-fn main() -> Result<(), BoxError> {
-    trigger::http::run(&routes::GLOBAL_STATS)
+fn main() -> Result<(), shared::BoxError> {
+    shared::functions::GLOBAL_STATS.run()
 }

@@ -1,6 +1,5 @@
 //! `GET /api/v1/health`.
-use shared::{BoxError, routes, trigger};
 
-fn main() -> Result<(), BoxError> {
-    trigger::http::run(&routes::HEALTH)
+fn main() -> Result<(), shared::BoxError> {
+    shared::functions::HEALTH.run()
 }

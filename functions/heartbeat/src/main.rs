@@ -1,6 +1,5 @@
 //! `POST /api/v1/me/heartbeat`: marks the signed-in user online.
-use shared::{BoxError, routes, trigger};
 
-fn main() -> Result<(), BoxError> {
-    trigger::http::run(&routes::HEARTBEAT)
+fn main() -> Result<(), shared::BoxError> {
+    shared::functions::HEARTBEAT.run()
 }

@@ -1,6 +1,5 @@
 //! `GET /api/v1/leaderboard`: top players by rating, with filters.
-use shared::{BoxError, routes, trigger};
 
-fn main() -> Result<(), BoxError> {
-    trigger::http::run(&routes::LEADERBOARD)
+fn main() -> Result<(), shared::BoxError> {
+    shared::functions::LEADERBOARD.run()
 }

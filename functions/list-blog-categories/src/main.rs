@@ -1,6 +1,5 @@
 //! `GET /api/v1/blog/categories`: every blog category.
-use shared::{BoxError, routes, trigger};
 
-fn main() -> Result<(), BoxError> {
-    trigger::http::run(&routes::LIST_BLOG_CATEGORIES)
+fn main() -> Result<(), shared::BoxError> {
+    shared::functions::LIST_BLOG_CATEGORIES.run()
 }

@@ -1,6 +1,5 @@
 //! `GET /api/v1/blog/posts`: published blog posts, newest first, filtered and paged.
-use shared::{BoxError, routes, trigger};
 
-fn main() -> Result<(), BoxError> {
-    trigger::http::run(&routes::LIST_BLOG_POSTS)
+fn main() -> Result<(), shared::BoxError> {
+    shared::functions::LIST_BLOG_POSTS.run()
 }

@@ -1,6 +1,5 @@
 //! `GET /api/v1/topics/{topic_id}/subtopics`: subtopics of a topic with counts per difficulty.
-use shared::{BoxError, routes, trigger};
 
-fn main() -> Result<(), BoxError> {
-    trigger::http::run(&routes::LIST_SUBTOPICS)
+fn main() -> Result<(), shared::BoxError> {
+    shared::functions::LIST_SUBTOPICS.run()
 }

@@ -1,6 +1,5 @@
 //! `GET /api/v1/topics`: topics with published tasks in a language.
-use shared::{BoxError, routes, trigger};
 
-fn main() -> Result<(), BoxError> {
-    trigger::http::run(&routes::LIST_TOPICS)
+fn main() -> Result<(), shared::BoxError> {
+    shared::functions::LIST_TOPICS.run()
 }

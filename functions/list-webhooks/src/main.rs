@@ -1,6 +1,5 @@
 //! `GET /api/v1/admin/webhooks`: Admin - the outbound webhooks with their deliveries by state.
-use shared::{BoxError, routes, trigger};
 
-fn main() -> Result<(), BoxError> {
-    trigger::http::run(&routes::LIST_WEBHOOKS)
+fn main() -> Result<(), shared::BoxError> {
+    shared::functions::LIST_WEBHOOKS.run()
 }

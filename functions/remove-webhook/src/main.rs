@@ -1,6 +1,5 @@
 //! `DELETE /api/v1/admin/webhooks/{webhook_id}`: Admin - stops deliveries to an outbound webhook.
-use shared::{BoxError, routes, trigger};
 
-fn main() -> Result<(), BoxError> {
-    trigger::http::run(&routes::REMOVE_WEBHOOK)
+fn main() -> Result<(), shared::BoxError> {
+    shared::functions::REMOVE_WEBHOOK.run()
 }

@@ -1,6 +1,5 @@
 //! `GET /api/v1/subtopics/{subtopic_id}/tasks`: the tasks of a subtopic, without answers until answered.
-use shared::{BoxError, routes, trigger};
 
-fn main() -> Result<(), BoxError> {
-    trigger::http::run(&routes::TASK_FEED)
+fn main() -> Result<(), shared::BoxError> {
+    shared::functions::TASK_FEED.run()
 }

@@ -1,6 +1,5 @@
 //! `GET /api/v1/users/{user_id}`: a user's public profile and statistics.
-use shared::{BoxError, routes, trigger};
 
-fn main() -> Result<(), BoxError> {
-    trigger::http::run(&routes::USER_PROFILE)
+fn main() -> Result<(), shared::BoxError> {
+    shared::functions::USER_PROFILE.run()
 }

@@ -38,13 +38,18 @@ pub async fn handle(cloud: Arc<Cloud>, request: hyper::Request<Incoming>) -> Res
         Bounded::Complete(body) => body,
         Bounded::TooLarge if lambda.is_some() => {
             // Lambda's own answer to a payload over its synchronous invocation limit.
-            let message = format!("Request must be smaller than {MAX_EVENT_BYTES} bytes for the InvokeFunction operation");
-            let mut response = json_response(http::StatusCode::PAYLOAD_TOO_LARGE, &json!({"Type": "User", "message": message}));
-            response.headers_mut().insert("x-amzn-errortype", http::HeaderValue::from_static("RequestEntityTooLargeException"));
+            let message =
+                format!("Request must be smaller than {MAX_EVENT_BYTES} bytes for the InvokeFunction operation");
+            let mut response =
+                json_response(http::StatusCode::PAYLOAD_TOO_LARGE, &json!({"Type": "User", "message": message}));
+            response
+                .headers_mut()
+                .insert("x-amzn-errortype", http::HeaderValue::from_static("RequestEntityTooLargeException"));
             return Ok(response);
         }
         Bounded::TooLarge => {
-            let message = format!("an event is at most {MAX_EVENT_BYTES} bytes (Lambda's limit for a synchronous invocation)");
+            let message =
+                format!("an event is at most {MAX_EVENT_BYTES} bytes (Lambda's limit for a synchronous invocation)");
             return Ok(json_response(http::StatusCode::PAYLOAD_TOO_LARGE, &json!({ "message": message })));
         }
     };
@@ -140,7 +145,8 @@ async fn control_api(cloud: &Cloud, method: &http::Method, path: &str, body: Vec
 }
 
 async fn status(cloud: &Cloud) -> Value {
-    let routes: Vec<Value> = cloud.routes.iter().map(|r| json!({"method": r.method, "path": r.path, "function": r.function})).collect();
+    let routes: Vec<Value> =
+        cloud.routes.iter().map(|r| json!({"method": r.method, "path": r.path, "function": r.function})).collect();
     let mut queues = Vec::new();
     for queue in &cloud.template.queues {
         let depth = poller::depth(&cloud.sqs, &cloud.queue_url(&queue.logical_id).unwrap_or_default()).await;
@@ -154,7 +160,9 @@ async fn status(cloud: &Cloud) -> Value {
         for trigger in &pool.function().triggers {
             if let Trigger::Schedule { name: rule, expression, .. } = trigger {
                 let next = schedule::Schedule::parse(expression).ok().and_then(|s| s.next_after(chrono::Utc::now()));
-                schedules.push(json!({"function": pool.function().binary, "rule": rule, "expression": expression, "next": next}));
+                schedules.push(
+                    json!({"function": pool.function().binary, "rule": rule, "expression": expression, "next": next}),
+                );
             }
         }
     }

@@ -125,7 +125,8 @@ fn percent_decode(s: &str) -> String {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Some(b) = std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok()) {
+            if let Some(b) = std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok())
+            {
                 out.push(b);
                 i += 3;
                 continue;
@@ -139,12 +140,25 @@ fn percent_decode(s: &str) -> String {
 
 fn is_text(content_type: Option<&str>) -> bool {
     content_type.is_none_or(|t| {
-        t.starts_with("text/") || t.contains("json") || t.contains("xml") || t.contains("javascript") || t.contains("x-www-form-urlencoded")
+        t.starts_with("text/")
+            || t.contains("json")
+            || t.contains("xml")
+            || t.contains("javascript")
+            || t.contains("x-www-form-urlencoded")
     })
 }
 
 /// The payload 2.0 event for a request.
-pub fn to_event(route: &Route, params: &BTreeMap<String, String>, method: &Method, path: &str, query: Option<&str>, headers: &HeaderMap, body: &[u8], source_ip: &str) -> Value {
+pub fn to_event(
+    route: &Route,
+    params: &BTreeMap<String, String>,
+    method: &Method,
+    path: &str,
+    query: Option<&str>,
+    headers: &HeaderMap,
+    body: &[u8],
+    source_ip: &str,
+) -> Value {
     let mut header_map = serde_json::Map::new();
     let mut cookies = Vec::new();
     for (name, value) in headers {
@@ -167,9 +181,13 @@ pub fn to_event(route: &Route, params: &BTreeMap<String, String>, method: &Metho
     let mut query_params: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for pair in query.unwrap_or_default().split('&').filter(|p| !p.is_empty()) {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        query_params.entry(percent_decode(&k.replace('+', " "))).or_default().push(percent_decode(&v.replace('+', " ")));
+        query_params
+            .entry(percent_decode(&k.replace('+', " ")))
+            .or_default()
+            .push(percent_decode(&v.replace('+', " ")));
     }
-    let query_json: serde_json::Map<String, Value> = query_params.into_iter().map(|(k, v)| (k, Value::String(v.join(",")))).collect();
+    let query_json: serde_json::Map<String, Value> =
+        query_params.into_iter().map(|(k, v)| (k, Value::String(v.join(",")))).collect();
     let content_type = headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
     let (body, is_base64) = if body.is_empty() {
         (Value::Null, false)
@@ -230,7 +248,9 @@ pub fn from_function(payload: &[u8]) -> Option<(StatusCode, HeaderMap, Vec<u8>)>
     let status = StatusCode::from_u16(u16::try_from(status.as_u64()?).ok()?).ok()?;
     let mut headers = HeaderMap::new();
     for (k, v) in value.get("headers").and_then(Value::as_object).into_iter().flatten() {
-        if let (Ok(name), Some(Ok(v))) = (http::HeaderName::from_bytes(k.as_bytes()), v.as_str().map(HeaderValue::from_str)) {
+        if let (Ok(name), Some(Ok(v))) =
+            (http::HeaderName::from_bytes(k.as_bytes()), v.as_str().map(HeaderValue::from_str))
+        {
             headers.append(name, v);
         }
     }
@@ -248,7 +268,9 @@ pub fn from_function(payload: &[u8]) -> Option<(StatusCode, HeaderMap, Vec<u8>)>
     }
     let body = match value.get("body").and_then(Value::as_str) {
         None => Vec::new(),
-        Some(text) if value.get("isBase64Encoded").and_then(Value::as_bool) == Some(true) => BASE64.decode(text).ok()?,
+        Some(text) if value.get("isBase64Encoded").and_then(Value::as_bool) == Some(true) => {
+            BASE64.decode(text).ok()?
+        }
         Some(text) => text.as_bytes().to_vec(),
     };
     Some((status, headers, body))
@@ -284,7 +306,10 @@ mod tests {
         assert!(r.matches(&Method::GET, "/api/v1/topics/42").is_none());
         let greedy = route("ANY", "/app/{proxy+}");
         assert_eq!(greedy.matches(&Method::GET, "/app/js/main.js").unwrap()["proxy"], "js/main.js");
-        assert_eq!(route("GET", "/blog/{slug}").matches(&Method::GET, "/blog/hello%20world").unwrap()["slug"], "hello world");
+        assert_eq!(
+            route("GET", "/blog/{slug}").matches(&Method::GET, "/blog/hello%20world").unwrap()["slug"],
+            "hello world"
+        );
     }
 
     #[test]
@@ -296,7 +321,16 @@ mod tests {
         headers.append("x-many", HeaderValue::from_static("one"));
         headers.append("x-many", HeaderValue::from_static("two"));
         let params = r.matches(&Method::POST, "/api/v1/things/7").unwrap();
-        let event = to_event(&r, &params, &Method::POST, "/api/v1/things/7", Some("q=a+b&q=c&x=%2F"), &headers, &[0, 159, 146, 150], "127.0.0.1");
+        let event = to_event(
+            &r,
+            &params,
+            &Method::POST,
+            "/api/v1/things/7",
+            Some("q=a+b&q=c&x=%2F"),
+            &headers,
+            &[0, 159, 146, 150],
+            "127.0.0.1",
+        );
         assert_eq!(event["routeKey"], "POST /api/v1/things/{id}");
         assert_eq!(event["pathParameters"]["id"], "7");
         assert_eq!(event["queryStringParameters"]["q"], "a b,c");
@@ -355,7 +389,10 @@ mod tests {
     #[tokio::test]
     async fn a_body_is_kept_up_to_the_limit_and_refused_past_it() {
         let (at_limit, _) = chunked(6, 1024 * 1024);
-        assert_eq!(read_bounded(at_limit, MAX_EVENT_BYTES, true).await.unwrap(), Bounded::Complete(vec![b'x'; MAX_EVENT_BYTES]));
+        assert_eq!(
+            read_bounded(at_limit, MAX_EVENT_BYTES, true).await.unwrap(),
+            Bounded::Complete(vec![b'x'; MAX_EVENT_BYTES])
+        );
         let (one_over, _) = chunked(MAX_EVENT_BYTES + 1, 1);
         assert_eq!(read_bounded(one_over, MAX_EVENT_BYTES, true).await.unwrap(), Bounded::TooLarge);
         let empty = http_body_util::Empty::<Bytes>::new();
@@ -374,7 +411,11 @@ mod tests {
         assert_eq!(read_bounded(declared, MAX_EVENT_BYTES, false).await.unwrap(), Bounded::TooLarge);
         let (chunks, handed) = chunked(7, 1024 * 1024);
         assert_eq!(read_bounded(chunks, MAX_EVENT_BYTES, false).await.unwrap(), Bounded::TooLarge);
-        assert_eq!(handed.load(std::sync::atomic::Ordering::Relaxed), MAX_EVENT_BYTES + 1024 * 1024, "stopped at the chunk past the limit");
+        assert_eq!(
+            handed.load(std::sync::atomic::Ordering::Relaxed),
+            MAX_EVENT_BYTES + 1024 * 1024,
+            "stopped at the chunk past the limit"
+        );
     }
 
     #[test]

@@ -68,7 +68,7 @@ impl Cloud {
 }
 
 fn settings(root: &Path) -> HashMap<String, String> {
-    shared::config::read_settings_file(&root.join("infra/local.env")).unwrap_or_default()
+    platform::config::read_settings_file(&root.join("infra/local.env")).unwrap_or_default()
 }
 
 fn arg_value(args: &[String], flag: &str) -> Option<String> {
@@ -76,7 +76,13 @@ fn arg_value(args: &[String], flag: &str) -> Option<String> {
 }
 
 /// A port: the flag's value, else the setting's in `infra/local.env`, else `default`.
-fn port_of(args: &[String], flag: &str, settings: &HashMap<String, String>, setting: &str, default: u16) -> Result<u16, BoxError> {
+fn port_of(
+    args: &[String],
+    flag: &str,
+    settings: &HashMap<String, String>,
+    setting: &str,
+    default: u16,
+) -> Result<u16, BoxError> {
     let value = arg_value(args, flag).or_else(|| settings.get(setting).cloned());
     value.map_or(Ok(default), |v| v.parse().map_err(|e| format!("{flag} / {setting} {v:?}: {e}").into()))
 }
@@ -93,7 +99,8 @@ async fn main() -> Result<(), BoxError> {
     match args.first().map(String::as_str) {
         Some("up") => {
             let instances = arg_value(&args, "--instances").unwrap_or_else(|| "2".into()).parse()?;
-            let template = arg_value(&args, "--template").map(PathBuf::from).unwrap_or_else(|| root.join("template.yaml"));
+            let template =
+                arg_value(&args, "--template").map(PathBuf::from).unwrap_or_else(|| root.join("template.yaml"));
             up(root, settings, port, control_port, instances, &template).await
         }
         Some("status") => print_json(control(&base, "GET", "/_local/status", Vec::new()).await?),
@@ -124,7 +131,9 @@ async fn main() -> Result<(), BoxError> {
         }
         Some("sign-in") => sign_in(&gateway, &settings, &args).await,
         _ => {
-            eprintln!("usage: local-cloud up|status|invoke <function> [event]|fire <function>|metrics [--last S] [--json]|down|sign-in [--admin]");
+            eprintln!(
+                "usage: local-cloud up|status|invoke <function> [event]|fire <function>|metrics [--last S] [--json]|down|sign-in [--admin]"
+            );
             std::process::exit(2)
         }
     }
@@ -189,18 +198,29 @@ async fn control(base: &str, method: &str, path: &str, body: Vec<u8>) -> Result<
         .uri(format!("{base}{path}"))
         .header(http::header::CONTENT_TYPE, "application/json")
         .body(Full::new(Bytes::from(body)))?;
-    let response = client.request(request).await.map_err(|e| format!("is the local cloud up (answering on {base})? {e}"))?;
+    let response =
+        client.request(request).await.map_err(|e| format!("is the local cloud up (answering on {base})? {e}"))?;
     let bytes = response.into_body().collect().await?.to_bytes();
     Ok(serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned())))
 }
 
-async fn up(root: PathBuf, mut settings: HashMap<String, String>, port: u16, control_port: u16, instances: usize, template: &Path) -> Result<(), BoxError> {
+async fn up(
+    root: PathBuf,
+    mut settings: HashMap<String, String>,
+    port: u16,
+    control_port: u16,
+    instances: usize,
+    template: &Path,
+) -> Result<(), BoxError> {
     if port == control_port {
         return Err(format!("the gateway and the control API need two ports, not both {port}").into());
     }
     // Bound first, so that a port in use stops this before anything is provisioned.
-    let gateway_listener = TcpListener::bind(("127.0.0.1", port)).await.map_err(|e| format!("gateway port {port}: {e}"))?;
-    let control_listener = TcpListener::bind(("127.0.0.1", control_port)).await.map_err(|e| format!("control port {control_port}: {e}"))?;
+    let gateway_listener =
+        TcpListener::bind(("127.0.0.1", port)).await.map_err(|e| format!("gateway port {port}: {e}"))?;
+    let control_listener = TcpListener::bind(("127.0.0.1", control_port))
+        .await
+        .map_err(|e| format!("control port {control_port}: {e}"))?;
     // Lambda's API for the functions this cloud runs is this cloud's control port, whichever it is.
     settings.insert("AWS_ENDPOINT_URL_LAMBDA".into(), format!("http://127.0.0.1:{control_port}"));
     let stack = settings.get("LOCAL_STACK_NAME").cloned().unwrap_or_else(|| "quiz".into());
@@ -212,7 +232,7 @@ async fn up(root: PathBuf, mut settings: HashMap<String, String>, port: u16, con
             unsafe { std::env::set_var(key, v) };
         }
     }
-    let sdk = shared::aws::sdk_config().await;
+    let sdk = platform::aws::sdk_config().await;
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     poller::provision(&template, &sdk).await?;
 
@@ -226,14 +246,17 @@ async fn up(root: PathBuf, mut settings: HashMap<String, String>, port: u16, con
     for function in &template.functions {
         let binary = profile_dir.join(&function.binary);
         if !binary.exists() {
-            return Err(format!("{} is not built: run infra/cloud (it builds with --profile local)", binary.display()).into());
+            return Err(
+                format!("{} is not built: run infra/cloud (it builds with --profile local)", binary.display()).into()
+            );
         }
         for trigger in &function.triggers {
             if let Trigger::Http { method, path } = trigger {
                 routes.push(Route { method: method.clone(), path: path.clone(), function: function.binary.clone() });
             }
         }
-        let pool = Pool::new(function.clone(), &settings, binary, rie.clone(), log_dir.clone(), instances, next_port.clone());
+        let pool =
+            Pool::new(function.clone(), &settings, binary, rie.clone(), log_dir.clone(), instances, next_port.clone());
         pools.insert(function.binary.clone(), Arc::new(pool));
     }
     routes.sort_by_key(|r| std::cmp::Reverse(r.specificity()));
@@ -255,7 +278,9 @@ async fn up(root: PathBuf, mut settings: HashMap<String, String>, port: u16, con
     for r in &cloud.routes {
         println!("  {:6} {:40} -> {}", r.method, r.path, r.function);
     }
-    println!("control API and Lambda's Invoke API on http://127.0.0.1:{control_port} (infra/cloud status|invoke|fire|down)");
+    println!(
+        "control API and Lambda's Invoke API on http://127.0.0.1:{control_port} (infra/cloud status|invoke|fire|down)"
+    );
     println!("logs: .local/functions/<function>.log; stop with infra/cloud down");
     let gateway = tokio::spawn(serve(cloud.clone(), gateway_listener, Port::Gateway));
     let control = tokio::spawn(serve(cloud.clone(), control_listener, Port::Control));
@@ -334,18 +359,34 @@ fn json_response(status: http::StatusCode, value: &Value) -> Response {
 
 /// Serves one request on the gateway's port, as API Gateway's HTTP API: the template's routes and nothing else
 /// (the control API is on its own port, and `/_local/…` here is an unknown route like any other).
-async fn handle(cloud: Arc<Cloud>, peer: SocketAddr, request: hyper::Request<Incoming>) -> Result<Response, hyper::Error> {
+async fn handle(
+    cloud: Arc<Cloud>,
+    peer: SocketAddr,
+    request: hyper::Request<Incoming>,
+) -> Result<Response, hyper::Error> {
     let (parts, body) = request.into_parts();
     // Refused before anything is invoked when it cannot fit in an event, without keeping more than fits.
-    let body = match gateway::read_bounded(body, gateway::MAX_EVENT_BYTES, !gateway::expects_continue(&parts.headers)).await? {
+    let body = match gateway::read_bounded(body, gateway::MAX_EVENT_BYTES, !gateway::expects_continue(&parts.headers))
+        .await?
+    {
         gateway::Bounded::Complete(body) => body,
         gateway::Bounded::TooLarge => return Ok(respond(gateway::too_large())),
     };
     let path = parts.uri.path().to_string();
-    let Some((route, params)) = cloud.routes.iter().find_map(|r| r.matches(&parts.method, &path).map(|p| (r, p))) else {
+    let Some((route, params)) = cloud.routes.iter().find_map(|r| r.matches(&parts.method, &path).map(|p| (r, p)))
+    else {
         return Ok(respond(gateway::gateway_error(http::StatusCode::NOT_FOUND, "Not Found")));
     };
-    let event = gateway::to_event(route, &params, &parts.method, &path, parts.uri.query(), &parts.headers, &body, &peer.ip().to_string());
+    let event = gateway::to_event(
+        route,
+        &params,
+        &parts.method,
+        &path,
+        parts.uri.query(),
+        &parts.headers,
+        &body,
+        &peer.ip().to_string(),
+    );
     drop(body);
     // The body fits, but the event (the body in base64 when binary, with the headers) may not.
     let event = event.to_string().into_bytes();
@@ -387,11 +428,20 @@ mod tests {
             .region(aws_sdk_sqs::config::Region::new("us-east-1"))
             .build();
         let sqs = aws_sdk_sqs::Client::from_conf(sqs_config);
-        let cloud = Cloud { root: PathBuf::from("."), template, pools: HashMap::new(), routes, sqs, endpoint: String::new(), shutdown: Notify::new() };
+        let cloud = Cloud {
+            root: PathBuf::from("."),
+            template,
+            pools: HashMap::new(),
+            routes,
+            sqs,
+            endpoint: String::new(),
+            shutdown: Notify::new(),
+        };
         let cloud = Arc::new(cloud);
         let gateway = TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
         let control = TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
-        let bases = (format!("http://{}", gateway.local_addr().unwrap()), format!("http://{}", control.local_addr().unwrap()));
+        let bases =
+            (format!("http://{}", gateway.local_addr().unwrap()), format!("http://{}", control.local_addr().unwrap()));
         tokio::spawn(serve(cloud.clone(), gateway, Port::Gateway));
         tokio::spawn(serve(cloud, control, Port::Control));
         bases
@@ -433,7 +483,10 @@ mod tests {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let (gateway, _) = test_cloud().await;
         let mut stream = tokio::net::TcpStream::connect(gateway.trim_start_matches("http://")).await.unwrap();
-        let head = format!("POST /echo/big HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-length: {}\r\nexpect: 100-continue\r\n\r\n", 7 * MIB);
+        let head = format!(
+            "POST /echo/big HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-length: {}\r\nexpect: 100-continue\r\n\r\n",
+            7 * MIB
+        );
         stream.write_all(head.as_bytes()).await.unwrap();
         let mut answer = Vec::new();
         let read = tokio::time::timeout(std::time::Duration::from_secs(5), stream.read_to_end(&mut answer)).await;
@@ -448,15 +501,22 @@ mod tests {
     async fn the_control_routes_answer_only_on_the_control_port() {
         let (gateway, control) = test_cloud().await;
         let lambda = "/2015-03-31/functions/echo/invocations";
-        for (method, path) in [("GET", "/_local/status"), ("POST", "/_local/shutdown"), ("POST", "/_local/invoke/echo"), ("POST", lambda)] {
+        for (method, path) in
+            [("GET", "/_local/status"), ("POST", "/_local/shutdown"), ("POST", "/_local/invoke/echo"), ("POST", lambda)]
+        {
             let (status, _, body) = send(method, &format!("{gateway}{path}"), &[], Vec::new()).await;
             assert_eq!((status, body), (404, json!({"message": "Not Found"})), "{method} {path} on the gateway");
         }
         let (status, _, body) = send("GET", &format!("{control}/_local/status"), &[], Vec::new()).await;
         assert_eq!(status, 200);
         assert_eq!(body["routes"][0]["path"], "/echo/{name}", "{body}");
-        let (status, headers, body) = send("POST", &format!("{control}/2015-03-31/functions/nothing/invocations"), &[], Vec::new()).await;
-        assert_eq!((status, headers["x-amzn-errortype"].to_str().unwrap()), (404, "ResourceNotFoundException"), "{body}");
+        let (status, headers, body) =
+            send("POST", &format!("{control}/2015-03-31/functions/nothing/invocations"), &[], Vec::new()).await;
+        assert_eq!(
+            (status, headers["x-amzn-errortype"].to_str().unwrap()),
+            (404, "ResourceNotFoundException"),
+            "{body}"
+        );
         let (status, _, _) = send("GET", &format!("{control}/api/v1/health"), &[], Vec::new()).await;
         assert_eq!(status, 404, "the routes are the gateway's only");
     }
@@ -479,7 +539,11 @@ mod tests {
         }
         let lambda = format!("{control}/2015-03-31/functions/echo/invocations");
         let (code, headers, body) = send("POST", &lambda, &[], vec![b' '; 7 * MIB]).await;
-        assert_eq!((code, headers["x-amzn-errortype"].to_str().unwrap()), (413, "RequestEntityTooLargeException"), "{body}");
+        assert_eq!(
+            (code, headers["x-amzn-errortype"].to_str().unwrap()),
+            (413, "RequestEntityTooLargeException"),
+            "{body}"
+        );
         assert_eq!(send("POST", &format!("{control}/_local/invoke/echo"), &[], vec![b' '; 7 * MIB]).await.0, 413);
     }
 }

@@ -1,6 +1,6 @@
 //! `local-cloud metrics`: what a run did, at a glance, from the functions' own log lines.
 //!
-//! Every invocation writes one CloudWatch Embedded Metric Format record (`shared::telemetry::metrics_line`); in
+//! Every invocation writes one CloudWatch Embedded Metric Format record (`platform::telemetry::metrics_line`); in
 //! AWS, CloudWatch turns those into the dashboard's metrics. Locally they are in `.local/functions/<name>.log`,
 //! and this summarises them per route or job: count, errors, latency p50 and p99, cache hit rate, SQL statements
 //! per invocation and cold starts.
@@ -134,7 +134,8 @@ mod tests {
     fn records_are_grouped_per_route_with_quantiles_and_hit_rates() {
         let dir = std::env::temp_dir().join(format!("metrics-test-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let mut lines: Vec<String> = (1..=100).map(|i| record("list-topics", "GET /topics", i as f64, 1, 0, 0, 2000)).collect();
+        let mut lines: Vec<String> =
+            (1..=100).map(|i| record("list-topics", "GET /topics", i as f64, 1, 0, 0, 2000)).collect();
         lines.push(record("list-topics", "GET /topics", 500.0, 0, 1, 1, 1000)); // before `since`: left out
         lines.push("{\"level\":\"INFO\",\"message\":\"not a metric\"}".into());
         std::fs::write(dir.join("list-topics.log"), lines.join("\n")).unwrap();

@@ -32,7 +32,7 @@ fn region() -> String {
 /// Creates every queue (dead-letter queues first), bucket (readable where the template lets its CDN read), event
 /// bus and rule (with its queue targets) the template declares, and the mail sender identity. Idempotent.
 pub async fn provision(template: &Template, sdk: &aws_config::SdkConfig) -> Result<(), BoxError> {
-    let (sqs, s3) = (aws_sdk_sqs::Client::new(sdk), shared::aws::s3_client(sdk));
+    let (sqs, s3) = (aws_sdk_sqs::Client::new(sdk), platform::aws::s3_client(sdk));
     let region = region();
     let mut queues = template.queues.clone();
     queues.sort_by_key(|q| q.redrive.is_some());
@@ -45,19 +45,25 @@ pub async fn provision(template: &Template, sdk: &aws_config::SdkConfig) -> Resu
             request = request.attributes(QueueAttributeName::MessageRetentionPeriod, v.to_string());
         }
         if let Some((dlq, max)) = &queue.redrive {
-            let dlq = template.queue(dlq).ok_or_else(|| format!("{}: no dead-letter queue {dlq} in the template", queue.name))?;
+            let dlq = template
+                .queue(dlq)
+                .ok_or_else(|| format!("{}: no dead-letter queue {dlq} in the template", queue.name))?;
             let arn = format!("arn:aws:sqs:{region}:{ACCOUNT}:{}", dlq.name);
             request = request.attributes(
                 QueueAttributeName::RedrivePolicy,
                 json!({"deadLetterTargetArn": arn, "maxReceiveCount": max}).to_string(),
             );
         }
-        request.send().await.map_err(|e| format!("create queue {}: {}", queue.name, shared::aws::describe(&e)))?;
+        request.send().await.map_err(|e| format!("create queue {}: {}", queue.name, platform::aws::describe(&e)))?;
     }
     for bucket in &template.buckets {
         let exists = s3.head_bucket().bucket(bucket).send().await.is_ok();
         if !exists {
-            s3.create_bucket().bucket(bucket).send().await.map_err(|e| format!("create bucket {bucket}: {}", shared::aws::describe(&e)))?;
+            s3.create_bucket()
+                .bucket(bucket)
+                .send()
+                .await
+                .map_err(|e| format!("create bucket {bucket}: {}", platform::aws::describe(&e)))?;
         }
     }
     for (bucket, resources) in &template.served {
@@ -70,12 +76,17 @@ pub async fn provision(template: &Template, sdk: &aws_config::SdkConfig) -> Resu
             .policy(policy.to_string())
             .send()
             .await
-            .map_err(|e| format!("serve {bucket}: {}", shared::aws::describe(&e)))?;
+            .map_err(|e| format!("serve {bucket}: {}", platform::aws::describe(&e)))?;
     }
     let events = aws_sdk_eventbridge::Client::new(sdk);
     for bus in &template.event_buses {
         if events.describe_event_bus().name(bus).send().await.is_err() {
-            events.create_event_bus().name(bus).send().await.map_err(|e| format!("create event bus {bus}: {}", shared::aws::describe(&e)))?;
+            events
+                .create_event_bus()
+                .name(bus)
+                .send()
+                .await
+                .map_err(|e| format!("create event bus {bus}: {}", platform::aws::describe(&e)))?;
         }
     }
     for rule in &template.rules {
@@ -87,7 +98,7 @@ pub async fn provision(template: &Template, sdk: &aws_config::SdkConfig) -> Resu
             .event_pattern(rule.pattern.to_string())
             .send()
             .await
-            .map_err(|e| fail(shared::aws::describe(&e)))?;
+            .map_err(|e| fail(platform::aws::describe(&e)))?;
         let targets: Vec<aws_sdk_eventbridge::types::Target> = rule
             .targets
             .iter()
@@ -101,13 +112,17 @@ pub async fn provision(template: &Template, sdk: &aws_config::SdkConfig) -> Resu
             .set_targets(Some(targets))
             .send()
             .await
-            .map_err(|e| fail(shared::aws::describe(&e)))?;
+            .map_err(|e| fail(platform::aws::describe(&e)))?;
     }
     // The local endpoint, like SES in its sandbox, sends only from a verified identity.
     if let Some(from) = template.mail_from.as_deref().filter(|f| !f.is_empty()) {
         let ses = aws_sdk_sesv2::Client::new(sdk);
         if ses.get_email_identity().email_identity(from).send().await.is_err() {
-            ses.create_email_identity().email_identity(from).send().await.map_err(|e| format!("mail identity {from}: {}", shared::aws::describe(&e)))?;
+            ses.create_email_identity()
+                .email_identity(from)
+                .send()
+                .await
+                .map_err(|e| format!("mail identity {from}: {}", platform::aws::describe(&e)))?;
         }
     }
     Ok(())
@@ -151,7 +166,11 @@ pub fn start_pollers(cloud: &Arc<Cloud>) {
 
 async fn poll(cloud: Arc<Cloud>, function: String, queue: String, batch_size: usize, report_failures: bool) {
     let Some(url) = cloud.queue_url(&queue) else { return };
-    let arn = format!("arn:aws:sqs:{}:{ACCOUNT}:{}", region(), cloud.template.queue(&queue).map(|q| q.name.as_str()).unwrap_or_default());
+    let arn = format!(
+        "arn:aws:sqs:{}:{ACCOUNT}:{}",
+        region(),
+        cloud.template.queue(&queue).map(|q| q.name.as_str()).unwrap_or_default()
+    );
     let pool = cloud.pools[&function].clone();
     loop {
         let received = cloud
@@ -166,7 +185,7 @@ async fn poll(cloud: Arc<Cloud>, function: String, queue: String, batch_size: us
         let messages = match received {
             Ok(out) => out.messages.unwrap_or_default(),
             Err(e) => {
-                eprintln!("poll {queue}: {}", shared::aws::describe(&e));
+                eprintln!("poll {queue}: {}", platform::aws::describe(&e));
                 tokio::time::sleep(Duration::from_secs(1)).await;
                 continue;
             }
@@ -174,7 +193,7 @@ async fn poll(cloud: Arc<Cloud>, function: String, queue: String, batch_size: us
         if messages.is_empty() {
             continue;
         }
-        let event = shared::trigger::sqs::lambda_event(&messages, &arn);
+        let event = platform::trigger::sqs::lambda_event(&messages, &arn);
         let outcome = pool.invoke(event.to_string().into_bytes()).await;
         let failed: Vec<String> = match &outcome {
             Ok(Invocation::Ok(payload)) if report_failures => serde_json::from_slice::<Value>(payload)
@@ -199,14 +218,23 @@ async fn poll(cloud: Arc<Cloud>, function: String, queue: String, batch_size: us
                     .and_then(|n| n.parse().ok())
                     .unwrap_or(1);
                 let delay = LOCAL_RETRY_DELAY_SECS * receives.clamp(1, 10);
-                let _ = cloud.sqs.change_message_visibility().queue_url(&url).receipt_handle(handle).visibility_timeout(delay).send().await;
-            } else if let Ok(entry) = DeleteMessageBatchRequestEntry::builder().id(done.len().to_string()).receipt_handle(handle).build() {
+                let _ = cloud
+                    .sqs
+                    .change_message_visibility()
+                    .queue_url(&url)
+                    .receipt_handle(handle)
+                    .visibility_timeout(delay)
+                    .send()
+                    .await;
+            } else if let Ok(entry) =
+                DeleteMessageBatchRequestEntry::builder().id(done.len().to_string()).receipt_handle(handle).build()
+            {
                 done.push(entry);
             }
         }
         if !done.is_empty() {
             if let Err(e) = cloud.sqs.delete_message_batch().queue_url(&url).set_entries(Some(done)).send().await {
-                eprintln!("delete from {queue}: {}", shared::aws::describe(&e));
+                eprintln!("delete from {queue}: {}", platform::aws::describe(&e));
             }
         }
     }
@@ -261,7 +289,9 @@ pub async fn fire(cloud: &Cloud, name: &str) -> Result<Value, String> {
     };
     let pool = &cloud.pools[&function.binary];
     match pool.invoke(event.to_string().into_bytes()).await? {
-        Invocation::Ok(result) => Ok(json!({"function": function.binary, "result": serde_json::from_slice::<Value>(&result).unwrap_or(Value::Null)})),
+        Invocation::Ok(result) => Ok(
+            json!({"function": function.binary, "result": serde_json::from_slice::<Value>(&result).unwrap_or(Value::Null)}),
+        ),
         Invocation::FunctionError(error) => Err(format!("{} failed: {error}", function.binary)),
     }
 }

@@ -136,10 +136,13 @@ impl Pool {
             None => (self.start_instance().await.map_err(|e| e.to_string())?, true),
         };
         let started = Instant::now();
-        let request = hyper::Request::post(format!("http://127.0.0.1:{}/2015-03-31/functions/function/invocations", instance.port))
-            .header("content-type", "application/json")
-            .body(Full::new(Bytes::from(payload)))
-            .map_err(|e| e.to_string())?;
+        let request = hyper::Request::post(format!(
+            "http://127.0.0.1:{}/2015-03-31/functions/function/invocations",
+            instance.port
+        ))
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(payload)))
+        .map_err(|e| e.to_string())?;
         let timeout = Duration::from_secs(self.function.timeout_secs + 5);
         let response = tokio::time::timeout(timeout, self.client.request(request)).await;
         let outcome = match response {

@@ -67,7 +67,8 @@ impl Schedule {
     pub fn parse(expression: &str) -> Result<Self, String> {
         let expression = expression.trim();
         if let Some(inner) = expression.strip_prefix("rate(").and_then(|e| e.strip_suffix(')')) {
-            let (n, unit) = inner.trim().split_once(' ').ok_or_else(|| format!("`{expression}`: expected rate(N unit)"))?;
+            let (n, unit) =
+                inner.trim().split_once(' ').ok_or_else(|| format!("`{expression}`: expected rate(N unit)"))?;
             let n: i64 = n.parse().map_err(|_| format!("`{expression}`: {n} is not a number"))?;
             let unit = unit.trim().trim_end_matches('s');
             let duration = match unit {
@@ -89,7 +90,9 @@ impl Schedule {
         if f.len() != 6 {
             return Err(format!("`{expression}`: cron needs 6 fields, found {}", f.len()));
         }
-        let all = |v: Option<Vec<u32>>, what: &str| v.ok_or_else(|| format!("`{expression}`: `?` is only for a day field, not {what}"));
+        let all = |v: Option<Vec<u32>>, what: &str| {
+            v.ok_or_else(|| format!("`{expression}`: `?` is only for a day field, not {what}"))
+        };
         let cron = Cron {
             minutes: all(field(f[0], 0, 59, &[], 0)?, "minutes")?,
             hours: all(field(f[1], 0, 23, &[], 0)?, "hours")?,
@@ -167,7 +170,14 @@ mod tests {
 
     #[test]
     fn bad_expressions_are_refused_with_a_reason() {
-        for bad in ["cron(0 3 * *)", "cron(61 3 * * ? *)", "rate(0 minutes)", "rate(5 fortnights)", "every day", "cron(0 3 L * ? *)"] {
+        for bad in [
+            "cron(0 3 * *)",
+            "cron(61 3 * * ? *)",
+            "rate(0 minutes)",
+            "rate(5 fortnights)",
+            "every day",
+            "cron(0 3 L * ? *)",
+        ] {
             assert!(Schedule::parse(bad).is_err(), "{bad}");
         }
     }

@@ -130,11 +130,15 @@ impl Locals<'_> {
 
     fn attribute(&self, id: &str, attribute: &str) -> Option<String> {
         match (self.resource_type(id)?, attribute) {
-            ("AWS::SQS::Queue", "Arn") => Some(format!("arn:aws:sqs:{}:{ACCOUNT}:{}", self.region, self.queue_name(id))),
+            ("AWS::SQS::Queue", "Arn") => {
+                Some(format!("arn:aws:sqs:{}:{ACCOUNT}:{}", self.region, self.queue_name(id)))
+            }
             ("AWS::SQS::Queue", "QueueName") => Some(self.queue_name(id)),
             ("AWS::S3::Bucket", "Arn") => Some(format!("arn:aws:s3:::{}", bucket_name(self.stack, id))),
             ("AWS::Events::EventBus", "Name") => Some(self.bus_name(id)),
-            ("AWS::Events::EventBus", "Arn") => Some(format!("arn:aws:events:{}:{ACCOUNT}:event-bus/{}", self.region, self.bus_name(id))),
+            ("AWS::Events::EventBus", "Arn") => {
+                Some(format!("arn:aws:events:{}:{ACCOUNT}:event-bus/{}", self.region, self.bus_name(id)))
+            }
             _ => None,
         }
     }
@@ -171,7 +175,8 @@ impl Locals<'_> {
             "Join" => {
                 let parts = arg.as_sequence()?;
                 let separator = parts.first()?.as_str()?;
-                let values: Option<Vec<String>> = parts.get(1)?.as_sequence()?.iter().map(|v| self.resolve(v)).collect();
+                let values: Option<Vec<String>> =
+                    parts.get(1)?.as_sequence()?.iter().map(|v| self.resolve(v)).collect();
                 Some(values?.join(separator))
             }
             "Sub" => {
@@ -230,15 +235,16 @@ impl Template {
     /// the same name when there is one, else its default.
     pub fn parse(text: &str, stack: &str, settings: &HashMap<String, String>) -> Result<Self, TemplateError> {
         let doc: Value = serde_norway::from_str(text).map_err(|e| TemplateError(e.to_string()))?;
-        let resources = doc.get("Resources").and_then(Value::as_mapping).ok_or_else(|| TemplateError("no Resources".into()))?;
+        let resources =
+            doc.get("Resources").and_then(Value::as_mapping).ok_or_else(|| TemplateError("no Resources".into()))?;
         let mut parameters = HashMap::new();
         if let Some(params) = doc.get("Parameters").and_then(Value::as_mapping) {
             for (name, spec) in params {
                 let Some(name) = name.as_str() else { continue };
-                let value = settings
-                    .get(name)
-                    .cloned()
-                    .or_else(|| spec.get("Default").and_then(|d| d.as_str().map(String::from).or_else(|| d.as_u64().map(|n| n.to_string()))));
+                let value = settings.get(name).cloned().or_else(|| {
+                    spec.get("Default")
+                        .and_then(|d| d.as_str().map(String::from).or_else(|| d.as_u64().map(|n| n.to_string())))
+                });
                 if let Some(value) = value {
                     parameters.insert(name.to_string(), value);
                 }
@@ -253,7 +259,8 @@ impl Template {
         };
 
         let globals = doc.get("Globals").and_then(|g| g.get("Function"));
-        let global_env = globals.and_then(|g| g.get("Environment")).and_then(|e| e.get("Variables")).and_then(Value::as_mapping);
+        let global_env =
+            globals.and_then(|g| g.get("Environment")).and_then(|e| e.get("Variables")).and_then(Value::as_mapping);
         let global_timeout = number(globals.and_then(|g| g.get("Timeout")), &locals).unwrap_or(3);
 
         let mut template = Template {
@@ -278,8 +285,16 @@ impl Template {
                         .and_then(|b| b.get("Binary"))
                         .and_then(Value::as_str)
                         .map(String::from)
-                        .or_else(|| props.get("CodeUri").and_then(Value::as_str).and_then(|c| c.rsplit('/').next()).map(String::from))
-                        .ok_or_else(|| TemplateError(format!("{id}: no binary name (Metadata.BuildProperties.Binary)")))?;
+                        .or_else(|| {
+                            props
+                                .get("CodeUri")
+                                .and_then(Value::as_str)
+                                .and_then(|c| c.rsplit('/').next())
+                                .map(String::from)
+                        })
+                        .ok_or_else(|| {
+                            TemplateError(format!("{id}: no binary name (Metadata.BuildProperties.Binary)"))
+                        })?;
                     let mut environment = BTreeMap::new();
                     let own_env = props.get("Environment").and_then(|e| e.get("Variables")).and_then(Value::as_mapping);
                     for vars in [global_env, own_env].into_iter().flatten() {
@@ -296,18 +311,29 @@ impl Template {
                         let get = |k: &str| p.and_then(|p| p.get(k));
                         match kind {
                             "HttpApi" => triggers.push(Trigger::Http {
-                                method: get("Method").and_then(|v| locals.resolve(v)).unwrap_or_else(|| "ANY".into()).to_uppercase(),
-                                path: get("Path").and_then(|v| locals.resolve(v)).ok_or_else(|| TemplateError(format!("{id}: HttpApi event without Path")))?,
+                                method: get("Method")
+                                    .and_then(|v| locals.resolve(v))
+                                    .unwrap_or_else(|| "ANY".into())
+                                    .to_uppercase(),
+                                path: get("Path")
+                                    .and_then(|v| locals.resolve(v))
+                                    .ok_or_else(|| TemplateError(format!("{id}: HttpApi event without Path")))?,
                             }),
                             "SQS" => {
                                 let queue = match get("Queue") {
-                                    Some(Value::Tagged(t)) => t.value.as_str().and_then(|s| s.split('.').next()).map(String::from),
+                                    Some(Value::Tagged(t)) => {
+                                        t.value.as_str().and_then(|s| s.split('.').next()).map(String::from)
+                                    }
                                     Some(Value::Mapping(m)) => m
                                         .get("Fn::GetAtt")
                                         .and_then(|v| v.as_sequence()?.first()?.as_str().map(String::from)),
                                     _ => None,
                                 }
-                                .ok_or_else(|| TemplateError(format!("{id}: SQS event must name a queue of this template with !GetAtt")))?;
+                                .ok_or_else(|| {
+                                    TemplateError(format!(
+                                        "{id}: SQS event must name a queue of this template with !GetAtt"
+                                    ))
+                                })?;
                                 let report_failures = get("FunctionResponseTypes")
                                     .and_then(Value::as_sequence)
                                     .is_some_and(|v| v.iter().any(|t| t.as_str() == Some("ReportBatchItemFailures")));
@@ -323,13 +349,23 @@ impl Template {
                                     .and_then(|v| locals.resolve(v))
                                     .ok_or_else(|| TemplateError(format!("{id}: schedule without an expression")))?;
                                 let input = get("Input").and_then(|v| locals.resolve(v));
-                                triggers.push(Trigger::Schedule { name: event_name.as_str().unwrap_or("Schedule").to_string(), expression, input });
+                                triggers.push(Trigger::Schedule {
+                                    name: event_name.as_str().unwrap_or("Schedule").to_string(),
+                                    expression,
+                                    input,
+                                });
                             }
                             _ => {}
                         }
                     }
                     let timeout_secs = number(props.get("Timeout"), &locals).unwrap_or(global_timeout);
-                    template.functions.push(Function { logical_id: id.to_string(), binary, timeout_secs, environment, triggers });
+                    template.functions.push(Function {
+                        logical_id: id.to_string(),
+                        binary,
+                        timeout_secs,
+                        environment,
+                        triggers,
+                    });
                 }
                 Some("AWS::SQS::Queue") => {
                     let get = |k: &str| properties.and_then(|p| p.get(k));
@@ -353,7 +389,8 @@ impl Template {
                 Some("AWS::S3::BucketPolicy") => {
                     let get = |k: &str| properties.and_then(|p| p.get(k));
                     let Some(bucket) = get("Bucket").and_then(|v| locals.resolve(v)) else { continue };
-                    let statements = get("PolicyDocument").and_then(|d| d.get("Statement")).and_then(Value::as_sequence);
+                    let statements =
+                        get("PolicyDocument").and_then(|d| d.get("Statement")).and_then(Value::as_sequence);
                     let mut served = Vec::new();
                     for statement in statements.into_iter().flatten() {
                         let allows_reads = statement.get("Effect").and_then(Value::as_str) == Some("Allow")
@@ -377,15 +414,22 @@ impl Template {
                 Some("AWS::Events::Rule") => {
                     let get = |k: &str| properties.and_then(|p| p.get(k));
                     let Some(pattern) = get("EventPattern") else { continue }; // a scheduled rule: the schedules below
-                    let pattern = serde_json::to_value(pattern).map_err(|e| TemplateError(format!("{id}: EventPattern: {e}")))?;
+                    let pattern =
+                        serde_json::to_value(pattern).map_err(|e| TemplateError(format!("{id}: EventPattern: {e}")))?;
                     let bus = get("EventBusName").and_then(|v| locals.resolve(v)).unwrap_or_else(|| "default".into());
                     let mut targets = Vec::new();
                     for target in get("Targets").and_then(Value::as_sequence).into_iter().flatten() {
                         let target_id = target.get("Id").and_then(|v| locals.resolve(v));
                         let arn = target.get("Arn").and_then(|v| locals.resolve(v));
                         match (target_id, arn) {
-                            (Some(target_id), Some(arn)) if arn.starts_with("arn:aws:sqs:") => targets.push((target_id, arn)),
-                            _ => return Err(TemplateError(format!("{id}: every target must be a queue of this template with an Id"))),
+                            (Some(target_id), Some(arn)) if arn.starts_with("arn:aws:sqs:") => {
+                                targets.push((target_id, arn))
+                            }
+                            _ => {
+                                return Err(TemplateError(format!(
+                                    "{id}: every target must be a queue of this template with an Id"
+                                )));
+                            }
                         }
                     }
                     template.rules.push(Rule { name: format!("{stack}-{}", kebab(id)), bus, pattern, targets });
@@ -427,10 +471,15 @@ mod tests {
         let health = t.function("health").unwrap();
         assert_eq!(health.triggers, [Trigger::Http { method: "GET".into(), path: "/api/v1/health".into() }]);
         let debug = t.function("debug").unwrap();
-        assert_eq!(debug.triggers, [Trigger::Sqs { queue: "DebugQueue".into(), batch_size: 10, report_failures: true }]);
+        assert_eq!(
+            debug.triggers,
+            [Trigger::Sqs { queue: "DebugQueue".into(), batch_size: 10, report_failures: true }]
+        );
         let sessions = t.function("ClearExpiredSessions").unwrap();
         assert_eq!(sessions.binary, "clear-expired-sessions");
-        assert!(matches!(&sessions.triggers[0], Trigger::Schedule { expression, .. } if expression == "cron(0 3 * * ? *)"));
+        assert!(
+            matches!(&sessions.triggers[0], Trigger::Schedule { expression, .. } if expression == "cron(0 3 * * ? *)")
+        );
         assert!(t.function("migrate").unwrap().triggers.is_empty());
     }
 
@@ -442,18 +491,33 @@ mod tests {
         assert_eq!(queue.redrive, Some(("DebugDeadLetterQueue".into(), 3)));
         assert_eq!(t.queue("DebugDeadLetterQueue").unwrap().name, "quiz-debug-dlq");
         assert_eq!(t.buckets, ["quiz-media-bucket"]);
-        let media = ["arn:aws:s3:::quiz-media-bucket/media/*", "arn:aws:s3:::quiz-media-bucket/og/*", "arn:aws:s3:::quiz-media-bucket/code/*"];
-        assert_eq!(t.served, [("quiz-media-bucket".to_string(), media.map(String::from).to_vec())], "what the CDN serves");
+        let media = [
+            "arn:aws:s3:::quiz-media-bucket/media/*",
+            "arn:aws:s3:::quiz-media-bucket/og/*",
+            "arn:aws:s3:::quiz-media-bucket/code/*",
+        ];
+        assert_eq!(
+            t.served,
+            [("quiz-media-bucket".to_string(), media.map(String::from).to_vec())],
+            "what the CDN serves"
+        );
     }
 
     #[test]
     fn the_event_bus_and_its_rules_come_from_the_template() {
         let template = project_template();
         assert_eq!(template.event_buses, ["quiz-events"]);
-        let rule = template.rules.iter().find(|r| r.name == "quiz-contact-received-rule").expect("the contact.received rule");
+        let rule =
+            template.rules.iter().find(|r| r.name == "quiz-contact-received-rule").expect("the contact.received rule");
         assert_eq!(rule.bus, "quiz-events");
         assert_eq!(rule.pattern["detail-type"][0], "contact.received");
-        assert_eq!(rule.targets, [("send-contact-form-email".to_string(), "arn:aws:sqs:us-east-1:123456789012:quiz-contact-mail".to_string())]);
+        assert_eq!(
+            rule.targets,
+            [(
+                "send-contact-form-email".to_string(),
+                "arn:aws:sqs:us-east-1:123456789012:quiz-contact-mail".to_string()
+            )]
+        );
         let send = template.function("send-contact-form-email").expect("the job");
         assert!(matches!(&send.triggers[..], [Trigger::Sqs { queue, .. }] if queue == "ContactMailQueue"));
         assert_eq!(template.function("submit-contact-form").unwrap().environment["EVENT_BUS_NAME"], "quiz-events");
@@ -462,13 +526,23 @@ mod tests {
     #[test]
     fn a_published_post_reaches_the_open_graph_image_job() {
         let template = project_template();
-        let rule = template.rules.iter().find(|r| r.name == "quiz-post-published-rule").expect("the post.published rule");
-        assert_eq!((rule.bus.as_str(), &rule.pattern["detail-type"][0]), ("quiz-events", &serde_json::json!("post.published")));
-        assert_eq!(rule.targets, [("generate-og-image".to_string(), "arn:aws:sqs:us-east-1:123456789012:quiz-og-image".to_string())]);
+        let rule =
+            template.rules.iter().find(|r| r.name == "quiz-post-published-rule").expect("the post.published rule");
+        assert_eq!(
+            (rule.bus.as_str(), &rule.pattern["detail-type"][0]),
+            ("quiz-events", &serde_json::json!("post.published"))
+        );
+        assert_eq!(
+            rule.targets,
+            [("generate-og-image".to_string(), "arn:aws:sqs:us-east-1:123456789012:quiz-og-image".to_string())]
+        );
         let job = template.function("generate-og-image").expect("the job");
         assert!(matches!(&job.triggers[..], [Trigger::Sqs { queue, .. }] if queue == "OgImageQueue"));
         let queue = template.queue("OgImageQueue").unwrap();
-        assert_eq!((queue.redrive.clone(), queue.visibility_timeout), (Some(("OgImageDeadLetterQueue".into(), 3)), Some(60)));
+        assert_eq!(
+            (queue.redrive.clone(), queue.visibility_timeout),
+            (Some(("OgImageDeadLetterQueue".into(), 3)), Some(60))
+        );
     }
 
     #[test]

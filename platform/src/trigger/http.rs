@@ -8,29 +8,29 @@ use std::pin::Pin;
 use http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Request, RequestExt, Response, service_fn};
 
+use crate::Platform;
 use crate::http::{ApiError, ApiRequest, ApiResponse, Conventions, usable_request_id};
-use crate::platform::Platform;
-use crate::routes::Route;
 use crate::telemetry::{self, Class, Outcome, Trigger};
 
 use super::BoxError;
 
-/// A route handler's answer, boxed: what a [`Route`]'s handler returns.
+/// A route handler's answer, boxed: what an HTTP [`crate::function::Trigger`]'s handler returns.
 pub type RouteFuture = Pin<Box<dyn Future<Output = Result<ApiResponse, ApiError>> + Send>>;
 
-/// A route function's whole `main`: starts the instance and serves `route` until the runtime stops.
-pub fn run(route: &'static Route) -> Result<(), BoxError> {
-    super::run_instance(route.function, |platform| Box::pin(serve(platform, route)))
+/// A route handler.
+pub type RouteHandler = fn(&'static Platform, ApiRequest) -> RouteFuture;
+
+/// A route function's whole `main`: starts the instance and serves the route `key` until the runtime stops.
+pub fn run(function_name: &'static str, key: &'static str, handler: RouteHandler) -> Result<(), BoxError> {
+    super::run_instance(function_name, move |platform| Box::pin(serve(platform, key, handler)))
 }
 
 /// Serves one route until the runtime stops. Not generic: the runtime loop is compiled once, here.
-pub async fn serve(platform: &'static Platform, route: &'static Route) -> Result<(), BoxError> {
+pub async fn serve(platform: &'static Platform, key: &'static str, handler: RouteHandler) -> Result<(), BoxError> {
     let conventions = &*Box::leak(Box::new(platform.conventions()));
     // Boxed: the nested future types are otherwise too deep for the compiler's layout computation.
     lambda_http::run(service_fn(move |request: Request| {
-        Box::pin(async move {
-            Ok::<_, Infallible>(handle(conventions, route.key, request, |r| (route.handler)(platform, r)).await)
-        })
+        Box::pin(async move { Ok::<_, Infallible>(handle(conventions, key, request, |r| handler(platform, r)).await) })
     }))
     .await
 }
@@ -135,11 +135,10 @@ fn refuse_nul_in_parameters(request: &ApiRequest) -> Result<(), ApiError> {
 
 fn to_lambda_response(response: ApiResponse) -> Response<Body> {
     // Text goes out as text; anything else as binary, which the runtime base64-encodes for API Gateway.
-    let is_text = response
-        .headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|t| t.starts_with("text/") || t.contains("json") || t.contains("xml") || t.contains("javascript"));
+    let is_text =
+        response.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|t| {
+            t.starts_with("text/") || t.contains("json") || t.contains("xml") || t.contains("javascript")
+        });
     let body = if response.body.is_empty() {
         Body::Empty
     } else if is_text {
@@ -249,7 +248,10 @@ mod tests {
 
     #[tokio::test]
     async fn a_payload_2_event_reaches_the_handler_with_params_query_cookies_and_body() {
-        let request = event(r#"{"a":1}"#, serde_json::json!({"content-type": "application/json", "origin": "https://app.example"}));
+        let request = event(
+            r#"{"a":1}"#,
+            serde_json::json!({"content-type": "application/json", "origin": "https://app.example"}),
+        );
         let response = handle(&conventions(), "echo", request, echo).await;
         assert_eq!(response.status(), 200);
         let body = json_of(&response);
@@ -336,14 +338,20 @@ mod tests {
         raw["rawQueryString"] = "lang=e%00n".into();
         raw["queryStringParameters"] = serde_json::json!({"lang": "e\u{0}n"});
         let request = lambda_http::request::from_str(&raw.to_string()).unwrap();
-        let response = handle(&conventions(), "echo", request, |_req| async { Err::<ApiResponse, _>(ApiError::internal("ran")) }).await;
+        let response =
+            handle(&conventions(), "echo", request, |_req| async { Err::<ApiResponse, _>(ApiError::internal("ran")) })
+                .await;
         assert_eq!(response.status(), 400);
         assert_eq!(json_of(&response)["error"]["fields"]["lang"], "must not contain NUL characters");
     }
 
     #[tokio::test]
     async fn a_json_body_sent_as_a_form_or_without_a_type_is_a_415() {
-        for headers in [serde_json::json!({"content-type": "application/x-www-form-urlencoded"}), serde_json::json!({"content-type": "text/plain"}), serde_json::json!({})] {
+        for headers in [
+            serde_json::json!({"content-type": "application/x-www-form-urlencoded"}),
+            serde_json::json!({"content-type": "text/plain"}),
+            serde_json::json!({}),
+        ] {
             let response = handle(&conventions(), "echo", event(r#"{"a":1}"#, headers.clone()), echo).await;
             assert_eq!(response.status(), 415, "{headers}");
             assert_eq!(json_of(&response)["error"]["code"], "unsupported_media_type");

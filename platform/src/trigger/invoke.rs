@@ -3,13 +3,16 @@
 
 use lambda_runtime::{LambdaEvent, service_fn};
 
-use crate::platform::Platform;
+use crate::Platform;
 use crate::telemetry::{self, Trigger};
 
 use super::{BoxError, ReportFuture};
 
 /// A directly invoked function's whole `main`: starts the instance and serves `handler` until the runtime stops.
-pub fn run(function_name: &'static str, handler: fn(&'static Platform, serde_json::Value) -> ReportFuture) -> Result<(), BoxError> {
+pub fn run(
+    function_name: &'static str,
+    handler: fn(&'static Platform, serde_json::Value) -> ReportFuture,
+) -> Result<(), BoxError> {
     super::run_instance(function_name, |platform| Box::pin(serve(platform, function_name, handler)))
 }
 
@@ -25,7 +28,9 @@ pub async fn serve(
                 return Ok(answer);
             }
             // A plain result: a failure is the caller's error, retried by nothing (`Class::Failed`).
-            let (result, _) = telemetry::scope(Trigger::Invoke, name, &event.context.request_id, handler(platform, event.payload)).await;
+            let (result, _) =
+                telemetry::scope(Trigger::Invoke, name, &event.context.request_id, handler(platform, event.payload))
+                    .await;
             result.map_err(BoxError::from)
         })
     }))

@@ -7,7 +7,7 @@ pub mod invoke;
 pub mod schedule;
 pub mod sqs;
 
-use crate::platform::Platform;
+use crate::Platform;
 use crate::telemetry::{Class, Outcome};
 
 /// A job or scheduled run that did not complete. The queue retries it (and dead-letters it after
@@ -31,7 +31,14 @@ macro_rules! job_error_from {
         }
     )*};
 }
-job_error_from!(crate::db::DbError, crate::jobs::EnqueueError, crate::storage::StorageError, crate::mail::MailError, serde_json::Error);
+job_error_from!(
+    crate::db::DbError,
+    crate::jobs::EnqueueError,
+    crate::storage::StorageError,
+    crate::mail::MailError,
+    crate::bot::BotError,
+    serde_json::Error
+);
 
 /// The event handed to an adapter is not of the kind it serves: a wiring mistake, reported as the invocation's
 /// error rather than a panic.
@@ -93,7 +100,8 @@ impl<T> Outcome for Attempt<T> {
 pub type JobFuture = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), JobError>> + Send>>;
 
 /// Like [`JobFuture`], for handlers that answer with a JSON report (schedules, direct invocations).
-pub type ReportFuture = std::pin::Pin<Box<dyn std::future::Future<Output = Result<serde_json::Value, JobError>> + Send>>;
+pub type ReportFuture =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<serde_json::Value, JobError>> + Send>>;
 
 /// Runs one function instance to the end: a Tokio runtime, [`Platform::start`], then the trigger's loop.
 ///

@@ -10,7 +10,7 @@ use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use chrono::{DateTime, Utc};
 use lambda_runtime::{LambdaEvent, service_fn};
 
-use crate::platform::Platform;
+use crate::Platform;
 use crate::telemetry::{self, Class, Trigger};
 
 use super::{Attempt, BoxError, JobError, MalformedEvent, ReportFuture};
@@ -25,7 +25,10 @@ pub struct ScheduledRun {
 }
 
 /// A scheduled function's whole `main`: starts the instance and serves `handler` until the runtime stops.
-pub fn run(function_name: &'static str, handler: fn(&'static Platform, ScheduledRun) -> ReportFuture) -> Result<(), BoxError> {
+pub fn run(
+    function_name: &'static str,
+    handler: fn(&'static Platform, ScheduledRun) -> ReportFuture,
+) -> Result<(), BoxError> {
     super::run_instance(function_name, |platform| Box::pin(serve(platform, function_name, handler)))
 }
 
@@ -49,13 +52,18 @@ pub async fn serve(
 }
 
 /// Parses the event and runs the handler once in a telemetry scope.
-pub async fn run_once<F, Fut>(job: &str, request_id: &str, event: serde_json::Value, handler: F) -> Result<serde_json::Value, BoxError>
+pub async fn run_once<F, Fut>(
+    job: &str,
+    request_id: &str,
+    event: serde_json::Value,
+    handler: F,
+) -> Result<serde_json::Value, BoxError>
 where
     F: FnOnce(ScheduledRun) -> Fut,
     Fut: Future<Output = Result<serde_json::Value, JobError>>,
 {
-    let event: EventBridgeEvent<serde_json::Value> =
-        serde_json::from_value(event).map_err(|e| MalformedEvent { expected: "EventBridge scheduled", reason: e.to_string() })?;
+    let event: EventBridgeEvent<serde_json::Value> = serde_json::from_value(event)
+        .map_err(|e| MalformedEvent { expected: "EventBridge scheduled", reason: e.to_string() })?;
     let run = ScheduledRun {
         time: event.time.unwrap_or_else(Utc::now),
         rule: event.resources.and_then(|r| r.into_iter().next()),
@@ -106,7 +114,9 @@ mod tests {
 
     #[tokio::test]
     async fn a_failing_handler_fails_the_invocation() {
-        let err = run_once("test", "r1", scheduled_event(), |_| async { Err(JobError::new("database down")) }).await.unwrap_err();
+        let err = run_once("test", "r1", scheduled_event(), |_| async { Err(JobError::new("database down")) })
+            .await
+            .unwrap_err();
         assert_eq!(err.to_string(), "database down");
     }
 }

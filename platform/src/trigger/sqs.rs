@@ -10,19 +10,25 @@ use std::future::Future;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{LambdaEvent, service_fn};
 
+use crate::Platform;
 use crate::jobs::{JobEnvelope, MAX_RECEIVE_COUNT};
-use crate::platform::Platform;
 use crate::telemetry::{self, Class, Trigger};
 
 use super::{Attempt, BoxError, JobError, JobFuture, MalformedEvent};
 
 /// A job function's whole `main`: starts the instance and serves `handler` until the runtime stops.
-pub fn run(function_name: &'static str, handler: fn(&'static Platform, JobEnvelope) -> JobFuture) -> Result<(), BoxError> {
+pub fn run(
+    function_name: &'static str,
+    handler: fn(&'static Platform, JobEnvelope) -> JobFuture,
+) -> Result<(), BoxError> {
     super::run_instance(function_name, |platform| Box::pin(serve(platform, handler)))
 }
 
 /// Serves a job handler until the runtime stops.
-pub async fn serve(platform: &'static Platform, handler: fn(&'static Platform, JobEnvelope) -> JobFuture) -> Result<(), BoxError> {
+pub async fn serve(
+    platform: &'static Platform,
+    handler: fn(&'static Platform, JobEnvelope) -> JobFuture,
+) -> Result<(), BoxError> {
     // Boxed: the nested future types are otherwise too deep for the compiler's layout computation.
     lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
         Box::pin(async move {
@@ -50,7 +56,8 @@ where
             tracing::error!("an SQS record without a message id cannot be reported; skipping it");
             continue;
         };
-        let receive_count: u32 = message.attributes.get("ApproximateReceiveCount").and_then(|n| n.parse().ok()).unwrap_or(1);
+        let receive_count: u32 =
+            message.attributes.get("ApproximateReceiveCount").and_then(|n| n.parse().ok()).unwrap_or(1);
         // The queue's redrive policy moves a message that fails its last receive to the dead-letter queue.
         let on_failure = if receive_count >= MAX_RECEIVE_COUNT { Class::DeadLettered } else { Class::Retried };
         let body = message.body.as_deref().unwrap_or_default();
@@ -87,7 +94,9 @@ pub fn lambda_event(messages: &[aws_sdk_sqs::types::Message], queue_arn: &str) -
         .map(|m| {
             let attributes: serde_json::Map<String, serde_json::Value> = m
                 .attributes()
-                .map(|a| a.iter().map(|(k, v)| (k.as_str().to_string(), serde_json::Value::String(v.clone()))).collect())
+                .map(|a| {
+                    a.iter().map(|(k, v)| (k.as_str().to_string(), serde_json::Value::String(v.clone()))).collect()
+                })
                 .unwrap_or_default();
             serde_json::json!({
                 "messageId": m.message_id(), "receiptHandle": m.receipt_handle(), "body": m.body(),
@@ -141,7 +150,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_message_that_is_not_an_envelope_is_reported_as_failed() {
-        let event = serde_json::json!({"Records": [record("ok", &job(serde_json::json!({}))), record("poison", "{not json")]});
+        let event =
+            serde_json::json!({"Records": [record("ok", &job(serde_json::json!({}))), record("poison", "{not json")]});
         let response = process_batch(event, |_| async { Ok(()) }).await.unwrap();
         assert_eq!(failed_ids(&response), ["poison"]);
     }

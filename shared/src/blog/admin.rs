@@ -16,10 +16,10 @@ use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
 use super::{Category, Post, PostRef, invalidate, is_valid_slug, load_post, og, sanitize_html};
-use crate::db::{DbError, Transaction};
-use crate::http::{ApiError, ApiRequest, ApiResponse};
 use crate::identity::Viewer;
-use crate::platform::Platform;
+use platform::Platform;
+use platform::db::{DbError, Transaction};
+use platform::http::{ApiError, ApiRequest, ApiResponse};
 
 const NAME_CHARS: std::ops::RangeInclusive<usize> = 1..=100;
 const TITLE_CHARS: std::ops::RangeInclusive<usize> = 1..=200;
@@ -77,7 +77,10 @@ impl Fields {
         if is_valid_slug(&slug) {
             Some(slug)
         } else {
-            self.problem(field, "must be lower-case letters and digits in words joined by single hyphens, e.g. \"rust-tips\"");
+            self.problem(
+                field,
+                "must be lower-case letters and digits in words joined by single hyphens, e.g. \"rust-tips\"",
+            );
             None
         }
     }
@@ -223,7 +226,15 @@ impl PostChanges {
 
     /// The values of the columns a body sets, in the order both the INSERT and the UPDATE list them.
     fn columns(&self) -> [&(dyn ToSql + Sync); 7] {
-        [&self.slug, &self.title, &self.excerpt, &self.content_html, &self.category_id, &self.featured, &self.meta_description]
+        [
+            &self.slug,
+            &self.title,
+            &self.excerpt,
+            &self.content_html,
+            &self.category_id,
+            &self.featured,
+            &self.meta_description,
+        ]
     }
 
     fn is_empty(&self) -> bool {
@@ -261,8 +272,12 @@ async fn check_references(tx: &Transaction<'_>, admin_id: i64, changes: &PostCha
             let problem = match found {
                 None => Some("is not an upload".to_string()),
                 Some(r) if r.get::<_, i64>(1) != admin_id => Some("is not one of your uploads".to_string()),
-                Some(r) if r.get::<_, String>(2) != "post_image" => Some("is not an upload for a post image".to_string()),
-                Some(r) if r.get::<_, String>(3) != "ready" => Some(format!("is not processed yet (status {})", r.get::<_, String>(3))),
+                Some(r) if r.get::<_, String>(2) != "post_image" => {
+                    Some("is not an upload for a post image".to_string())
+                }
+                Some(r) if r.get::<_, String>(3) != "ready" => {
+                    Some(format!("is not processed yet (status {})", r.get::<_, String>(3)))
+                }
                 Some(_) => None,
             };
             if let Some(problem) = problem {
@@ -387,13 +402,17 @@ pub async fn update_post(platform: &Platform, request: ApiRequest) -> Result<Api
     let mut conn = platform.db.connection().await?;
     let tx = conn.transaction().await?;
     let current = tx
-        .query_opt("SELECT title, category_id, published_at IS NOT NULL FROM posts WHERE id = $1 FOR UPDATE", &[&post_id])
+        .query_opt(
+            "SELECT title, category_id, published_at IS NOT NULL FROM posts WHERE id = $1 FOR UPDATE",
+            &[&post_id],
+        )
         .await?
         .ok_or_else(|| no_post(post_id))?;
     check_references(&tx, admin.id(), &changes).await?;
     let (title, category_id, was_published): (String, i64, bool) = (current.get(0), current.get(1), current.get(2));
     let published = changes.published.unwrap_or(was_published);
-    let renamed = changes.title.as_ref().is_some_and(|t| *t != title) || changes.category_id.is_some_and(|c| c != category_id);
+    let renamed =
+        changes.title.as_ref().is_some_and(|t| *t != title) || changes.category_id.is_some_and(|c| c != category_id);
     let og_due = published && (!was_published || renamed);
     tx.execute(
         "UPDATE posts SET slug = coalesce($2, slug), title = coalesce($3, title), excerpt = coalesce($4, excerpt),
@@ -458,19 +477,30 @@ mod tests {
         )
         .unwrap_err();
         let fields = fields_of(e);
-        for name in
-            ["slug", "title", "featured", "published", "colour", "content_html", "category_id", "images[0].upload_id", "images[1].alt"]
-        {
+        for name in [
+            "slug",
+            "title",
+            "featured",
+            "published",
+            "colour",
+            "content_html",
+            "category_id",
+            "images[0].upload_id",
+            "images[1].alt",
+        ] {
             assert!(fields.contains_key(name), "{name} not named: {fields:?}");
         }
     }
 
     #[test]
     fn a_patch_may_name_any_subset_and_content_is_sanitised() {
-        let changes = PostChanges::read(&body(serde_json::json!({"content_html": "<p>ok</p><script>x()</script>"})), false).unwrap();
+        let changes =
+            PostChanges::read(&body(serde_json::json!({"content_html": "<p>ok</p><script>x()</script>"})), false)
+                .unwrap();
         assert_eq!(changes.content_html.as_deref(), Some("<p>ok</p>"));
         assert!(changes.title.is_none() && !changes.is_empty());
-        let only_script = PostChanges::read(&body(serde_json::json!({"content_html": "<script>x()</script>"})), false).unwrap_err();
+        let only_script =
+            PostChanges::read(&body(serde_json::json!({"content_html": "<script>x()</script>"})), false).unwrap_err();
         assert!(fields_of(only_script).contains_key("content_html"));
     }
 

@@ -22,8 +22,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::db::{Connection, DbError};
-use crate::platform::Platform;
+use platform::Platform;
+use platform::db::{Connection, DbError};
 
 const BLOG_KEY: &str = "blog";
 const BLOG_TTL: Duration = Duration::from_secs(600);
@@ -41,14 +41,20 @@ pub async fn invalidate(platform: &Platform) {
 pub fn is_valid_slug(slug: &str) -> bool {
     !slug.is_empty()
         && slug.len() <= MAX_SLUG_CHARS
-        && slug.split('-').all(|word| !word.is_empty() && word.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
+        && slug
+            .split('-')
+            .all(|word| !word.is_empty() && word.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
 }
 
 /// Cleans post HTML with ammonia's allow-list: no `<script>` or `<style>`, no `on*` handlers, no `javascript:` or
 /// other unlisted URL schemes, links get `rel="noopener noreferrer"`. Code blocks keep their `class` (a language
 /// name, for highlighting on the client).
 pub fn sanitize_html(html: &str) -> String {
-    ammonia::Builder::default().add_tag_attributes("code", &["class"]).add_tag_attributes("pre", &["class"]).clean(html).to_string()
+    ammonia::Builder::default()
+        .add_tag_attributes("code", &["class"])
+        .add_tag_attributes("pre", &["class"])
+        .clean(html)
+        .to_string()
 }
 
 /// The site's name on pages and Open Graph images: the host of `PUBLIC_BASE_URL` (without scheme, port or path).
@@ -60,8 +66,11 @@ fn host_of(url: &str) -> String {
     let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
     let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
     let host = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
-    let host =
-        if host.starts_with('[') { host.split_inclusive(']').next().unwrap_or(host) } else { host.split(':').next().unwrap_or(host) };
+    let host = if host.starts_with('[') {
+        host.split_inclusive(']').next().unwrap_or(host)
+    } else {
+        host.split(':').next().unwrap_or(host)
+    };
     if host.is_empty() { url.to_string() } else { host.to_string() }
 }
 
@@ -111,7 +120,11 @@ impl Post {
 
     /// What the page's description and `og:description` say: the meta description, else the excerpt.
     pub fn description(&self) -> &str {
-        [&self.meta_description, &self.excerpt].into_iter().map(|s| s.trim()).find(|s| !s.is_empty()).unwrap_or(&self.title)
+        [&self.meta_description, &self.excerpt]
+            .into_iter()
+            .map(|s| s.trim())
+            .find(|s| !s.is_empty())
+            .unwrap_or(&self.title)
     }
 }
 
@@ -122,16 +135,22 @@ pub(crate) enum PostRef<'a> {
     PublishedSlug(&'a str),
 }
 
-const POST_COLUMNS: &str = "SELECT p.id, p.slug, p.title, p.excerpt, p.content_html, p.published_at, p.featured, p.meta_description,
+const POST_COLUMNS: &str =
+    "SELECT p.id, p.slug, p.title, p.excerpt, p.content_html, p.published_at, p.featured, p.meta_description,
         p.og_image_key, p.created_at, p.updated_at, c.id, c.slug, c.name
    FROM posts p JOIN blog_categories c ON c.id = p.category_id";
 
 /// Loads a post with its images from PostgreSQL (no cache).
-pub(crate) async fn load_post(platform: &Platform, conn: &Connection<'_>, which: PostRef<'_>) -> Result<Option<Post>, DbError> {
+pub(crate) async fn load_post(
+    platform: &Platform,
+    conn: &Connection<'_>,
+    which: PostRef<'_>,
+) -> Result<Option<Post>, DbError> {
     let row = match which {
         PostRef::Id(id) => conn.query_opt(&format!("{POST_COLUMNS} WHERE p.id = $1"), &[&id]).await?,
         PostRef::PublishedSlug(slug) => {
-            conn.query_opt(&format!("{POST_COLUMNS} WHERE p.slug = $1 AND p.published_at IS NOT NULL"), &[&slug]).await?
+            conn.query_opt(&format!("{POST_COLUMNS} WHERE p.slug = $1 AND p.published_at IS NOT NULL"), &[&slug])
+                .await?
         }
     };
     let Some(r) = row else { return Ok(None) };
@@ -183,10 +202,10 @@ pub(crate) async fn published_post(platform: &Platform, slug: &str) -> Result<Op
     }
     let field = format!("post:{slug}");
     if let Some(post) = platform.cache.hash_get::<Post>(BLOG_KEY, &field).await {
-        crate::telemetry::count_cache_hit();
+        platform::telemetry::count_cache_hit();
         return Ok(Some(post));
     }
-    crate::telemetry::count_cache_miss();
+    platform::telemetry::count_cache_miss();
     let conn = platform.db.connection().await?;
     let post = load_post(platform, &conn, PostRef::PublishedSlug(slug)).await?;
     drop(conn);

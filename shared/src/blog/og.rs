@@ -13,12 +13,12 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::{invalidate, site_name};
-use crate::db::DbError;
-use crate::events::{DomainEvent, EventKind, PublishError, Republished};
-use crate::jobs::JobEnvelope;
-use crate::platform::Platform;
-use crate::storage::keys;
-use crate::trigger::{JobError, JobFuture};
+use platform::Platform;
+use platform::db::DbError;
+use platform::events::{DomainEvent, EventKind, PublishError, Republished};
+use platform::jobs::JobEnvelope;
+use platform::storage::keys;
+use platform::trigger::{JobError, JobFuture};
 
 /// A request this old and still unserved is published again by the sweep.
 pub const SWEEP_GRACE: Duration = Duration::from_secs(60);
@@ -27,7 +27,10 @@ const SWEEP_BATCH: i64 = 100;
 /// Publishes `post.published` for a post whose `og_requested_at` is set. The event's id is new each time: the job
 /// does not need it to be idempotent (see the module's documentation).
 pub async fn request(platform: &Platform, post_id: i64) -> Result<(), PublishError> {
-    platform.events.publish(&DomainEvent::new(EventKind::PostPublished, Uuid::new_v4(), serde_json::json!({ "post_id": post_id }))).await
+    platform
+        .events
+        .publish(&DomainEvent::new(EventKind::PostPublished, Uuid::new_v4(), serde_json::json!({ "post_id": post_id })))
+        .await
 }
 
 /// Publishes `post.published` again for every published post whose image was requested over [`SWEEP_GRACE`] ago and
@@ -49,7 +52,11 @@ pub async fn sweep_og_requests(platform: &Platform) -> Result<Republished, DbErr
         let post_id: i64 = row.get(0);
         let attempt = request(platform, post_id).await;
         if attempt.is_ok() {
-            conn.execute("UPDATE posts SET og_requested_at = now() WHERE id = $1 AND og_requested_at IS NOT NULL", &[&post_id]).await?;
+            conn.execute(
+                "UPDATE posts SET og_requested_at = now() WHERE id = $1 AND og_requested_at IS NOT NULL",
+                &[&post_id],
+            )
+            .await?;
         }
         republished.record("post's Open Graph request", post_id, attempt);
     }

@@ -9,8 +9,8 @@ use askama::Template;
 use http::StatusCode;
 
 use super::{BLOG_KEY, BLOG_TTL, Post, published_post, site_name};
-use crate::http::{ApiError, ApiRequest, ApiResponse};
-use crate::platform::Platform;
+use platform::Platform;
+use platform::http::{ApiError, ApiRequest, ApiResponse};
 
 /// The picture `og:image` names.
 struct ShareImage<'a> {
@@ -43,7 +43,9 @@ pub fn render(post: &Post, public_base_url: &str, site_name: &str) -> Result<Str
     let main_image = post.main_image();
     let image = match (&post.og_image_url, main_image) {
         (Some(url), _) => Some(ShareImage { url, alt: None }),
-        (None, Some(main)) => Some(ShareImage { url: &main.url, alt: Some(main.alt.as_str()).filter(|a| !a.is_empty()) }),
+        (None, Some(main)) => {
+            Some(ShareImage { url: &main.url, alt: Some(main.alt.as_str()).filter(|a| !a.is_empty()) })
+        }
         (None, None) => None,
     };
     PostPage {
@@ -65,7 +67,7 @@ pub async fn post_page(platform: &Platform, request: ApiRequest) -> Result<ApiRe
     let site = site_name(platform);
     let field = format!("page:{slug}");
     if let Some(page) = platform.cache.hash_get::<String>(BLOG_KEY, &field).await {
-        crate::telemetry::count_cache_hit();
+        platform::telemetry::count_cache_hit();
         return Ok(ApiResponse::html(StatusCode::OK, page));
     }
     let Some(post) = published_post(platform, slug).await? else {
@@ -111,7 +113,8 @@ mod tests {
     fn every_value_is_escaped_and_the_content_is_printed_as_stored() {
         let html = render(&post(), "https://quiz.example.com/", "quiz.example.com").unwrap();
         assert!(
-            html.contains("Fish &#38; &#60;Chips&#62; &#34;quoted&#34;") || html.contains("Fish &amp; &lt;Chips&gt; &quot;quoted&quot;"),
+            html.contains("Fish &#38; &#60;Chips&#62; &#34;quoted&#34;")
+                || html.contains("Fish &amp; &lt;Chips&gt; &quot;quoted&quot;"),
             "{html}"
         );
         assert!(!html.contains("<Chips>"), "{html}");
@@ -124,7 +127,10 @@ mod tests {
     fn og_image_is_the_generated_image_else_the_main_image() {
         let mut post = post();
         let html = render(&post, "https://quiz.example.com", "quiz.example.com").unwrap();
-        assert!(html.contains(r#"<meta property="og:image" content="https://cdn.example/media/post_image/a.jpg">"#), "{html}");
+        assert!(
+            html.contains(r#"<meta property="og:image" content="https://cdn.example/media/post_image/a.jpg">"#),
+            "{html}"
+        );
         post.og_image_url = Some("https://cdn.example/og/abc.png".into());
         let html = render(&post, "https://quiz.example.com", "quiz.example.com").unwrap();
         assert!(html.contains(r#"<meta property="og:image" content="https://cdn.example/og/abc.png">"#), "{html}");

@@ -11,10 +11,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{BLOG_KEY, BLOG_TTL, Category, Post, PostImage, published_post};
-use crate::db::DbError;
-use crate::http::{ApiError, ApiRequest, ApiResponse};
 use crate::identity::{Viewer, limits};
-use crate::platform::Platform;
+use platform::Platform;
+use platform::db::DbError;
+use platform::http::{ApiError, ApiRequest, ApiResponse};
 
 const MAX_SEARCH_CHARS: usize = 100;
 const DEFAULT_PER_PAGE: i64 = 10;
@@ -137,7 +137,8 @@ pub async fn list_posts(platform: &Platform, request: ApiRequest) -> Result<ApiR
     }
     if !problems.is_empty() {
         let names: Vec<&str> = problems.keys().map(String::as_str).collect();
-        let mut error = ApiError::bad_request("invalid_query", format!("invalid query parameters: {}", names.join(", ")));
+        let mut error =
+            ApiError::bad_request("invalid_query", format!("invalid query parameters: {}", names.join(", ")));
         error.fields = Some(problems);
         return Err(error);
     }
@@ -146,7 +147,10 @@ pub async fn list_posts(platform: &Platform, request: ApiRequest) -> Result<ApiR
         Some(search) => load_page(platform, category, Some(search), page, per_page).await?,
         None => {
             let field = format!("list:{}:{page}:{per_page}", category.unwrap_or("*"));
-            platform.cache.hash_get_or_load(BLOG_KEY, &field, BLOG_TTL, || load_page(platform, category, None, page, per_page)).await?
+            platform
+                .cache
+                .hash_get_or_load(BLOG_KEY, &field, BLOG_TTL, || load_page(platform, category, None, page, per_page))
+                .await?
         }
     };
     Ok(ApiResponse::ok(&listed))
@@ -247,7 +251,11 @@ async fn set_liked(platform: &Platform, request: ApiRequest, liked: bool) -> Res
 fn reader_key(platform: &Platform, viewer: Option<&Viewer>, request: &ApiRequest) -> String {
     match viewer {
         Some(viewer) => format!("user:{}", viewer.id()),
-        None => anonymous_reader(&platform.config.identity.client_hash_key, Utc::now().date_naive(), limits::client_address(request)),
+        None => anonymous_reader(
+            &platform.config.identity.client_hash_key,
+            Utc::now().date_naive(),
+            limits::client_address(request),
+        ),
     }
 }
 

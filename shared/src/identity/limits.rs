@@ -17,8 +17,8 @@ use hmac::digest::Key;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
 
-use crate::db::{Connection, DbError};
-use crate::http::{ApiError, ApiRequest};
+use platform::db::{Connection, DbError};
+use platform::http::{ApiError, ApiRequest};
 
 /// One limit: at most `max` hits per `window` for each subject.
 #[derive(Debug, Clone, Copy)]
@@ -75,7 +75,9 @@ pub fn client_address(request: &ApiRequest) -> &str {
 pub enum Verdict {
     Within,
     /// Over the limit; the window ends in this many seconds.
-    Over { retry_after: u32 },
+    Over {
+        retry_after: u32,
+    },
 }
 
 impl Verdict {
@@ -125,7 +127,8 @@ pub async fn check(conn: &Connection<'_>, key: &str, limit: Limit, subject: &str
 /// Forgets the hits of `subject` (a successful sign-in clears its failures).
 pub async fn clear(conn: &Connection<'_>, key: &str, limit: Limit, subject: &str) -> Result<(), DbError> {
     let digest = client_digest(key, limit.scope, subject);
-    conn.execute("DELETE FROM auth_limits WHERE scope = $1 AND subject = $2", &[&limit.scope, &digest.as_slice()]).await?;
+    conn.execute("DELETE FROM auth_limits WHERE scope = $1 AND subject = $2", &[&limit.scope, &digest.as_slice()])
+        .await?;
     Ok(())
 }
 
@@ -145,9 +148,21 @@ mod tests {
     #[test]
     fn a_digest_depends_on_the_key_the_purpose_and_the_subject() {
         let a = client_digest("k1-0123456789abcdef0123456789abcdef", "login-address", "203.0.113.7");
-        assert_ne!(a, client_digest("k2-0123456789abcdef0123456789abcdef", "login-address", "203.0.113.7"), "another key");
-        assert_ne!(a, client_digest("k1-0123456789abcdef0123456789abcdef", "reset-address", "203.0.113.7"), "another purpose");
-        assert_ne!(a, client_digest("k1-0123456789abcdef0123456789abcdef", "login-address", "203.0.113.8"), "another address");
+        assert_ne!(
+            a,
+            client_digest("k2-0123456789abcdef0123456789abcdef", "login-address", "203.0.113.7"),
+            "another key"
+        );
+        assert_ne!(
+            a,
+            client_digest("k1-0123456789abcdef0123456789abcdef", "reset-address", "203.0.113.7"),
+            "another purpose"
+        );
+        assert_ne!(
+            a,
+            client_digest("k1-0123456789abcdef0123456789abcdef", "login-address", "203.0.113.8"),
+            "another address"
+        );
         assert_eq!(a, client_digest("k1-0123456789abcdef0123456789abcdef", "login-address", "203.0.113.7"));
     }
 

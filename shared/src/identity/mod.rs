@@ -17,13 +17,13 @@ use chrono::{DateTime, Utc};
 use http::{HeaderValue, StatusCode, header};
 use serde::{Deserialize, Serialize};
 
-use crate::http::{ApiError, ApiRequest, ApiResponse};
-use crate::jobs::{JobEnvelope, JobKind};
-use crate::mail::Email;
-use crate::platform::Platform;
 use crate::quiz::Language;
 use crate::sessions::{self, COOKIE_NAME, SessionToken};
 use crate::users::{self, Profile};
+use platform::Platform;
+use platform::http::{ApiError, ApiRequest, ApiResponse};
+use platform::jobs::{JobEnvelope, JobKind};
+use platform::mail::Email;
 
 use telegram::{TelegramAuthError, TelegramUser};
 
@@ -102,7 +102,12 @@ pub struct SignedIn {
 }
 
 /// Starts a session and answers with it, in the body and as a cookie.
-async fn start_session(platform: &Platform, request: &ApiRequest, user_id: i64, created: bool) -> Result<ApiResponse, ApiError> {
+async fn start_session(
+    platform: &Platform,
+    request: &ApiRequest,
+    user_id: i64,
+    created: bool,
+) -> Result<ApiResponse, ApiError> {
     let conn = platform.db.connection().await?;
     let (token, session) =
         sessions::create(&conn, user_id, platform.config.identity.session_ttl, request.header("user-agent")).await?;
@@ -148,7 +153,7 @@ fn refuse_nul_in(tg: &TelegramUser, prefix: &str) -> Result<(), ApiError> {
     ];
     for (name, value) in texts {
         if let Some(value) = value {
-            crate::http::text::refuse_nul(&format!("{prefix}{name}"), value)?;
+            platform::http::text::refuse_nul(&format!("{prefix}{name}"), value)?;
         }
     }
     Ok(())
@@ -161,7 +166,8 @@ pub(crate) async fn telegram_user(platform: &Platform, tg: &TelegramUser) -> Res
     let language = tg.language_code.as_deref().and_then(Language::parse).unwrap_or_else(Language::english);
     // The sign-in routes refuse a NUL ([`refuse_nul_in`]); an update from the bot is not refused for one (Telegram
     // would deliver it again and again), so here it becomes U+FFFD, which PostgreSQL stores.
-    let storable = |text: &str| -> String { text.chars().take(128).map(|c| if c == '\0' { '\u{FFFD}' } else { c }).collect() };
+    let storable =
+        |text: &str| -> String { text.chars().take(128).map(|c| if c == '\0' { '\u{FFFD}' } else { c }).collect() };
     let first_name = storable(&tg.first_name);
     let last_name: Option<String> = tg.last_name.as_deref().map(storable);
     let photo_url: Option<String> = tg.photo_url.as_deref().filter(|u| !u.contains('\0')).map(String::from);
@@ -179,7 +185,8 @@ pub(crate) async fn telegram_user(platform: &Platform, tg: &TelegramUser) -> Res
     if deactivated {
         return Err(ApiError::forbidden("this account is deactivated"));
     }
-    let new_username = if created { tg.username.as_deref().filter(|u| u.len() <= 64 && !u.contains('\0')) } else { None };
+    let new_username =
+        if created { tg.username.as_deref().filter(|u| u.len() <= 64 && !u.contains('\0')) } else { None };
     if let Some(username) = new_username {
         // Telegram usernames are unique in Telegram, not necessarily here: take it only when it is free.
         let taken = conn
@@ -206,8 +213,13 @@ struct MiniAppSignIn {
 pub async fn sign_in_mini_app(platform: &Platform, request: ApiRequest) -> Result<ApiResponse, ApiError> {
     let body: MiniAppSignIn = request.json()?;
     let identity = &platform.config.identity;
-    let tg = telegram::verify_init_data(&body.init_data, &identity.telegram_bot_token, identity.telegram_auth_max_age, Utc::now())
-        .map_err(telegram_refusal)?;
+    let tg = telegram::verify_init_data(
+        &body.init_data,
+        &identity.telegram_bot_token,
+        identity.telegram_auth_max_age,
+        Utc::now(),
+    )
+    .map_err(telegram_refusal)?;
     refuse_nul_in(&tg, "init_data.user.")?;
     let (user_id, created) = telegram_user(platform, &tg).await?;
     start_session(platform, &request, user_id, created).await
@@ -217,8 +229,13 @@ pub async fn sign_in_mini_app(platform: &Platform, request: ApiRequest) -> Resul
 pub async fn sign_in_telegram_widget(platform: &Platform, request: ApiRequest) -> Result<ApiResponse, ApiError> {
     let fields: serde_json::Map<String, serde_json::Value> = request.json()?;
     let identity = &platform.config.identity;
-    let tg = telegram::verify_login_widget(&fields, &identity.telegram_bot_token, identity.telegram_auth_max_age, Utc::now())
-        .map_err(telegram_refusal)?;
+    let tg = telegram::verify_login_widget(
+        &fields,
+        &identity.telegram_bot_token,
+        identity.telegram_auth_max_age,
+        Utc::now(),
+    )
+    .map_err(telegram_refusal)?;
     refuse_nul_in(&tg, "")?;
     let (user_id, created) = telegram_user(platform, &tg).await?;
     start_session(platform, &request, user_id, created).await
@@ -262,7 +279,9 @@ async fn hash_in_background(password: String) -> Result<String, ApiError> {
 }
 
 async fn verify_in_background(candidate: String, stored: String) -> Result<bool, ApiError> {
-    tokio::task::spawn_blocking(move || password::verify_password(&candidate, &stored)).await.map_err(ApiError::internal)
+    tokio::task::spawn_blocking(move || password::verify_password(&candidate, &stored))
+        .await
+        .map_err(ApiError::internal)
 }
 
 #[derive(Deserialize)]
@@ -331,14 +350,18 @@ pub async fn register(platform: &Platform, request: ApiRequest) -> Result<ApiRes
             &[&email.as_str(), &hash, &first_name, &language.as_str()],
         )
         .await?;
-    let mail_allowed = limits::hit(&conn, key, limits::REGISTER_MAILS_PER_ACCOUNT, &email.as_str().to_lowercase()).await?.is_within();
+    let mail_allowed =
+        limits::hit(&conn, key, limits::REGISTER_MAILS_PER_ACCOUNT, &email.as_str().to_lowercase()).await?.is_within();
     if !mail_allowed {
         return Ok(registration_accepted());
     }
     // The owner of a taken address is told at the address the account has, not as this attempt spelled it.
     let owner: Option<String> = match inserted {
         Some(_) => None,
-        None => conn.query_opt("SELECT email FROM users WHERE lower(email) = lower($1)", &[&email.as_str()]).await?.map(|r| r.get(0)),
+        None => conn
+            .query_opt("SELECT email FROM users WHERE lower(email) = lower($1)", &[&email.as_str()])
+            .await?
+            .map(|r| r.get(0)),
     };
     drop(conn);
     let base = &platform.config.public_base_url;
@@ -542,7 +565,9 @@ struct ResetConfirmation {
 /// session of the account, and signs in afresh.
 pub async fn confirm_password_reset(platform: &Platform, request: ApiRequest) -> Result<ApiResponse, ApiError> {
     let body: ResetConfirmation = request.json()?;
-    let invalid = || ApiError::bad_request("invalid_reset_token", "the reset link is invalid, used or expired; ask for a new one");
+    let invalid = || {
+        ApiError::bad_request("invalid_reset_token", "the reset link is invalid, used or expired; ask for a new one")
+    };
     let token = SessionToken::parse(&body.token).ok_or_else(invalid)?;
     // The token first: a made-up one must cost no hash. Its account's address, for the policy's check.
     let conn = platform.db.connection().await?;
@@ -592,7 +617,16 @@ mod tests {
     #[test]
     fn addresses_are_checked_once_at_the_edge() {
         assert_eq!(EmailAddress::parse(" ada@example.com ").unwrap().as_str(), "ada@example.com");
-        for bad in ["", "ada", "ada@", "@example.com", "ada@example", "a b@example.com", "ada@@example.com", "ada@example..com"] {
+        for bad in [
+            "",
+            "ada",
+            "ada@",
+            "@example.com",
+            "ada@example",
+            "a b@example.com",
+            "ada@@example.com",
+            "ada@example..com",
+        ] {
             assert!(EmailAddress::parse(bad).is_none(), "{bad}");
         }
     }

@@ -14,8 +14,8 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use http::{HeaderValue, StatusCode, header};
 use sha2::{Digest, Sha256};
 
-use crate::http::{ApiError, ApiRequest, ApiResponse};
-use crate::platform::Platform;
+use platform::Platform;
+use platform::http::{ApiError, ApiRequest, ApiResponse};
 
 const STYLE: &str = include_str!("reset_page/page.css");
 const SCRIPT: &str = include_str!("reset_page/page.js");
@@ -68,8 +68,14 @@ mod tests {
         let script = inline("<script>", "</script>");
         let style = inline("<style>", "</style>");
         assert_eq!(script, SCRIPT);
-        assert!(policy.contains(&format!("script-src 'sha256-{}'", BASE64.encode(Sha256::digest(script.as_bytes())))), "{policy}");
-        assert!(policy.contains(&format!("style-src 'sha256-{}'", BASE64.encode(Sha256::digest(style.as_bytes())))), "{policy}");
+        assert!(
+            policy.contains(&format!("script-src 'sha256-{}'", BASE64.encode(Sha256::digest(script.as_bytes())))),
+            "{policy}"
+        );
+        assert!(
+            policy.contains(&format!("style-src 'sha256-{}'", BASE64.encode(Sha256::digest(style.as_bytes())))),
+            "{policy}"
+        );
         assert!(policy.starts_with("default-src 'none'"), "{policy}");
         assert_eq!(response.headers[header::REFERRER_POLICY], "no-referrer");
     }
@@ -77,7 +83,9 @@ mod tests {
     #[test]
     fn the_page_posts_json_to_both_reset_routes_and_prints_no_token() {
         let html = String::from_utf8(page().body).unwrap();
-        assert!(html.contains("'/api/v1/auth/password-reset/confirm'") && html.contains("'/api/v1/auth/password-reset'"));
+        assert!(
+            html.contains("'/api/v1/auth/password-reset/confirm'") && html.contains("'/api/v1/auth/password-reset'")
+        );
         assert!(html.contains("'content-type': 'application/json'"));
         assert!(!html.contains("{STYLE}") && !html.contains("{SCRIPT}"));
     }

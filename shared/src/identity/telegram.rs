@@ -77,10 +77,7 @@ pub fn verify_init_data(
         // Telegram signed, so such data is refused outright.
         match fields.entry(key.into_owned()) {
             Entry::Occupied(taken) => {
-                return Err(TelegramAuthError::Malformed(format!(
-                    "field `{}` appears more than once",
-                    taken.key()
-                )));
+                return Err(TelegramAuthError::Malformed(format!("field `{}` appears more than once", taken.key())));
             }
             Entry::Vacant(free) => {
                 free.insert(value.into_owned());
@@ -89,24 +86,14 @@ pub fn verify_init_data(
     }
 
     // Every field but `hash` is signed, `signature` (Telegram's newer Ed25519 field) included.
-    let claimed_hash = fields
-        .remove("hash")
-        .ok_or(TelegramAuthError::Missing("hash"))?;
-    check_signature(
-        bot_token,
-        &mini_app_secret_key(bot_token),
-        &fields,
-        &claimed_hash,
-    )?;
+    let claimed_hash = fields.remove("hash").ok_or(TelegramAuthError::Missing("hash"))?;
+    check_signature(bot_token, &mini_app_secret_key(bot_token), &fields, &claimed_hash)?;
 
     check_auth_date(fields.get("auth_date").map(String::as_str), max_age, now)?;
 
-    let user = fields
-        .get("user")
-        .ok_or(TelegramAuthError::Missing("user"))?;
-    serde_json::from_str(user).map_err(|error| {
-        TelegramAuthError::Malformed(format!("`user` is not a Telegram user: {error}"))
-    })
+    let user = fields.get("user").ok_or(TelegramAuthError::Missing("user"))?;
+    serde_json::from_str(user)
+        .map_err(|error| TelegramAuthError::Malformed(format!("`user` is not a Telegram user: {error}")))
 }
 
 /// Checks the fields the Login Widget hands the page (id, first_name, last_name, username,
@@ -129,25 +116,16 @@ pub fn verify_login_widget(
         }
     }
 
-    let claimed_hash = signed
-        .remove("hash")
-        .ok_or(TelegramAuthError::Missing("hash"))?;
-    check_signature(
-        bot_token,
-        &login_widget_secret_key(bot_token),
-        &signed,
-        &claimed_hash,
-    )?;
+    let claimed_hash = signed.remove("hash").ok_or(TelegramAuthError::Missing("hash"))?;
+    check_signature(bot_token, &login_widget_secret_key(bot_token), &signed, &claimed_hash)?;
 
     check_auth_date(signed.get("auth_date").map(String::as_str), max_age, now)?;
 
     let id = signed.get("id").ok_or(TelegramAuthError::Missing("id"))?;
-    let id = id.parse::<i64>().map_err(|_| {
-        TelegramAuthError::Malformed(format!("`id` is not a Telegram user id: {id:?}"))
-    })?;
-    let first_name = signed
-        .get("first_name")
-        .ok_or(TelegramAuthError::Missing("first_name"))?;
+    let id = id
+        .parse::<i64>()
+        .map_err(|_| TelegramAuthError::Malformed(format!("`id` is not a Telegram user id: {id:?}")))?;
+    let first_name = signed.get("first_name").ok_or(TelegramAuthError::Missing("first_name"))?;
     Ok(TelegramUser {
         id,
         first_name: first_name.clone(),
@@ -166,23 +144,12 @@ pub fn sign_init_data(user: &TelegramUser, auth_date: DateTime<Utc>, bot_token: 
     let query_id = format!("dev-{}-{}", user.id, auth_date.timestamp());
     let user_json = Value::Object(user_fields(user)).to_string();
     let auth_date = auth_date.timestamp().to_string();
-    signed_init_data(
-        &[
-            ("query_id", &query_id),
-            ("user", &user_json),
-            ("auth_date", &auth_date),
-        ],
-        bot_token,
-    )
+    signed_init_data(&[("query_id", &query_id), ("user", &user_json), ("auth_date", &auth_date)], bot_token)
 }
 
 /// For developers and tests: the fields the Login Widget would hand the page for `user`, signed
 /// with `bot_token` as of `auth_date`. `language_code` is left out, as the widget never sends it.
-pub fn sign_login_widget(
-    user: &TelegramUser,
-    auth_date: DateTime<Utc>,
-    bot_token: &str,
-) -> Map<String, Value> {
+pub fn sign_login_widget(user: &TelegramUser, auth_date: DateTime<Utc>, bot_token: &str) -> Map<String, Value> {
     let mut fields = user_fields(user);
     fields.remove("language_code");
     fields.insert("auth_date".into(), Value::from(auth_date.timestamp()));
@@ -190,12 +157,7 @@ pub fn sign_login_widget(
     // Signed through the same text conversion the check uses, so the two cannot disagree.
     let signed: BTreeMap<String, String> = fields
         .iter()
-        .filter_map(|(key, value)| {
-            widget_field_text(key, value)
-                .ok()
-                .flatten()
-                .map(|text| (key.clone(), text))
-        })
+        .filter_map(|(key, value)| widget_field_text(key, value).ok().flatten().map(|text| (key.clone(), text)))
         .collect();
     let hash = hex::encode(expected_hash(&login_widget_secret_key(bot_token), &signed));
     fields.insert("hash".into(), Value::from(hash));
@@ -205,10 +167,8 @@ pub fn sign_login_widget(
 /// Signs `pairs` as a Mini App's initData and writes them URL-encoded in the given order, `hash`
 /// last, as Telegram does.
 fn signed_init_data(pairs: &[(&str, &str)], bot_token: &str) -> String {
-    let fields: BTreeMap<String, String> = pairs
-        .iter()
-        .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
-        .collect();
+    let fields: BTreeMap<String, String> =
+        pairs.iter().map(|(key, value)| ((*key).to_owned(), (*value).to_owned())).collect();
     let hash = hex::encode(expected_hash(&mini_app_secret_key(bot_token), &fields));
     pairs
         .iter()
@@ -233,11 +193,7 @@ fn login_widget_secret_key(bot_token: &str) -> [u8; 32] {
 /// string), where the data-check string is every signed field as `key=value`, sorted by key (the
 /// map's own order), joined by "\n".
 fn expected_hash(secret_key: &[u8; 32], fields: &BTreeMap<String, String>) -> [u8; 32] {
-    let data_check_string = fields
-        .iter()
-        .map(|(key, value)| format!("{key}={value}"))
-        .collect::<Vec<_>>()
-        .join("\n");
+    let data_check_string = fields.iter().map(|(key, value)| format!("{key}={value}")).collect::<Vec<_>>().join("\n");
     hmac_sha256(secret_key, data_check_string.as_bytes())
 }
 
@@ -250,9 +206,7 @@ fn check_signature(
 ) -> Result<(), TelegramAuthError> {
     let mut claimed = [0u8; 32];
     if hex::decode_to_slice(claimed_hash, &mut claimed).is_err() {
-        return Err(TelegramAuthError::Malformed(
-            "`hash` is not 64 hexadecimal characters".into(),
-        ));
+        return Err(TelegramAuthError::Malformed("`hash` is not 64 hexadecimal characters".into()));
     }
     // A missing bot token in configuration must not turn into a key that anyone can compute.
     if bot_token.trim().is_empty() {
@@ -268,15 +222,11 @@ fn check_signature(
 
 /// Refuses sign-ins older than `max_age` or dated more than the allowed clock skew ahead of `now`.
 /// Called only after the signature matched, so `auth_date` is Telegram's own.
-fn check_auth_date(
-    auth_date: Option<&str>,
-    max_age: Duration,
-    now: DateTime<Utc>,
-) -> Result<(), TelegramAuthError> {
+fn check_auth_date(auth_date: Option<&str>, max_age: Duration, now: DateTime<Utc>) -> Result<(), TelegramAuthError> {
     let auth_date = auth_date.ok_or(TelegramAuthError::Missing("auth_date"))?;
-    let auth_date = auth_date.parse::<i64>().map_err(|_| {
-        TelegramAuthError::Malformed(format!("`auth_date` is not a Unix time: {auth_date:?}"))
-    })?;
+    let auth_date = auth_date
+        .parse::<i64>()
+        .map_err(|_| TelegramAuthError::Malformed(format!("`auth_date` is not a Unix time: {auth_date:?}")))?;
     let age_secs = now.timestamp().saturating_sub(auth_date);
     if age_secs < -ALLOWED_CLOCK_SKEW_SECS {
         return Err(TelegramAuthError::FromTheFuture);
@@ -296,9 +246,9 @@ fn widget_field_text(key: &str, value: &Value) -> Result<Option<String>, Telegra
         Value::String(text) => Ok(Some(text.clone())),
         // serde_json writes an integer exactly as Telegram sent it: 42 → "42".
         Value::Number(number) => Ok(Some(number.to_string())),
-        Value::Bool(_) | Value::Array(_) | Value::Object(_) => Err(TelegramAuthError::Malformed(
-            format!("`{key}` must be a string or a number"),
-        )),
+        Value::Bool(_) | Value::Array(_) | Value::Object(_) => {
+            Err(TelegramAuthError::Malformed(format!("`{key}` must be a string or a number")))
+        }
     }
 }
 
@@ -325,9 +275,7 @@ fn user_fields(user: &TelegramUser) -> Map<String, Value> {
 /// `+`, which validators built on `decodeURIComponent` would read as a literal plus; Telegram writes
 /// `%20`. A literal `+` comes out as `%2B`, so every `+` left in the output is a space.
 fn url_encode(value: &str) -> String {
-    form_urlencoded::byte_serialize(value.as_bytes())
-        .collect::<String>()
-        .replace('+', "%20")
+    form_urlencoded::byte_serialize(value.as_bytes()).collect::<String>().replace('+', "%20")
 }
 
 /// HMAC-SHA256 for keys of at most one SHA-256 block (64 bytes), which both of Telegram's keys are
@@ -355,9 +303,7 @@ mod tests {
     const DAY: Duration = Duration::from_secs(24 * 60 * 60);
 
     fn at(unix_secs: i64) -> DateTime<Utc> {
-        Utc.timestamp_opt(unix_secs, 0)
-            .single()
-            .expect("a valid test time")
+        Utc.timestamp_opt(unix_secs, 0).single().expect("a valid test time")
     }
 
     fn signed_at() -> DateTime<Utc> {
@@ -376,10 +322,7 @@ mod tests {
     }
 
     fn widget_player() -> TelegramUser {
-        TelegramUser {
-            language_code: None,
-            ..player()
-        }
+        TelegramUser { language_code: None, ..player() }
     }
 
     /// Replaces one field's raw (still URL-encoded) value in an initData string.
@@ -403,46 +346,30 @@ mod tests {
     #[test]
     fn mini_app_sign_in_round_trips() {
         let init_data = sign_init_data(&player(), signed_at(), BOT_TOKEN);
-        assert_eq!(
-            verify_init_data(&init_data, BOT_TOKEN, DAY, signed_at()),
-            Ok(player())
-        );
+        assert_eq!(verify_init_data(&init_data, BOT_TOKEN, DAY, signed_at()), Ok(player()));
     }
 
     #[test]
     fn login_widget_sign_in_round_trips() {
         let fields = sign_login_widget(&widget_player(), signed_at(), BOT_TOKEN);
-        assert_eq!(
-            verify_login_widget(&fields, BOT_TOKEN, DAY, signed_at()),
-            Ok(widget_player())
-        );
+        assert_eq!(verify_login_widget(&fields, BOT_TOKEN, DAY, signed_at()), Ok(widget_player()));
     }
 
     #[test]
     fn mini_app_hash_follows_telegrams_documented_algorithm() {
         // Built by hand from Telegram's documentation, not with this module's helpers.
         let user_json = r#"{"id":279058397,"first_name":"Vladislav","last_name":"Kibenko","username":"vdkfrost","language_code":"ru","is_premium":true}"#;
-        let data_check_string =
-            format!("auth_date=1700000000\nquery_id=AAHdF6IQAAAAAN0XohDhrOrc\nuser={user_json}");
+        let data_check_string = format!("auth_date=1700000000\nquery_id=AAHdF6IQAAAAAN0XohDhrOrc\nuser={user_json}");
         let secret_key = independent_hmac(b"WebAppData", BOT_TOKEN.as_bytes());
         let hash = hex::encode(independent_hmac(&secret_key, data_check_string.as_bytes()));
         // The same computation done with Python's standard hmac and hashlib modules.
-        assert_eq!(
-            hash,
-            "5d9c1f5368dfd8448e5581563821049f29ae031acb0ec31603e199eeaabe3c16"
-        );
+        assert_eq!(hash, "5d9c1f5368dfd8448e5581563821049f29ae031acb0ec31603e199eeaabe3c16");
 
         let init_data = format!(
             "query_id=AAHdF6IQAAAAAN0XohDhrOrc&user=%7B%22id%22%3A279058397%2C%22first_name%22%3A%22Vladislav%22%2C%22last_name%22%3A%22Kibenko%22%2C%22username%22%3A%22vdkfrost%22%2C%22language_code%22%3A%22ru%22%2C%22is_premium%22%3Atrue%7D&auth_date=1700000000&hash={hash}"
         );
-        let expected = TelegramUser {
-            photo_url: None,
-            ..player()
-        };
-        assert_eq!(
-            verify_init_data(&init_data, BOT_TOKEN, DAY, signed_at()),
-            Ok(expected)
-        );
+        let expected = TelegramUser { photo_url: None, ..player() };
+        assert_eq!(verify_init_data(&init_data, BOT_TOKEN, DAY, signed_at()), Ok(expected));
     }
 
     #[test]
@@ -451,10 +378,7 @@ mod tests {
         let secret_key = Sha256::digest(BOT_TOKEN.as_bytes());
         let hash = hex::encode(independent_hmac(&secret_key, data_check_string.as_bytes()));
         // The same computation done with Python's standard hmac and hashlib modules.
-        assert_eq!(
-            hash,
-            "b231128cd77efb975465aa36dc4c5bd964628b4240c0378b5c403825af0e32ef"
-        );
+        assert_eq!(hash, "b231128cd77efb975465aa36dc4c5bd964628b4240c0378b5c403825af0e32ef");
 
         let fields = serde_json::json!({
             "id": 279058397,
@@ -467,94 +391,61 @@ mod tests {
         let Value::Object(fields) = fields else {
             panic!("json! of an object is an object");
         };
-        let expected = TelegramUser {
-            last_name: None,
-            ..widget_player()
-        };
-        assert_eq!(
-            verify_login_widget(&fields, BOT_TOKEN, DAY, signed_at()),
-            Ok(expected)
-        );
+        let expected = TelegramUser { last_name: None, ..widget_player() };
+        assert_eq!(verify_login_widget(&fields, BOT_TOKEN, DAY, signed_at()), Ok(expected));
     }
 
     #[test]
     fn altered_mini_app_field_is_refused() {
         let init_data = sign_init_data(&player(), signed_at(), BOT_TOKEN);
         let forged = replace_init_data_field(&init_data, "auth_date", "1700000001");
-        assert_eq!(
-            verify_init_data(&forged, BOT_TOKEN, DAY, signed_at()),
-            Err(TelegramAuthError::BadSignature)
-        );
+        assert_eq!(verify_init_data(&forged, BOT_TOKEN, DAY, signed_at()), Err(TelegramAuthError::BadSignature));
     }
 
     #[test]
     fn altered_login_widget_field_is_refused() {
         let mut fields = sign_login_widget(&widget_player(), signed_at(), BOT_TOKEN);
         fields.insert("id".into(), Value::from(1));
-        assert_eq!(
-            verify_login_widget(&fields, BOT_TOKEN, DAY, signed_at()),
-            Err(TelegramAuthError::BadSignature)
-        );
+        assert_eq!(verify_login_widget(&fields, BOT_TOKEN, DAY, signed_at()), Err(TelegramAuthError::BadSignature));
     }
 
     #[test]
     fn field_added_to_login_widget_is_refused() {
         let mut fields = sign_login_widget(&widget_player(), signed_at(), BOT_TOKEN);
         fields.insert("language_code".into(), Value::from("en"));
-        assert_eq!(
-            verify_login_widget(&fields, BOT_TOKEN, DAY, signed_at()),
-            Err(TelegramAuthError::BadSignature)
-        );
+        assert_eq!(verify_login_widget(&fields, BOT_TOKEN, DAY, signed_at()), Err(TelegramAuthError::BadSignature));
     }
 
     #[test]
     fn altered_mini_app_hash_is_refused() {
         let init_data = sign_init_data(&player(), signed_at(), BOT_TOKEN);
         let forged = replace_init_data_field(&init_data, "hash", &"0".repeat(64));
-        assert_eq!(
-            verify_init_data(&forged, BOT_TOKEN, DAY, signed_at()),
-            Err(TelegramAuthError::BadSignature)
-        );
+        assert_eq!(verify_init_data(&forged, BOT_TOKEN, DAY, signed_at()), Err(TelegramAuthError::BadSignature));
     }
 
     #[test]
     fn altered_login_widget_hash_is_refused() {
         let mut fields = sign_login_widget(&widget_player(), signed_at(), BOT_TOKEN);
         fields.insert("hash".into(), Value::from("f".repeat(64)));
-        assert_eq!(
-            verify_login_widget(&fields, BOT_TOKEN, DAY, signed_at()),
-            Err(TelegramAuthError::BadSignature)
-        );
+        assert_eq!(verify_login_widget(&fields, BOT_TOKEN, DAY, signed_at()), Err(TelegramAuthError::BadSignature));
     }
 
     #[test]
     fn data_signed_by_another_bot_is_refused() {
         let other_bot = "987654321:AAAnotherBotsTokenEntirely";
         let init_data = sign_init_data(&player(), signed_at(), other_bot);
-        assert_eq!(
-            verify_init_data(&init_data, BOT_TOKEN, DAY, signed_at()),
-            Err(TelegramAuthError::BadSignature)
-        );
+        assert_eq!(verify_init_data(&init_data, BOT_TOKEN, DAY, signed_at()), Err(TelegramAuthError::BadSignature));
         let fields = sign_login_widget(&widget_player(), signed_at(), other_bot);
-        assert_eq!(
-            verify_login_widget(&fields, BOT_TOKEN, DAY, signed_at()),
-            Err(TelegramAuthError::BadSignature)
-        );
+        assert_eq!(verify_login_widget(&fields, BOT_TOKEN, DAY, signed_at()), Err(TelegramAuthError::BadSignature));
     }
 
     #[test]
     fn empty_bot_token_verifies_nothing() {
         for token in ["", "  "] {
             let init_data = sign_init_data(&player(), signed_at(), token);
-            assert_eq!(
-                verify_init_data(&init_data, token, DAY, signed_at()),
-                Err(TelegramAuthError::BadSignature)
-            );
+            assert_eq!(verify_init_data(&init_data, token, DAY, signed_at()), Err(TelegramAuthError::BadSignature));
             let fields = sign_login_widget(&widget_player(), signed_at(), token);
-            assert_eq!(
-                verify_login_widget(&fields, token, DAY, signed_at()),
-                Err(TelegramAuthError::BadSignature)
-            );
+            assert_eq!(verify_login_widget(&fields, token, DAY, signed_at()), Err(TelegramAuthError::BadSignature));
         }
     }
 
@@ -563,24 +454,15 @@ mod tests {
         let init_data = sign_init_data(&player(), signed_at(), BOT_TOKEN);
         let fields = sign_login_widget(&widget_player(), signed_at(), BOT_TOKEN);
         let just_too_late = signed_at() + chrono::Duration::seconds(24 * 60 * 60 + 1);
-        assert_eq!(
-            verify_init_data(&init_data, BOT_TOKEN, DAY, just_too_late),
-            Err(TelegramAuthError::Expired)
-        );
-        assert_eq!(
-            verify_login_widget(&fields, BOT_TOKEN, DAY, just_too_late),
-            Err(TelegramAuthError::Expired)
-        );
+        assert_eq!(verify_init_data(&init_data, BOT_TOKEN, DAY, just_too_late), Err(TelegramAuthError::Expired));
+        assert_eq!(verify_login_widget(&fields, BOT_TOKEN, DAY, just_too_late), Err(TelegramAuthError::Expired));
     }
 
     #[test]
     fn sign_in_exactly_max_age_old_is_accepted() {
         let init_data = sign_init_data(&player(), signed_at(), BOT_TOKEN);
         let last_moment = signed_at() + chrono::Duration::seconds(24 * 60 * 60);
-        assert_eq!(
-            verify_init_data(&init_data, BOT_TOKEN, DAY, last_moment),
-            Ok(player())
-        );
+        assert_eq!(verify_init_data(&init_data, BOT_TOKEN, DAY, last_moment), Ok(player()));
     }
 
     #[test]
@@ -588,74 +470,44 @@ mod tests {
         let init_data = sign_init_data(&player(), signed_at(), BOT_TOKEN);
         let fields = sign_login_widget(&widget_player(), signed_at(), BOT_TOKEN);
         let our_clock = signed_at() - chrono::Duration::seconds(61);
-        assert_eq!(
-            verify_init_data(&init_data, BOT_TOKEN, DAY, our_clock),
-            Err(TelegramAuthError::FromTheFuture)
-        );
-        assert_eq!(
-            verify_login_widget(&fields, BOT_TOKEN, DAY, our_clock),
-            Err(TelegramAuthError::FromTheFuture)
-        );
+        assert_eq!(verify_init_data(&init_data, BOT_TOKEN, DAY, our_clock), Err(TelegramAuthError::FromTheFuture));
+        assert_eq!(verify_login_widget(&fields, BOT_TOKEN, DAY, our_clock), Err(TelegramAuthError::FromTheFuture));
     }
 
     #[test]
     fn sign_in_within_clock_skew_is_accepted() {
         let init_data = sign_init_data(&player(), signed_at(), BOT_TOKEN);
         let our_clock = signed_at() - chrono::Duration::seconds(60);
-        assert_eq!(
-            verify_init_data(&init_data, BOT_TOKEN, DAY, our_clock),
-            Ok(player())
-        );
+        assert_eq!(verify_init_data(&init_data, BOT_TOKEN, DAY, our_clock), Ok(player()));
     }
 
     #[test]
     fn forged_stale_data_learns_only_bad_signature() {
         let init_data = sign_init_data(&player(), signed_at(), "987654321:AAAnotherBot");
         let years_later = signed_at() + chrono::Duration::days(3 * 365);
-        assert_eq!(
-            verify_init_data(&init_data, BOT_TOKEN, DAY, years_later),
-            Err(TelegramAuthError::BadSignature)
-        );
+        assert_eq!(verify_init_data(&init_data, BOT_TOKEN, DAY, years_later), Err(TelegramAuthError::BadSignature));
     }
 
     #[test]
     fn missing_hash_is_missing() {
         let init_data = sign_init_data(&player(), signed_at(), BOT_TOKEN);
-        let without_hash = init_data
-            .split('&')
-            .filter(|pair| !pair.starts_with("hash="))
-            .collect::<Vec<_>>()
-            .join("&");
+        let without_hash = init_data.split('&').filter(|pair| !pair.starts_with("hash=")).collect::<Vec<_>>().join("&");
         assert_eq!(
             verify_init_data(&without_hash, BOT_TOKEN, DAY, signed_at()),
             Err(TelegramAuthError::Missing("hash"))
         );
-        assert_eq!(
-            verify_init_data("", BOT_TOKEN, DAY, signed_at()),
-            Err(TelegramAuthError::Missing("hash"))
-        );
+        assert_eq!(verify_init_data("", BOT_TOKEN, DAY, signed_at()), Err(TelegramAuthError::Missing("hash")));
 
         let mut fields = sign_login_widget(&widget_player(), signed_at(), BOT_TOKEN);
         fields.remove("hash");
-        assert_eq!(
-            verify_login_widget(&fields, BOT_TOKEN, DAY, signed_at()),
-            Err(TelegramAuthError::Missing("hash"))
-        );
+        assert_eq!(verify_login_widget(&fields, BOT_TOKEN, DAY, signed_at()), Err(TelegramAuthError::Missing("hash")));
     }
 
     #[test]
     fn signed_init_data_without_user_is_missing_user() {
-        let init_data = signed_init_data(
-            &[
-                ("query_id", "AAHdF6IQAAAAAN0XohDhrOrc"),
-                ("auth_date", "1700000000"),
-            ],
-            BOT_TOKEN,
-        );
-        assert_eq!(
-            verify_init_data(&init_data, BOT_TOKEN, DAY, signed_at()),
-            Err(TelegramAuthError::Missing("user"))
-        );
+        let init_data =
+            signed_init_data(&[("query_id", "AAHdF6IQAAAAAN0XohDhrOrc"), ("auth_date", "1700000000")], BOT_TOKEN);
+        assert_eq!(verify_init_data(&init_data, BOT_TOKEN, DAY, signed_at()), Err(TelegramAuthError::Missing("user")));
     }
 
     #[test]
@@ -675,17 +527,11 @@ mod tests {
         let signed: BTreeMap<String, String> = unsigned
             .iter()
             .filter_map(|(key, value)| value.as_str().map(|text| (key.clone(), text.to_owned())))
-            .chain(std::iter::once((
-                "auth_date".to_owned(),
-                "1700000000".to_owned(),
-            )))
+            .chain(std::iter::once(("auth_date".to_owned(), "1700000000".to_owned())))
             .collect();
         let hash = hex::encode(expected_hash(&login_widget_secret_key(BOT_TOKEN), &signed));
         unsigned.insert("hash".into(), Value::from(hash));
-        assert_eq!(
-            verify_login_widget(&unsigned, BOT_TOKEN, DAY, signed_at()),
-            Err(TelegramAuthError::Missing("id"))
-        );
+        assert_eq!(verify_login_widget(&unsigned, BOT_TOKEN, DAY, signed_at()), Err(TelegramAuthError::Missing("id")));
     }
 
     #[test]
@@ -712,10 +558,7 @@ mod tests {
 
     #[test]
     fn signed_user_that_is_not_json_is_malformed() {
-        let init_data = signed_init_data(
-            &[("auth_date", "1700000000"), ("user", "not json")],
-            BOT_TOKEN,
-        );
+        let init_data = signed_init_data(&[("auth_date", "1700000000"), ("user", "not json")], BOT_TOKEN);
         assert!(matches!(
             verify_init_data(&init_data, BOT_TOKEN, DAY, signed_at()),
             Err(TelegramAuthError::Malformed(message)) if message.contains("user")
@@ -724,13 +567,8 @@ mod tests {
 
     #[test]
     fn signed_auth_date_that_is_not_a_number_is_malformed() {
-        let init_data = signed_init_data(
-            &[
-                ("auth_date", "yesterday"),
-                ("user", r#"{"id":1,"first_name":"A"}"#),
-            ],
-            BOT_TOKEN,
-        );
+        let init_data =
+            signed_init_data(&[("auth_date", "yesterday"), ("user", r#"{"id":1,"first_name":"A"}"#)], BOT_TOKEN);
         assert!(matches!(
             verify_init_data(&init_data, BOT_TOKEN, DAY, signed_at()),
             Err(TelegramAuthError::Malformed(message)) if message.contains("auth_date")
@@ -741,10 +579,7 @@ mod tests {
     fn signature_field_is_part_of_the_signed_data() {
         let pairs = [
             ("query_id", "AAHdF6IQAAAAAN0XohDhrOrc"),
-            (
-                "user",
-                r#"{"id":7,"first_name":"Ann","allows_write_to_pm":true}"#,
-            ),
+            ("user", r#"{"id":7,"first_name":"Ann","allows_write_to_pm":true}"#),
             ("auth_date", "1700000000"),
             ("signature", "SignedByTelegramWithEd25519"),
         ];
@@ -757,16 +592,10 @@ mod tests {
             photo_url: None,
             language_code: None,
         };
-        assert_eq!(
-            verify_init_data(&init_data, BOT_TOKEN, DAY, signed_at()),
-            Ok(ann)
-        );
+        assert_eq!(verify_init_data(&init_data, BOT_TOKEN, DAY, signed_at()), Ok(ann));
 
-        let without_signature = init_data
-            .split('&')
-            .filter(|pair| !pair.starts_with("signature="))
-            .collect::<Vec<_>>()
-            .join("&");
+        let without_signature =
+            init_data.split('&').filter(|pair| !pair.starts_with("signature=")).collect::<Vec<_>>().join("&");
         assert_eq!(
             verify_init_data(&without_signature, BOT_TOKEN, DAY, signed_at()),
             Err(TelegramAuthError::BadSignature)
@@ -785,20 +614,11 @@ mod tests {
         };
         let init_data = sign_init_data(&awkward, signed_at(), BOT_TOKEN);
         assert!(!init_data.contains(' ') && !init_data.contains('+') && !init_data.contains('\n'));
-        assert_eq!(
-            verify_init_data(&init_data, BOT_TOKEN, DAY, signed_at()),
-            Ok(awkward.clone())
-        );
+        assert_eq!(verify_init_data(&init_data, BOT_TOKEN, DAY, signed_at()), Ok(awkward.clone()));
 
-        let widget_awkward = TelegramUser {
-            language_code: None,
-            ..awkward
-        };
+        let widget_awkward = TelegramUser { language_code: None, ..awkward };
         let fields = sign_login_widget(&widget_awkward, signed_at(), BOT_TOKEN);
-        assert_eq!(
-            verify_login_widget(&fields, BOT_TOKEN, DAY, signed_at()),
-            Ok(widget_awkward)
-        );
+        assert_eq!(verify_login_widget(&fields, BOT_TOKEN, DAY, signed_at()), Ok(widget_awkward));
     }
 
     #[test]
@@ -806,24 +626,15 @@ mod tests {
         let mut fields = sign_login_widget(&widget_player(), signed_at(), BOT_TOKEN);
         fields.insert("id".into(), Value::from("279058397"));
         fields.insert("auth_date".into(), Value::from("1700000000"));
-        assert_eq!(
-            verify_login_widget(&fields, BOT_TOKEN, DAY, signed_at()),
-            Ok(widget_player())
-        );
+        assert_eq!(verify_login_widget(&fields, BOT_TOKEN, DAY, signed_at()), Ok(widget_player()));
     }
 
     #[test]
     fn login_widget_null_fields_are_skipped() {
-        let without_last_name = TelegramUser {
-            last_name: None,
-            ..widget_player()
-        };
+        let without_last_name = TelegramUser { last_name: None, ..widget_player() };
         let mut fields = sign_login_widget(&without_last_name, signed_at(), BOT_TOKEN);
         fields.insert("last_name".into(), Value::Null);
-        assert_eq!(
-            verify_login_widget(&fields, BOT_TOKEN, DAY, signed_at()),
-            Ok(without_last_name)
-        );
+        assert_eq!(verify_login_widget(&fields, BOT_TOKEN, DAY, signed_at()), Ok(without_last_name));
     }
 
     #[test]
@@ -846,9 +657,6 @@ mod tests {
             photo_url: None,
             language_code: None,
         };
-        assert_eq!(
-            serde_json::to_string(&bare).expect("a user serialises"),
-            r#"{"id":1,"first_name":"A"}"#
-        );
+        assert_eq!(serde_json::to_string(&bare).expect("a user serialises"), r#"{"id":1,"first_name":"A"}"#);
     }
 }

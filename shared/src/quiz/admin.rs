@@ -13,12 +13,12 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::db::{DbError, Transaction};
-use crate::http::{ApiError, ApiRequest, ApiResponse};
 use crate::identity::Viewer;
-use crate::platform::Platform;
 use crate::quiz::catalogue;
 use crate::quiz::import::{self, BankError, TaskDraft};
+use platform::Platform;
+use platform::db::{DbError, Transaction};
+use platform::http::{ApiError, ApiRequest, ApiResponse};
 
 /// Tasks without a subtopic in the bank are filed under this one, so every task is reachable from the feed.
 pub const DEFAULT_SUBTOPIC: &str = "General";
@@ -109,14 +109,19 @@ impl Writer<'_, '_> {
                     .unwrap_or(base);
                 let inserted = self
                     .tx
-                    .query_opt("INSERT INTO topics (name, slug) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING id", &[&name, &slug])
+                    .query_opt(
+                        "INSERT INTO topics (name, slug) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING id",
+                        &[&name, &slug],
+                    )
                     .await?;
                 match inserted {
                     Some(row) => {
                         self.topics_created.push(name.to_string());
                         row.get(0)
                     }
-                    None => self.tx.query_one("SELECT id FROM topics WHERE lower(name) = lower($1)", &[&name]).await?.get(0),
+                    None => {
+                        self.tx.query_one("SELECT id FROM topics WHERE lower(name) = lower($1)", &[&name]).await?.get(0)
+                    }
                 }
             }
         };
@@ -164,17 +169,19 @@ impl Writer<'_, '_> {
                         self.claim_keys(topic_id, id, &keys).await?;
                         (id, true)
                     }
-                    None => (self.tx.query_one("SELECT id FROM tasks WHERE identity_key = $1", &[&group]).await?.get(0), false),
+                    None => (
+                        self.tx.query_one("SELECT id FROM tasks WHERE identity_key = $1", &[&group]).await?.get(0),
+                        false,
+                    ),
                 }
             }
             None => match self.known_task(topic_id, &keys).await? {
                 Some(id) => (id, false),
                 None => {
                     // Without an identity key the insert cannot conflict, so it always answers the new id.
-                    let id = self
-                        .insert_task(topic_id, subtopic_id, draft, None, publish)
-                        .await?
-                        .ok_or_else(|| DbError::Unavailable("a task without an identity key was not inserted".into()))?;
+                    let id = self.insert_task(topic_id, subtopic_id, draft, None, publish).await?.ok_or_else(|| {
+                        DbError::Unavailable("a task without an identity key was not inserted".into())
+                    })?;
                     if self.claim_keys(topic_id, id, &keys).await? == keys.len() {
                         (id, true)
                     } else {
@@ -218,7 +225,14 @@ impl Writer<'_, '_> {
                 .execute(
                     "INSERT INTO task_translations (task_id, language, question, options, correct_index, explanation)
                      VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (task_id, language) DO NOTHING",
-                    &[&task_id, &t.language.as_str(), &t.question, &t.options, &(t.correct_index as i16), &t.explanation],
+                    &[
+                        &task_id,
+                        &t.language.as_str(),
+                        &t.question,
+                        &t.options,
+                        &(t.correct_index as i16),
+                        &t.explanation,
+                    ],
                 )
                 .await?;
             if n == 1 && !created {
@@ -344,7 +358,8 @@ pub async fn import_tasks(platform: &Platform, request: ApiRequest) -> Result<Ap
         None | Some("true" | "1") => true,
         Some("false" | "0") => false,
         Some(_) => {
-            return Err(ApiError::bad_request("invalid_query", "`publish` must be true or false").with_field("publish", "must be true or false"));
+            return Err(ApiError::bad_request("invalid_query", "`publish` must be true or false")
+                .with_field("publish", "must be true or false"));
         }
     };
     let report = import_bank(platform, &request.body, publish).await.map_err(|e| match e {
@@ -369,8 +384,13 @@ pub async fn import_bank(platform: &Platform, bank: &[u8], publish: bool) -> Res
     let outcomes = import::parse_bank(bank)?;
     let mut conn = platform.db.connection().await?;
     let tx = conn.transaction().await?;
-    let mut writer =
-        Writer { tx: &tx, topics: HashMap::new(), subtopics: HashMap::new(), topics_created: Vec::new(), subtopics_created: Vec::new() };
+    let mut writer = Writer {
+        tx: &tx,
+        topics: HashMap::new(),
+        subtopics: HashMap::new(),
+        topics_created: Vec::new(),
+        subtopics_created: Vec::new(),
+    };
     let mut reports = Vec::with_capacity(outcomes.len());
     for (index, outcome) in outcomes.iter().enumerate() {
         reports.push(match outcome {

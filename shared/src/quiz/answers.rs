@@ -10,12 +10,12 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::db::DbError;
-use crate::http::{ApiError, ApiRequest, ApiResponse};
 use crate::identity::Viewer;
-use crate::platform::Platform;
-use crate::quiz::catalogue::{self, StoredTask};
+use crate::quiz::catalogue::{self, OptionShare, StoredTask, option_shares};
 use crate::quiz::{Language, leaderboard, stats};
+use platform::Platform;
+use platform::db::DbError;
+use platform::http::{ApiError, ApiRequest, ApiResponse};
 
 /// What the player chose.
 #[derive(Debug, Deserialize)]
@@ -28,16 +28,6 @@ struct AnswerBody {
     /// The language whose options the player saw; their profile language when absent.
     #[serde(default)]
     language: Option<String>,
-}
-
-/// One option's share of the first answers to the task in this language.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct OptionShare {
-    /// The option's index, or `null` for "I don't know".
-    pub index: Option<i16>,
-    pub option: String,
-    pub count: i64,
-    pub percent: f64,
 }
 
 /// The answer's outcome, as the player sees it.
@@ -55,30 +45,6 @@ pub struct AnswerOutcome {
     pub option_shares: Vec<OptionShare>,
     pub rating: i32,
     pub solved: i32,
-}
-
-/// Shares of each option among first answers. `counts` maps a chosen index (`None` for "I don't know") to how
-/// many first answers chose it, already including this answer when it counted — so it is counted exactly once.
-pub fn option_shares(task: &StoredTask, language: &Language, counts: &BTreeMap<Option<i16>, i64>) -> (i64, Vec<OptionShare>) {
-    let total: i64 = counts.values().sum();
-    let percent = |n: i64| if total == 0 { 0.0 } else { (n as f64 * 1000.0 / total as f64).round() / 10.0 };
-    let mut shares: Vec<OptionShare> = task
-        .options
-        .iter()
-        .enumerate()
-        .map(|(i, option)| {
-            let n = counts.get(&Some(i as i16)).copied().unwrap_or(0);
-            OptionShare { index: Some(i as i16), option: option.clone(), count: n, percent: percent(n) }
-        })
-        .collect();
-    let dont_know = counts.get(&None).copied().unwrap_or(0);
-    shares.push(OptionShare {
-        index: None,
-        option: crate::quiz::dont_know_label(language).to_string(),
-        count: dont_know,
-        percent: percent(dont_know),
-    });
-    (total, shares)
 }
 
 /// Records the first answer (when it is one), the attempt and the running totals in one statement. The shares
@@ -132,10 +98,21 @@ pub struct Recorded {
 
 /// Records one answer by a player, whatever client it came from (the web, the Mini App, a channel poll), and
 /// forgets what it changes in the cache. `chosen` is an index into the options in `language`'s stored order.
-pub async fn record(platform: &Platform, user_id: i64, task: &StoredTask, language: &Language, chosen: Option<i16>) -> Result<Recorded, DbError> {
+pub async fn record(
+    platform: &Platform,
+    user_id: i64,
+    task: &StoredTask,
+    language: &Language,
+    chosen: Option<i16>,
+) -> Result<Recorded, DbError> {
     let correct = chosen == Some(task.correct_index);
     let conn = platform.db.connection().await?;
-    let row = conn.query_one(RECORD_ANSWER, &[&user_id, &task.id, &language.as_str(), &chosen, &correct, &task.difficulty.weight()]).await?;
+    let row = conn
+        .query_one(
+            RECORD_ANSWER,
+            &[&user_id, &task.id, &language.as_str(), &chosen, &correct, &task.difficulty.weight()],
+        )
+        .await?;
     let counted: bool = row.get(0);
     let rating: i32 = row.get(1);
     let solved: i32 = row.get(2);
@@ -173,7 +150,8 @@ pub async fn submit_answer(platform: &Platform, request: ApiRequest) -> Result<A
     let language = match body.language.as_deref() {
         None => viewer.profile.language.clone(),
         Some(raw) => Language::parse(raw).ok_or_else(|| {
-            ApiError::bad_request("validation_failed", "`language` must be a two-letter language code").with_field("language", "must be a two-letter language code")
+            ApiError::bad_request("validation_failed", "`language` must be a two-letter language code")
+                .with_field("language", "must be a two-letter language code")
         })?,
     };
     let task = catalogue::published_task(platform, task_id, &language)
@@ -183,15 +161,20 @@ pub async fn submit_answer(platform: &Platform, request: ApiRequest) -> Result<A
         (Some(i), None | Some(false)) if (0..task.options.len() as i64).contains(&i) => Some(i as i16),
         (Some(_), None | Some(false)) => {
             let problem = format!("must be from 0 to {}", task.options.len() - 1);
-            return Err(ApiError::bad_request("validation_failed", format!("`option_index` {problem}")).with_field("option_index", &problem));
+            return Err(ApiError::bad_request("validation_failed", format!("`option_index` {problem}"))
+                .with_field("option_index", &problem));
         }
         (None, Some(true)) => None,
         _ => {
-            return Err(ApiError::bad_request("validation_failed", "give exactly one of `option_index` or `\"dont_know\": true`")
-                .with_field("option_index", "give an option index, or `dont_know: true` instead"));
+            return Err(ApiError::bad_request(
+                "validation_failed",
+                "give exactly one of `option_index` or `\"dont_know\": true`",
+            )
+            .with_field("option_index", "give an option index, or `dont_know: true` instead"));
         }
     };
-    let Recorded { correct, counted, rating, solved, counts } = record(platform, viewer.id(), &task, &language, chosen).await?;
+    let Recorded { correct, counted, rating, solved, counts } =
+        record(platform, viewer.id(), &task, &language, chosen).await?;
     let (total_first_answers, option_shares) = option_shares(&task, &language, &counts);
 
     Ok(ApiResponse::ok(&AnswerOutcome {

@@ -13,11 +13,11 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::db::DbError;
-use crate::http::{ApiError, ApiRequest, ApiResponse};
 use crate::identity::Viewer;
-use crate::platform::Platform;
 use crate::quiz::{Difficulty, Language, dont_know_label};
+use platform::Platform;
+use platform::db::DbError;
+use platform::http::{ApiError, ApiRequest, ApiResponse};
 
 const CATALOGUE_KEY: &str = "catalogue";
 const CATALOGUE_TTL: Duration = Duration::from_secs(600);
@@ -124,8 +124,11 @@ pub async fn list_topics(platform: &Platform, request: ApiRequest) -> Result<Api
     let language = requested_language(&request, viewer.as_ref())?;
     let search = request.query_param("search").map(str::to_lowercase);
     if search.as_ref().is_some_and(|s| s.chars().count() > MAX_SEARCH_CHARS) {
-        return Err(ApiError::bad_request("invalid_query", format!("`search` must be at most {MAX_SEARCH_CHARS} characters"))
-            .with_field("search", "is too long"));
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            format!("`search` must be at most {MAX_SEARCH_CHARS} characters"),
+        )
+        .with_field("search", "is too long"));
     }
     // Content and the player's counts are independent reads: one round trip's wait for both.
     let answered = async {
@@ -138,8 +141,13 @@ pub async fn list_topics(platform: &Platform, request: ApiRequest) -> Result<Api
     let (all, answered) = (all?, answered?);
     let items: Vec<TopicListItem> = all
         .iter()
-        .filter(|t| search.as_ref().is_none_or(|s| t.name.to_lowercase().contains(s.as_str()) || t.slug.contains(s.as_str())))
-        .map(|topic| TopicListItem { topic, answered_count: answered.as_ref().map(|a| a.get(&topic.id).copied().unwrap_or(0)) })
+        .filter(|t| {
+            search.as_ref().is_none_or(|s| t.name.to_lowercase().contains(s.as_str()) || t.slug.contains(s.as_str()))
+        })
+        .map(|topic| TopicListItem {
+            topic,
+            answered_count: answered.as_ref().map(|a| a.get(&topic.id).copied().unwrap_or(0)),
+        })
         .collect();
     Ok(ApiResponse::ok(&serde_json::json!({ "language": language, "topics": items })))
 }
@@ -155,10 +163,10 @@ pub struct TopicDetail {
 async fn topic_detail(platform: &Platform, topic_id: i64, language: &Language) -> Result<Option<TopicDetail>, DbError> {
     let field = format!("topic:{topic_id}:{language}");
     if let Some(hit) = platform.cache.hash_get(CATALOGUE_KEY, &field).await {
-        crate::telemetry::count_cache_hit();
+        platform::telemetry::count_cache_hit();
         return Ok(Some(hit));
     }
-    crate::telemetry::count_cache_miss();
+    platform::telemetry::count_cache_miss();
     let conn = platform.db.connection().await?;
     let row = conn
         .query_opt(
@@ -184,7 +192,9 @@ pub async fn get_topic(platform: &Platform, request: ApiRequest) -> Result<ApiRe
     let topic_id = request.path_id("topic_id")?;
     let viewer = Viewer::optional(platform, &request).await?;
     let language = requested_language(&request, viewer.as_ref())?;
-    let detail = topic_detail(platform, topic_id, &language).await?.ok_or_else(|| ApiError::not_found(format!("there is no topic {topic_id}")))?;
+    let detail = topic_detail(platform, topic_id, &language)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("there is no topic {topic_id}")))?;
     Ok(ApiResponse::ok(&serde_json::json!({ "language": language, "topic": detail })))
 }
 
@@ -322,13 +332,17 @@ fn task_from_row(r: &tokio_postgres::Row) -> StoredTask {
 
 /// A published task in one language, through the cache; `None` when it does not exist, is a draft, or has no
 /// translation in that language.
-pub async fn published_task(platform: &Platform, task_id: i64, language: &Language) -> Result<Option<StoredTask>, DbError> {
+pub async fn published_task(
+    platform: &Platform,
+    task_id: i64,
+    language: &Language,
+) -> Result<Option<StoredTask>, DbError> {
     let field = format!("task:{task_id}:{language}");
     if let Some(hit) = platform.cache.hash_get(CATALOGUE_KEY, &field).await {
-        crate::telemetry::count_cache_hit();
+        platform::telemetry::count_cache_hit();
         return Ok(Some(hit));
     }
-    crate::telemetry::count_cache_miss();
+    platform::telemetry::count_cache_miss();
     let conn = platform.db.connection().await?;
     let sql = format!(
         "SELECT {TASK_COLUMNS} FROM tasks k JOIN task_translations tr ON tr.task_id = k.id AND tr.language = $2
@@ -346,10 +360,10 @@ pub async fn published_task(platform: &Platform, task_id: i64, language: &Langua
 async fn feed(platform: &Platform, subtopic_id: i64, language: &Language) -> Result<Option<Vec<StoredTask>>, DbError> {
     let field = format!("feed:{subtopic_id}:{language}");
     if let Some(hit) = platform.cache.hash_get(CATALOGUE_KEY, &field).await {
-        crate::telemetry::count_cache_hit();
+        platform::telemetry::count_cache_hit();
         return Ok(Some(hit));
     }
-    crate::telemetry::count_cache_miss();
+    platform::telemetry::count_cache_miss();
     let conn = platform.db.connection().await?;
     let sql = format!(
         "SELECT {TASK_COLUMNS} FROM subtopics s
@@ -363,8 +377,11 @@ async fn feed(platform: &Platform, subtopic_id: i64, language: &Language) -> Res
         return Ok(None);
     }
     // The LEFT JOINs keep the subtopic's row when it has no task in this language; those rows carry NULLs.
-    let tasks: Vec<StoredTask> =
-        rows.iter().filter(|r| r.get::<_, Option<i64>>(0).is_some() && r.get::<_, Option<String>>(3).is_some()).map(task_from_row).collect();
+    let tasks: Vec<StoredTask> = rows
+        .iter()
+        .filter(|r| r.get::<_, Option<i64>>(0).is_some() && r.get::<_, Option<String>>(3).is_some())
+        .map(task_from_row)
+        .collect();
     platform.cache.hash_set(CATALOGUE_KEY, &field, &tasks, CATALOGUE_TTL).await;
     Ok(Some(tasks))
 }
@@ -391,7 +408,7 @@ pub struct FeedItem<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub total_first_answers: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub option_shares: Option<Vec<crate::quiz::answers::OptionShare>>,
+    pub option_shares: Option<Vec<OptionShare>>,
 }
 
 /// A player's first answer to a task: the option chosen (`null` for "I don't know") and whether it was right.
@@ -433,12 +450,15 @@ pub async fn task_feed(platform: &Platform, request: ApiRequest) -> Result<ApiRe
     let difficulty = match request.query_param("difficulty") {
         None => None,
         Some(raw) => Some(Difficulty::parse(raw).ok_or_else(|| {
-            ApiError::bad_request("invalid_query", "`difficulty` must be one of easy, medium, hard").with_field("difficulty", "must be easy, medium or hard")
+            ApiError::bad_request("invalid_query", "`difficulty` must be one of easy, medium, hard")
+                .with_field("difficulty", "must be easy, medium or hard")
         })?),
     };
     let limit = request.query_int("limit", 1, MAX_FEED_PAGE)?.unwrap_or(MAX_FEED_PAGE) as usize;
     let offset = request.query_int("offset", 0, 1_000_000)?.unwrap_or(0) as usize;
-    let tasks = feed(platform, subtopic_id, &language).await?.ok_or_else(|| ApiError::not_found(format!("there is no subtopic {subtopic_id}")))?;
+    let tasks = feed(platform, subtopic_id, &language)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("there is no subtopic {subtopic_id}")))?;
     let matching: Vec<&StoredTask> = tasks.iter().filter(|t| difficulty.is_none_or(|d| t.difficulty == d)).collect();
     let page: Vec<&StoredTask> = matching.iter().skip(offset).take(limit).copied().collect();
     let mut answers: HashMap<i64, YourAnswer> = HashMap::new();
@@ -448,7 +468,10 @@ pub async fn task_feed(platform: &Platform, request: ApiRequest) -> Result<ApiRe
         let ids: Vec<i64> = page.iter().map(|t| t.id).collect();
         let conn = platform.db.connection().await?;
         let rows = conn
-            .query("SELECT task_id, chosen, solved, language FROM task_results WHERE user_id = $1 AND task_id = ANY($2)", &[&v.id(), &ids])
+            .query(
+                "SELECT task_id, chosen, solved, language FROM task_results WHERE user_id = $1 AND task_id = ANY($2)",
+                &[&v.id(), &ids],
+            )
             .await?;
         for r in &rows {
             let answered_in = Language::parse(r.get(3)).unwrap_or_else(Language::english);
@@ -475,7 +498,7 @@ pub async fn task_feed(platform: &Platform, request: ApiRequest) -> Result<ApiRe
             let answered = answer.is_some();
             let mut item = t.for_player(&language, answer);
             if answered {
-                let (total, shares) = crate::quiz::answers::option_shares(t, &language, &counts.remove(&t.id).unwrap_or_default());
+                let (total, shares) = option_shares(t, &language, &counts.remove(&t.id).unwrap_or_default());
                 item.total_first_answers = Some(total);
                 item.option_shares = Some(shares);
             }
@@ -489,6 +512,44 @@ pub async fn task_feed(platform: &Platform, request: ApiRequest) -> Result<ApiRe
         "offset": offset,
         "tasks": items,
     })))
+}
+
+/// One option's share of the first answers to the task in this language.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct OptionShare {
+    /// The option's index, or `null` for "I don't know".
+    pub index: Option<i16>,
+    pub option: String,
+    pub count: i64,
+    pub percent: f64,
+}
+
+/// Shares of each option among first answers. `counts` maps a chosen index (`None` for "I don't know") to how
+/// many first answers chose it, already including this answer when it counted — so it is counted exactly once.
+pub fn option_shares(
+    task: &StoredTask,
+    language: &Language,
+    counts: &BTreeMap<Option<i16>, i64>,
+) -> (i64, Vec<OptionShare>) {
+    let total: i64 = counts.values().sum();
+    let percent = |n: i64| if total == 0 { 0.0 } else { (n as f64 * 1000.0 / total as f64).round() / 10.0 };
+    let mut shares: Vec<OptionShare> = task
+        .options
+        .iter()
+        .enumerate()
+        .map(|(i, option)| {
+            let n = counts.get(&Some(i as i16)).copied().unwrap_or(0);
+            OptionShare { index: Some(i as i16), option: option.clone(), count: n, percent: percent(n) }
+        })
+        .collect();
+    let dont_know = counts.get(&None).copied().unwrap_or(0);
+    shares.push(OptionShare {
+        index: None,
+        option: crate::quiz::dont_know_label(language).to_string(),
+        count: dont_know,
+        percent: percent(dont_know),
+    });
+    (total, shares)
 }
 
 #[cfg(test)]
@@ -522,7 +583,11 @@ mod tests {
     #[test]
     fn an_answered_task_shows_the_answer_and_the_first_choice() {
         let t = task();
-        let json = serde_json::to_value(t.for_player(&Language::parse("ru").unwrap(), Some(YourAnswer { chosen_index: None, solved: false, answered_in: Language::english() }))).unwrap();
+        let json = serde_json::to_value(t.for_player(
+            &Language::parse("ru").unwrap(),
+            Some(YourAnswer { chosen_index: None, solved: false, answered_in: Language::english() }),
+        ))
+        .unwrap();
         assert_eq!(json["correct_index"], 1);
         assert_eq!(json["explanation"], "** is power");
         assert_eq!(json["your_answer"]["chosen_index"], serde_json::Value::Null);

@@ -218,7 +218,16 @@ fn parse_task(task: &Value) -> Result<TaskDraft, BTreeMap<String, String>> {
         problems.add("translations", "must hold at least one translation");
         return Err(problems.0);
     }
-    Ok(TaskDraft { topic, subtopic, difficulty, translation_group_id, image_url, external_link, translations, warnings })
+    Ok(TaskDraft {
+        topic,
+        subtopic,
+        difficulty,
+        translation_group_id,
+        image_url,
+        external_link,
+        translations,
+        warnings,
+    })
 }
 
 fn missing_difficulty(warnings: &mut BTreeMap<String, String>) -> Difficulty {
@@ -723,7 +732,10 @@ mod tests {
 
         let swift = outcomes[2].as_ref().expect("the Swift task, which has no difficulty, loads");
         assert_eq!(swift.difficulty, Difficulty::Medium);
-        assert_eq!(swift.warnings, BTreeMap::from([("difficulty".to_string(), "missing; imported as medium".to_string())]));
+        assert_eq!(
+            swift.warnings,
+            BTreeMap::from([("difficulty".to_string(), "missing; imported as medium".to_string())])
+        );
     }
 
     #[test]
@@ -1107,10 +1119,8 @@ mod tests {
 
     #[test]
     fn a_rejection_serializes_for_the_import_report() {
-        let rejection = TaskRejection {
-            index: 3,
-            reasons: BTreeMap::from([("topic".to_string(), "is required".to_string())]),
-        };
+        let rejection =
+            TaskRejection { index: 3, reasons: BTreeMap::from([("topic".to_string(), "is required".to_string())]) };
         assert_eq!(
             serde_json::to_value(&rejection).expect("serializes"),
             json!({ "index": 3, "reasons": { "topic": "is required" } })
@@ -1148,11 +1158,15 @@ mod tests {
             assert_eq!(reasons[path], "must not contain NUL characters", "{path}");
         }
         // A NUL in a language code or a difficulty is simply not a valid code, and says so at its path.
-        let mut task = task_with(json!({ "language": "e\u{0}", "question": "Q?", "answers": ["a", "b"], "correct_answer": "a" }));
+        let mut task =
+            task_with(json!({ "language": "e\u{0}", "question": "Q?", "answers": ["a", "b"], "correct_answer": "a" }));
         task["difficulty"] = json!("easy\u{0}");
         let reasons = rejection(task);
         assert_eq!(reasons.keys().collect::<Vec<_>>(), ["difficulty", "translations[0].language"]);
-        assert_eq!(reasons["difficulty"], "must be easy, medium or hard, not 'easy\u{FFFD}'", "the reason echoes no NUL");
+        assert_eq!(
+            reasons["difficulty"], "must be easy, medium or hard, not 'easy\u{FFFD}'",
+            "the reason echoes no NUL"
+        );
         assert!(reasons.values().all(|reason| !reason.contains('\0')), "{reasons:?}");
     }
 }

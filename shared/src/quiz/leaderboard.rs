@@ -17,10 +17,10 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::db::DbError;
-use crate::http::{ApiError, ApiRequest, ApiResponse};
-use crate::platform::Platform;
 use crate::users::ONLINE_WINDOW;
+use platform::Platform;
+use platform::db::DbError;
+use platform::http::{ApiError, ApiRequest, ApiResponse};
 
 pub(crate) const KEY: &str = "leaderboard";
 /// A member that sorts below every player and says the set holds every player.
@@ -165,18 +165,35 @@ pub async fn from_database(platform: &Platform, filters: &Filters, limit: i64) -
     // of them would tell what it hides, so a filtered list has public profiles only.
     let filtered = filters.any();
     let rows = conn
-        .query(&sql, &[&filters.gender, &min_age, &max_age, &filters.topic_id, &filters.online, &online_seconds, &limit, &filtered])
+        .query(
+            &sql,
+            &[
+                &filters.gender,
+                &min_age,
+                &max_age,
+                &filters.topic_id,
+                &filters.online,
+                &online_seconds,
+                &limit,
+                &filtered,
+            ],
+        )
         .await?;
     Ok(rows.iter().enumerate().map(|(i, r)| row_from(r, i + 1)).collect())
 }
 
 /// The unfiltered top rows through the sorted set; falls back to PostgreSQL when Redis cannot answer.
 async fn from_cache(platform: &Platform, limit: i64) -> Result<Vec<Row>, DbError> {
-    let Some(mut conn) = platform.cache.raw().await else { return from_database(platform, &Filters::default(), limit).await };
+    let Some(mut conn) = platform.cache.raw().await else {
+        return from_database(platform, &Filters::default(), limit).await;
+    };
     let key = full_key(platform);
     // The marker sorts lowest, so the top `limit` players and the marker's presence come in one round trip.
-    let read: Result<(Vec<(String, f64)>, Option<f64>), _> =
-        redis::pipe().zrevrange_withscores(&key, 0, (limit - 1) as isize).zscore(&key, COMPLETE).query_async(&mut conn).await;
+    let read: Result<(Vec<(String, f64)>, Option<f64>), _> = redis::pipe()
+        .zrevrange_withscores(&key, 0, (limit - 1) as isize)
+        .zscore(&key, COMPLETE)
+        .query_async(&mut conn)
+        .await;
     let (top, complete) = match read {
         Ok(r) => r,
         Err(e) => {
@@ -185,12 +202,14 @@ async fn from_cache(platform: &Platform, limit: i64) -> Result<Vec<Row>, DbError
         }
     };
     if complete.is_none() {
-        crate::telemetry::count_cache_miss();
+        platform::telemetry::count_cache_miss();
         return rebuild(platform, limit).await;
     }
-    crate::telemetry::count_cache_hit();
-    let players: Vec<(i64, Standing)> =
-        top.iter().filter_map(|(member, score)| Some((member.parse::<i64>().ok()?, Standing::from_score(*score)))).collect();
+    platform::telemetry::count_cache_hit();
+    let players: Vec<(i64, Standing)> = top
+        .iter()
+        .filter_map(|(member, score)| Some((member.parse::<i64>().ok()?, Standing::from_score(*score))))
+        .collect();
     let Some(&(_, boundary)) = players.last() else { return Ok(Vec::new()) };
     // Players strictly above the boundary score are in; of those tied at it, the earliest to get there are.
     let above: Vec<i64> = players.iter().filter(|(_, s)| *s != boundary).map(|(id, _)| *id).collect();
@@ -279,7 +298,11 @@ fn parse_filters(request: &ApiRequest) -> Result<(Filters, i64), ApiError> {
 /// `GET /api/v1/leaderboard?gender=&age=&topic=&online=&limit=`.
 pub async fn route(platform: &Platform, request: ApiRequest) -> Result<ApiResponse, ApiError> {
     let (filters, limit) = parse_filters(&request)?;
-    let rows = if filters.any() { from_database(platform, &filters, limit).await? } else { from_cache(platform, limit).await? };
+    let rows = if filters.any() {
+        from_database(platform, &filters, limit).await?
+    } else {
+        from_cache(platform, limit).await?
+    };
     Ok(ApiResponse::ok(&serde_json::json!({ "rows": rows })))
 }
 

@@ -10,16 +10,16 @@ use std::time::Duration;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::db::DbError;
-use crate::http::{ApiError, ApiRequest, ApiResponse};
 use crate::identity::Viewer;
-use crate::platform::Platform;
 use crate::quiz::Language;
 use crate::quiz::catalogue::user_topics_key;
 use crate::quiz::leaderboard::{self, Standing};
-use crate::trigger::ReportFuture;
-use crate::trigger::schedule::ScheduledRun;
 use crate::users;
+use platform::Platform;
+use platform::db::DbError;
+use platform::http::{ApiError, ApiRequest, ApiResponse};
+use platform::trigger::ReportFuture;
+use platform::trigger::schedule::ScheduledRun;
 
 const STATS_TTL: Duration = Duration::from_secs(300);
 const GLOBAL_TTL: Duration = Duration::from_secs(300);
@@ -146,9 +146,17 @@ fn personal_stats(row: &tokio_postgres::Row) -> Result<PersonalStats, DbError> {
         serde_json::from_value(row.get(7)).map_err(|e| DbError::Unavailable(format!("per-topic progress: {e}")))?;
     let topics: Vec<TopicProgress> = progress
         .into_iter()
-        .map(|p| TopicProgress { accuracy: accuracy(p.solved, p.attempted), topic_id: p.topic_id, name: p.name, attempted: p.attempted, solved: p.solved, published: p.published })
+        .map(|p| TopicProgress {
+            accuracy: accuracy(p.solved, p.attempted),
+            topic_id: p.topic_id,
+            name: p.name,
+            attempted: p.attempted,
+            solved: p.solved,
+            published: p.published,
+        })
         .collect();
-    let (solved, failed, best_streak) = (row.get::<_, i32>(2) as i64, row.get::<_, i32>(3) as i64, row.get::<_, i32>(6) as i64);
+    let (solved, failed, best_streak) =
+        (row.get::<_, i32>(2) as i64, row.get::<_, i32>(3) as i64, row.get::<_, i32>(6) as i64);
     let attempted = solved + failed;
     Ok(PersonalStats {
         user_id: row.get(0),
@@ -213,7 +221,8 @@ pub struct Refreshed {
 /// returning player's first statistics read is a cache hit. Cached for an hour; an answer still deletes its
 /// player's entry at once.
 pub async fn refresh_recent(platform: &Platform, seen_since: DateTime<Utc>, batch: i64) -> Result<Refreshed, DbError> {
-    static SQL: LazyLock<String> = LazyLock::new(|| PERSONAL_SQL.replace("{players}", RECENT_PLAYERS) + " ORDER BY u.id");
+    static SQL: LazyLock<String> =
+        LazyLock::new(|| PERSONAL_SQL.replace("{players}", RECENT_PLAYERS) + " ORDER BY u.id");
     let mut done = Refreshed { users: 0, batches: 0 };
     let mut after = 0_i64;
     loop {
@@ -342,7 +351,10 @@ async fn load_global(platform: &Platform) -> Result<GlobalStats, DbError> {
         attempts: totals.get(1),
         average_accuracy: totals.get::<_, Option<f64>>(2).map(|a| (a * 10.0).round() / 10.0),
         attempts_per_day: days.iter().map(|r| DailyAttempts { day: r.get(0), attempts: r.get(1) }).collect(),
-        tasks_per_topic: topics.iter().map(|r| TopicTasks { topic_id: r.get(0), name: r.get(1), tasks: r.get(2) }).collect(),
+        tasks_per_topic: topics
+            .iter()
+            .map(|r| TopicTasks { topic_id: r.get(0), name: r.get(1), tasks: r.get(2) })
+            .collect(),
         computed_at: Utc::now(),
     })
 }
@@ -358,7 +370,14 @@ mod tests {
     use super::*;
 
     fn topic(name: &str, attempted: i64, solved: i64, published: i64) -> TopicProgress {
-        TopicProgress { topic_id: 1, name: name.into(), attempted, solved, published, accuracy: accuracy(solved, attempted) }
+        TopicProgress {
+            topic_id: 1,
+            name: name.into(),
+            attempted,
+            solved,
+            published,
+            accuracy: accuracy(solved, attempted),
+        }
     }
 
     #[test]

@@ -8,12 +8,11 @@ use frankenstein::methods::GetFileParams;
 use frankenstein::types::File;
 use serde::{Deserialize, Serialize};
 
-use super::bot::{BotError, MAX_DOWNLOAD_BYTES};
-use super::webhook::send_text;
-use crate::jobs::JobEnvelope;
-use crate::platform::Platform;
 use crate::quiz::admin::{ImportError, ImportReport, TaskStatus, import_bank};
-use crate::trigger::{JobError, JobFuture};
+use platform::Platform;
+use platform::bot::{BotError, MAX_DOWNLOAD_BYTES};
+use platform::jobs::JobEnvelope;
+use platform::trigger::{JobError, JobFuture};
 
 /// The job's payload.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -31,7 +30,7 @@ pub fn job(platform: &'static Platform, job: JobEnvelope) -> JobFuture {
             Err(Failure::Refused(reason)) => format!("❌ {}: {reason}", document.file_name),
             Err(Failure::Retry(e)) => return Err(e),
         };
-        match send_text(platform, document.chat_id, &text, None).await {
+        match platform.bot().send_text(document.chat_id, &text, None).await {
             Ok(_) => Ok(()),
             // The import is done; a chat that refuses the report (the admin blocked the bot) changes nothing.
             Err(e @ BotError::Refused { .. }) => {
@@ -55,7 +54,8 @@ async fn import(platform: &Platform, document: &ImportDocument) -> Result<Import
         BotError::Refused { .. } => Failure::Refused(e.to_string()),
         other => Failure::Retry(other.into()),
     };
-    let file: File = bot.call("getFile", &GetFileParams { file_id: document.file_id.clone() }).await.map_err(refused_or_retry)?;
+    let file: File =
+        bot.call("getFile", &GetFileParams { file_id: document.file_id.clone() }).await.map_err(refused_or_retry)?;
     let path = file.file_path.ok_or_else(|| Failure::Refused("Telegram gave no path for the file".into()))?;
     let bytes = bot.download(&path, MAX_DOWNLOAD_BYTES).await.map_err(refused_or_retry)?;
     import_bank(platform, &bytes, true).await.map_err(|e| match e {
@@ -76,7 +76,8 @@ fn report_text(file_name: &str, report: &ImportReport) -> String {
     for task in &report.tasks {
         match task.status {
             TaskStatus::Rejected => {
-                let reasons: Vec<String> = task.reasons.iter().flatten().map(|(field, why)| format!("{field} {why}")).collect();
+                let reasons: Vec<String> =
+                    task.reasons.iter().flatten().map(|(field, why)| format!("{field} {why}")).collect();
                 text.push_str(&format!("\n• task {}: rejected ({})", task.index + 1, reasons.join("; ")));
             }
             TaskStatus::Exists if !task.translations_added.is_empty() => {

@@ -3,9 +3,8 @@
 //!
 //! Telegram reaches the bot only through `POST /api/v1/telegram/webhook` ([`webhook`]); anything slow the bot is
 //! asked to do (importing a question bank, publishing) becomes a job. The bot talks to Telegram through
-//! [`bot::BotApi`], whose base URL is configuration, so tests put a stand-in there.
+//! [`platform::bot::BotApi`], whose base URL is configuration, so tests put a stand-in there.
 
-pub mod bot;
 pub mod documents;
 pub mod publish;
 pub mod webhook;
@@ -13,9 +12,9 @@ pub mod webhook;
 use frankenstein::types::User;
 
 use crate::identity::telegram::TelegramUser;
-use crate::platform::Platform;
 use crate::quiz::Language;
-use crate::trigger::ReportFuture;
+use platform::Platform;
+use platform::trigger::ReportFuture;
 
 /// A Telegram user as the sign-in code knows one. Bots never become users.
 pub(crate) fn account(user: &User) -> Option<TelegramUser> {
@@ -63,19 +62,23 @@ pub fn set_webhook(platform: &'static Platform, event: serde_json::Value) -> Rep
         let bot = platform.bot();
         if action == "set" {
             let telegram = &platform.config.telegram;
-            let url = telegram
-                .webhook_url
-                .clone()
-                .ok_or_else(|| crate::JobError::new("TELEGRAM_WEBHOOK_URL is not set: the webhook's public URL is needed"))?;
+            let url = telegram.webhook_url.clone().ok_or_else(|| {
+                platform::JobError::new("TELEGRAM_WEBHOOK_URL is not set: the webhook's public URL is needed")
+            })?;
             let params = SetWebhookParams::builder()
                 .url(url)
                 .secret_token(telegram.webhook_secret.clone())
-                .allowed_updates(vec![AllowedUpdate::Message, AllowedUpdate::PollAnswer, AllowedUpdate::ChatMember, AllowedUpdate::MyChatMember])
+                .allowed_updates(vec![
+                    AllowedUpdate::Message,
+                    AllowedUpdate::PollAnswer,
+                    AllowedUpdate::ChatMember,
+                    AllowedUpdate::MyChatMember,
+                ])
                 .max_connections(40)
                 .build();
             let _: bool = bot.call("setWebhook", &params).await?;
         } else if action != "info" {
-            return Err(crate::JobError::new(format!("unknown action {action:?}: expected \"set\" or \"info\"")));
+            return Err(platform::JobError::new(format!("unknown action {action:?}: expected \"set\" or \"info\"")));
         }
         let info: WebhookInfo = bot.call("getWebhookInfo", &serde_json::json!({})).await?;
         Ok(serde_json::json!({

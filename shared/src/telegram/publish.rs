@@ -22,16 +22,16 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::Speech;
-use super::bot::BotError;
-use super::webhook::{send_text, truncate};
-use crate::db::{Connection, Transaction};
-use crate::http::{ApiError, ApiRequest, ApiResponse};
 use crate::identity::Viewer;
-use crate::jobs::{JobEnvelope, JobKind};
-use crate::platform::Platform;
 use crate::quiz::{Difficulty, Language};
-use crate::storage::keys;
-use crate::trigger::{JobError, JobFuture};
+use platform::Platform;
+use platform::bot::BotError;
+use platform::bot::truncate;
+use platform::db::{Connection, Transaction};
+use platform::http::{ApiError, ApiRequest, ApiResponse};
+use platform::jobs::{JobEnvelope, JobKind};
+use platform::storage::keys;
+use platform::trigger::{JobError, JobFuture};
 
 /// A task whose last publication is older than this may be published again by "the next task of every topic".
 pub const REPUBLISH_AFTER_DAYS: i32 = 30;
@@ -83,7 +83,10 @@ impl Plan {
         }
         let mut text = format!("Publishing {} translation(s) of task(s) {:?}.", self.queued.len(), self.tasks);
         for missing in &self.missing_channels {
-            text.push_str(&format!("\nNo channel for topic {} in '{}' (task {}).", missing.topic_id, missing.language, missing.task_id));
+            text.push_str(&format!(
+                "\nNo channel for topic {} in '{}' (task {}).",
+                missing.topic_id, missing.language, missing.task_id
+            ));
         }
         text
     }
@@ -95,7 +98,13 @@ impl Plan {
     pub fn jobs(&self) -> Vec<JobEnvelope> {
         self.queued
             .iter()
-            .map(|q| JobEnvelope::with_id(JobKind::PublishTelegram, q.publication_id, serde_json::json!({ "publication_id": q.publication_id })))
+            .map(|q| {
+                JobEnvelope::with_id(
+                    JobKind::PublishTelegram,
+                    q.publication_id,
+                    serde_json::json!({ "publication_id": q.publication_id }),
+                )
+            })
             .collect()
     }
 }
@@ -114,8 +123,11 @@ pub async fn plan(platform: &Platform, selection: Selection) -> Result<Plan, Api
             let unqueued: Vec<Uuid> = jobs[i..].iter().map(|j| j.id).collect();
             tracing::warn!(error = %e, publications = ?unqueued, "could not queue a publication");
             let conn = platform.db.connection().await?;
-            conn.execute("UPDATE telegram_publications SET state = 'failed', error = $2 WHERE id = ANY($1)", &[&unqueued, &e.to_string()])
-                .await?;
+            conn.execute(
+                "UPDATE telegram_publications SET state = 'failed', error = $2 WHERE id = ANY($1)",
+                &[&unqueued, &e.to_string()],
+            )
+            .await?;
             return Err(ApiError::unavailable("the job queue"));
         }
     }
@@ -133,7 +145,9 @@ pub(crate) async fn record_plan(tx: &Transaction<'_>, selection: Selection) -> R
             match row.map(|r| r.get::<_, bool>(0)) {
                 None => return Err(ApiError::not_found(format!("there is no task {task_id}"))),
                 Some(false) => {
-                    return Err(ApiError::conflict(format!("task {task_id} is a draft: publish it on the site before sending it to a channel")));
+                    return Err(ApiError::conflict(format!(
+                        "task {task_id} is a draft: publish it on the site before sending it to a channel"
+                    )));
                 }
                 Some(true) => vec![task_id],
             }
@@ -169,7 +183,8 @@ pub(crate) async fn record_plan(tx: &Transaction<'_>, selection: Selection) -> R
         .await?;
     let mut plan = Plan { tasks, queued: Vec::new(), missing_channels: Vec::new() };
     for row in rows {
-        let (task_id, language, topic_id, chat_id): (i64, String, i64, Option<i64>) = (row.get(0), row.get(1), row.get(2), row.get(3));
+        let (task_id, language, topic_id, chat_id): (i64, String, i64, Option<i64>) =
+            (row.get(0), row.get(1), row.get(2), row.get(3));
         let Some(chat_id) = chat_id else {
             plan.missing_channels.push(MissingChannel { task_id, topic_id, language });
             continue;
@@ -202,11 +217,15 @@ pub async fn publish_route(platform: &Platform, request: ApiRequest) -> Result<A
         (Some(id), None | Some(false)) if id > 0 => Selection::Task(id),
         (None, Some(true)) => Selection::NextOfEveryTopic,
         (Some(_), None | Some(false)) => {
-            return Err(ApiError::bad_request("validation_failed", "`task_id` must be a positive task id").with_field("task_id", "must be positive"));
+            return Err(ApiError::bad_request("validation_failed", "`task_id` must be a positive task id")
+                .with_field("task_id", "must be positive"));
         }
         _ => {
-            return Err(ApiError::bad_request("validation_failed", "give exactly one of `task_id` or `\"next\": true`")
-                .with_field("task_id", "give a task id, or `next: true` instead"));
+            return Err(ApiError::bad_request(
+                "validation_failed",
+                "give exactly one of `task_id` or `\"next\": true`",
+            )
+            .with_field("task_id", "give a task id, or `next: true` instead"));
         }
     };
     let plan = plan(platform, selection).await?;
@@ -339,14 +358,14 @@ impl From<JobError> for Stop {
     }
 }
 
-impl From<crate::db::DbError> for Stop {
-    fn from(e: crate::db::DbError) -> Self {
+impl From<platform::db::DbError> for Stop {
+    fn from(e: platform::db::DbError) -> Self {
         Stop::Retry(e.into())
     }
 }
 
-impl From<crate::storage::StorageError> for Stop {
-    fn from(e: crate::storage::StorageError) -> Self {
+impl From<platform::storage::StorageError> for Stop {
+    fn from(e: platform::storage::StorageError) -> Self {
         Stop::Retry(e.into())
     }
 }
@@ -365,7 +384,9 @@ pub fn job(platform: &'static Platform, job: JobEnvelope) -> JobFuture {
         let lock = i64::from_be_bytes(publication_id.as_bytes()[..8].try_into().unwrap_or_default());
         let locked: bool = conn.query_one("SELECT pg_try_advisory_lock($1)", &[&lock]).await?.get(0);
         if !locked {
-            return Err(JobError::new(format!("publication {publication_id} is being sent by another delivery; retrying later")));
+            return Err(JobError::new(format!(
+                "publication {publication_id} is being sent by another delivery; retrying later"
+            )));
         }
         let outcome = publish_one(platform, &conn, publication_id).await;
         conn.execute("SELECT pg_advisory_unlock($1)", &[&lock]).await?;
@@ -378,7 +399,11 @@ pub fn job(platform: &'static Platform, job: JobEnvelope) -> JobFuture {
             }
             Err(Stop::Refused(reason)) => {
                 tracing::warn!(%publication_id, reason, "publication failed");
-                conn.execute("UPDATE telegram_publications SET state = 'failed', error = $2 WHERE id = $1", &[&publication_id, &reason]).await?;
+                conn.execute(
+                    "UPDATE telegram_publications SET state = 'failed', error = $2 WHERE id = $1",
+                    &[&publication_id, &reason],
+                )
+                .await?;
                 Ok(())
             }
             Err(Stop::Retry(e)) => Err(e),
@@ -418,16 +443,23 @@ async fn publish_one(platform: &Platform, conn: &Connection<'_>, id: Uuid) -> Re
         state = State::PhotoSent;
     }
     if state == State::PhotoSent {
-        let message_id = send_text(platform, t.chat_id, &description(&t), None).await?;
-        conn.execute("UPDATE telegram_publications SET state = 'text_sent', text_message_id = $2 WHERE id = $1", &[&id, &i64::from(message_id)])
-            .await?;
+        let message_id = platform.bot().send_text(t.chat_id, &description(&t), None).await?;
+        conn.execute(
+            "UPDATE telegram_publications SET state = 'text_sent', text_message_id = $2 WHERE id = $1",
+            &[&id, &i64::from(message_id)],
+        )
+        .await?;
         state = State::TextSent;
     }
     if state == State::TextSent {
         let order = poll_order(t.options.len(), &mut random_source());
         let params = poll(&t, &order);
         let sent: Message = platform.bot().call("sendPoll", &params).await?;
-        let poll_id = sent.poll.as_ref().map(|p| p.id.clone()).ok_or_else(|| JobError::new("Telegram's answer to sendPoll has no poll"))?;
+        let poll_id = sent
+            .poll
+            .as_ref()
+            .map(|p| p.id.clone())
+            .ok_or_else(|| JobError::new("Telegram's answer to sendPoll has no poll"))?;
         conn.execute(
             "UPDATE telegram_publications SET state = 'poll_sent', poll_message_id = $2, poll_id = $3, option_order = $4 WHERE id = $1",
             &[&id, &i64::from(sent.message_id), &poll_id, &order],
@@ -437,11 +469,13 @@ async fn publish_one(platform: &Platform, conn: &Connection<'_>, id: Uuid) -> Re
     }
     if state == State::PollSent {
         let speech = Speech::of(&t.language);
-        let link = t.link.clone().unwrap_or_else(|| format!("{}/?lang={}", platform.config.public_base_url, t.language));
-        let button = InlineKeyboardButton::builder().text(speech.pick("📖 Learn more", "📖 Подробнее")).url(link).build();
+        let link =
+            t.link.clone().unwrap_or_else(|| format!("{}/?lang={}", platform.config.public_base_url, t.language));
+        let button =
+            InlineKeyboardButton::builder().text(speech.pick("📖 Learn more", "📖 Подробнее")).url(link).build();
         let markup = InlineKeyboardMarkup::builder().inline_keyboard(vec![vec![button]]).build();
         let text = speech.pick("Want to know more about this topic?", "Хотите узнать больше об этой теме?");
-        let message_id = send_text(platform, t.chat_id, text, Some(markup)).await?;
+        let message_id = platform.bot().send_text(t.chat_id, text, Some(markup)).await?;
         conn.execute(
             "UPDATE telegram_publications SET state = 'published', button_message_id = $2, published_at = now(), error = NULL WHERE id = $1",
             &[&id, &i64::from(message_id)],
@@ -476,7 +510,10 @@ async fn announce_one(platform: &Platform, conn: &Connection<'_>, id: Uuid) -> R
 }
 
 /// The `republish-events` sweep's part: published translations whose event never left.
-pub async fn sweep_announcements(platform: &Platform, grace: Duration) -> Result<crate::events::Republished, crate::db::DbError> {
+pub async fn sweep_announcements(
+    platform: &Platform,
+    grace: Duration,
+) -> Result<platform::events::Republished, platform::db::DbError> {
     let conn = platform.db.connection().await?;
     let rows = conn
         .query(
@@ -486,7 +523,7 @@ pub async fn sweep_announcements(platform: &Platform, grace: Duration) -> Result
             &[&grace.as_secs_f64()],
         )
         .await?;
-    let mut swept = crate::events::Republished::default();
+    let mut swept = platform::events::Republished::default();
     for row in rows {
         let id: Uuid = row.get(0);
         swept.record("published translation", id, announce_one(platform, &conn, id).await);
@@ -508,7 +545,9 @@ pub fn code_block(question: &str) -> (String, String) {
 /// The question without its code block: what the description message repeats in words.
 fn prose(question: &str) -> String {
     match (question.find("```"), question.rfind("```")) {
-        (Some(a), Some(b)) if b > a => format!("{} {}", question[..a].trim(), question[b + 3..].trim()).trim().to_string(),
+        (Some(a), Some(b)) if b > a => {
+            format!("{} {}", question[..a].trim(), question[b + 3..].trim()).trim().to_string()
+        }
         _ => String::new(),
     }
 }
@@ -520,7 +559,10 @@ async fn code_image_url(platform: &Platform, conn: &Connection<'_>, t: &Translat
     let sha = hex::encode(Sha256::digest(format!("{hint}\n{code}").as_bytes()));
     let language = t.language.as_str();
     let stored = conn
-        .query_opt("SELECT s3_key FROM telegram_code_images WHERE task_id = $1 AND language = $2 AND content_sha256 = $3", &[&t.task_id, &language, &sha])
+        .query_opt(
+            "SELECT s3_key FROM telegram_code_images WHERE task_id = $1 AND language = $2 AND content_sha256 = $3",
+            &[&t.task_id, &language, &sha],
+        )
         .await?;
     let key = match stored {
         Some(row) => row.get(0),
@@ -623,7 +665,10 @@ mod tests {
     fn the_code_block_and_its_language_hint_are_found() {
         let (code, hint) = code_block("What does this print?\n```python\nprint(1 + 1)\n```\nPick one.");
         assert_eq!((code.as_str(), hint.as_str()), ("print(1 + 1)", "python"));
-        assert_eq!(prose("What does this print?\n```python\nprint(1 + 1)\n```\nPick one."), "What does this print? Pick one.");
+        assert_eq!(
+            prose("What does this print?\n```python\nprint(1 + 1)\n```\nPick one."),
+            "What does this print? Pick one."
+        );
         assert_eq!(code_block("no code at all").0, "no code at all");
     }
 

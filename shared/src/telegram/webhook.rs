@@ -23,35 +23,28 @@ use std::time::Duration;
 
 use frankenstein::methods::SendMessageParams;
 use frankenstein::types::{
-    ChatMember, ChatMemberUpdated, ChatType, Document, InlineKeyboardButton, InlineKeyboardMarkup, Message, PollAnswer, ReplyMarkup,
-    WebAppInfo,
+    ChatMember, ChatMemberUpdated, ChatType, Document, InlineKeyboardButton, InlineKeyboardMarkup, Message, PollAnswer,
+    ReplyMarkup, WebAppInfo,
 };
 use frankenstein::updates::{Update, UpdateContent};
 use serde::Serialize;
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
-use super::bot::{BotError, MAX_DOWNLOAD_BYTES};
 use super::publish::{self, Selection};
 use super::{Speech, account};
-use crate::http::{ApiError, ApiRequest, ApiResponse};
 use crate::identity::{self, telegram::TelegramUser};
-use crate::jobs::{JobEnvelope, JobKind};
-use crate::platform::Platform;
 use crate::quiz::{Language, answers, catalogue, stats};
+use platform::Platform;
+use platform::bot::{BotError, MAX_DOWNLOAD_BYTES, truncate};
+use platform::http::{ApiError, ApiRequest, ApiResponse};
+use platform::jobs::{JobEnvelope, JobKind};
 
 /// The header Telegram sends `setWebhook`'s `secret_token` in.
 pub const SECRET_HEADER: &str = "x-telegram-bot-api-secret-token";
 
 /// How many support messages one user may send an hour, as with feedback from the web.
 const SUPPORT_PER_HOUR: u64 = 10;
-
-impl From<BotError> for ApiError {
-    fn from(e: BotError) -> Self {
-        tracing::warn!(error = %e, "a Bot API call failed");
-        ApiError::unavailable("Telegram")
-    }
-}
 
 /// What the webhook did with an update; the answer's `handled` field, and the log's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -90,9 +83,11 @@ pub async fn route(platform: &Platform, request: ApiRequest) -> Result<ApiRespon
     // A NUL in a name or a message becomes U+FFFD rather than a 400: Telegram would only deliver the update again.
     let raw: serde_json::Value = request.json_replacing_nul()?;
     let update_id = raw.get("update_id").and_then(serde_json::Value::as_i64).ok_or_else(|| {
-        ApiError::bad_request("validation_failed", "an update needs a numeric `update_id`").with_field("update_id", "must be a number")
+        ApiError::bad_request("validation_failed", "an update needs a numeric `update_id`")
+            .with_field("update_id", "must be a number")
     })?;
-    let kind = raw.as_object().and_then(|o| o.keys().find(|k| *k != "update_id")).map_or("empty", String::as_str).to_string();
+    let kind =
+        raw.as_object().and_then(|o| o.keys().find(|k| *k != "update_id")).map_or("empty", String::as_str).to_string();
 
     if let Some(pending) = recorded(platform, update_id).await? {
         tracing::info!(update_id, kind, "a second delivery of an update: its effect is not repeated");
@@ -139,13 +134,21 @@ async fn recorded(platform: &Platform, update_id: i64) -> Result<Option<Pending>
 
 /// Records the update, applies its effect and stores what is left to do, in one transaction. `None` when the
 /// update has a row already (a concurrent delivery committed it first): then nothing was applied.
-async fn commit(platform: &Platform, update_id: i64, kind: &str, decision: Decision) -> Result<Option<(Handled, Pending)>, ApiError> {
+async fn commit(
+    platform: &Platform,
+    update_id: i64,
+    kind: &str,
+    decision: Decision,
+) -> Result<Option<(Handled, Pending)>, ApiError> {
     let Decision { mut handled, effect, mut reply, mut jobs } = decision;
     let mut conn = platform.db.connection().await?;
     let tx = conn.transaction().await?;
     // First, so that a second delivery's transaction waits here for this one, and then finds the row.
     let fresh = tx
-        .execute("INSERT INTO telegram_updates (update_id, kind) VALUES ($1, $2) ON CONFLICT (update_id) DO NOTHING", &[&update_id, &kind])
+        .execute(
+            "INSERT INTO telegram_updates (update_id, kind) VALUES ($1, $2) ON CONFLICT (update_id) DO NOTHING",
+            &[&update_id, &kind],
+        )
         .await?
         == 1;
     if !fresh {
@@ -154,8 +157,11 @@ async fn commit(platform: &Platform, update_id: i64, kind: &str, decision: Decis
     match effect {
         Effect::None => {}
         Effect::Feedback { user_id, message } => {
-            tx.execute("INSERT INTO feedback (id, user_id, category, message) VALUES ($1, $2, 'other', $3)", &[&Uuid::new_v4(), &user_id, &message])
-                .await?;
+            tx.execute(
+                "INSERT INTO feedback (id, user_id, category, message) VALUES ($1, $2, 'other', $3)",
+                &[&Uuid::new_v4(), &user_id, &message],
+            )
+            .await?;
         }
         Effect::Membership { chat_id, telegram_id, status, subscribed } => {
             tx.execute(
@@ -178,7 +184,8 @@ async fn commit(platform: &Platform, update_id: i64, kind: &str, decision: Decis
             Err(e) => return Err(e),
         },
     }
-    let stored_jobs = if jobs.is_empty() { None } else { Some(serde_json::to_value(&jobs).map_err(ApiError::internal)?) };
+    let stored_jobs =
+        if jobs.is_empty() { None } else { Some(serde_json::to_value(&jobs).map_err(ApiError::internal)?) };
     let handled_name = serde_json::to_value(handled).map_err(ApiError::internal)?;
     tx.execute(
         "UPDATE telegram_updates SET handled = $2, jobs = $3, reply = $4 WHERE update_id = $1",
@@ -199,11 +206,14 @@ async fn finish(platform: &Platform, update_id: i64, pending: Pending) -> Result
                 ApiError::unavailable("the job queue")
             })?;
         }
-        mark(platform, update_id, "UPDATE telegram_updates SET jobs_enqueued_at = now() WHERE update_id = $1", None).await;
+        mark(platform, update_id, "UPDATE telegram_updates SET jobs_enqueued_at = now() WHERE update_id = $1", None)
+            .await;
     }
     let Some(reply) = pending.reply.filter(|_| !pending.replied) else { return Ok(()) };
     match platform.bot().call::<_, Message>("sendMessage", &reply).await {
-        Ok(_) => mark(platform, update_id, "UPDATE telegram_updates SET replied_at = now() WHERE update_id = $1", None).await,
+        Ok(_) => {
+            mark(platform, update_id, "UPDATE telegram_updates SET replied_at = now() WHERE update_id = $1", None).await
+        }
         Err(e @ BotError::Refused { .. }) => {
             // The user blocked the bot, or the chat is gone: sending again would be refused again.
             tracing::warn!(update_id, error = %e, "Telegram refused the reply; it is not sent again");
@@ -264,15 +274,30 @@ impl Decision {
 enum Effect {
     None,
     /// A support message, stored as feedback.
-    Feedback { user_id: i64, message: String },
+    Feedback {
+        user_id: i64,
+        message: String,
+    },
     /// A channel member's new status.
-    Membership { chat_id: i64, telegram_id: i64, status: &'static str, subscribed: bool },
+    Membership {
+        chat_id: i64,
+        telegram_id: i64,
+        status: &'static str,
+        subscribed: bool,
+    },
     /// `/publish`: the publications, recorded; their jobs and the admin's answer follow from them.
-    Publish { chat_id: i64, selection: Selection },
+    Publish {
+        chat_id: i64,
+        selection: Selection,
+    },
 }
 
 /// The parameters of a text message, as stored for the reply.
-fn message_params(chat_id: i64, text: &str, markup: Option<InlineKeyboardMarkup>) -> Result<serde_json::Value, ApiError> {
+fn message_params(
+    chat_id: i64,
+    text: &str,
+    markup: Option<InlineKeyboardMarkup>,
+) -> Result<serde_json::Value, ApiError> {
     let params = SendMessageParams::builder()
         .chat_id(chat_id)
         .text(truncate(text, 4096))
@@ -354,27 +379,6 @@ impl Chat {
     }
 }
 
-/// Sends a text message; answers its message id.
-pub(crate) async fn send_text(platform: &Platform, chat_id: i64, text: &str, markup: Option<InlineKeyboardMarkup>) -> Result<i32, BotError> {
-    let params = SendMessageParams::builder()
-        .chat_id(chat_id)
-        .text(truncate(text, 4096))
-        .maybe_reply_markup(markup.map(ReplyMarkup::InlineKeyboardMarkup))
-        .build();
-    let sent: Message = platform.bot().call("sendMessage", &params).await?;
-    Ok(sent.message_id)
-}
-
-/// At most `max` characters, with an ellipsis when cut.
-pub(crate) fn truncate(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_string();
-    }
-    let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
-    cut.push('…');
-    cut
-}
-
 fn language_of(user: &TelegramUser) -> Language {
     user.language_code.as_deref().and_then(|code| Language::parse(code.get(..2)?)).unwrap_or_else(Language::english)
 }
@@ -393,21 +397,31 @@ async fn is_admin(platform: &Platform, sender: &TelegramUser) -> Result<bool, Ap
         return Ok(true);
     }
     let conn = platform.db.connection().await?;
-    let row = conn.query_opt("SELECT is_admin AND deactivated_at IS NULL FROM users WHERE telegram_id = $1", &[&sender.id]).await?;
+    let row = conn
+        .query_opt("SELECT is_admin AND deactivated_at IS NULL FROM users WHERE telegram_id = $1", &[&sender.id])
+        .await?;
     Ok(row.is_some_and(|r| r.get(0)))
 }
 
 /// A deep-link parameter as Telegram allows it (`A-Z a-z 0-9 _ -`, at most 64), passed on to the Mini App.
 fn start_parameter(argument: &str) -> Option<&str> {
-    let ok = !argument.is_empty() && argument.len() <= 64 && argument.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    let ok = !argument.is_empty()
+        && argument.len() <= 64
+        && argument.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
     ok.then_some(argument)
 }
 
 /// `/start [parameter]`: registers the user (or refreshes them) and answers with the button that opens the Mini
 /// App, on the page the parameter names (`topic_<id>`).
-async fn on_start(platform: &Platform, chat: &Chat, sender: &TelegramUser, argument: &str) -> Result<Decision, ApiError> {
+async fn on_start(
+    platform: &Platform,
+    chat: &Chat,
+    sender: &TelegramUser,
+    argument: &str,
+) -> Result<Decision, ApiError> {
     if user_of(platform, sender).await?.is_none() {
-        return chat.say(Handled::Start, chat.speech.pick("This account is deactivated.", "Эта учётная запись отключена."));
+        return chat
+            .say(Handled::Start, chat.speech.pick("This account is deactivated.", "Эта учётная запись отключена."));
     }
     let mut url = platform.config.telegram.mini_app_url.clone();
     if let Some(parameter) = start_parameter(argument) {
@@ -456,45 +470,103 @@ async fn on_stats(platform: &Platform, chat: &Chat, sender: &TelegramUser) -> Re
 }
 
 /// `support <message>`: stored as feedback from the user, as the web's feedback form stores it.
-async fn on_support(platform: &Platform, chat: &Chat, sender: &TelegramUser, message: &str) -> Result<Decision, ApiError> {
+async fn on_support(
+    platform: &Platform,
+    chat: &Chat,
+    sender: &TelegramUser,
+    message: &str,
+) -> Result<Decision, ApiError> {
     let length = message.chars().count();
     if !(3..=5000).contains(&length) {
-        return chat.say(Handled::SupportRefused, chat.speech.pick("Write your message after the word: support <your message> (3 to 5000 characters).", "Напишите сообщение после слова: support <сообщение> (от 3 до 5000 символов)."));
+        return chat.say(
+            Handled::SupportRefused,
+            chat.speech.pick(
+                "Write your message after the word: support <your message> (3 to 5000 characters).",
+                "Напишите сообщение после слова: support <сообщение> (от 3 до 5000 символов).",
+            ),
+        );
     }
     let Some(user_id) = user_of(platform, sender).await? else { return Ok(Decision::new(Handled::Ignored)) };
     if !platform.cache.within_limit(&format!("feedback:{user_id}"), SUPPORT_PER_HOUR, Duration::from_secs(3600)).await {
-        return chat.say(Handled::SupportRefused, chat.speech.pick("That is a lot of messages for one hour; please write again later.", "Слишком много сообщений за час; напишите позже."));
+        return chat.say(
+            Handled::SupportRefused,
+            chat.speech.pick(
+                "That is a lot of messages for one hour; please write again later.",
+                "Слишком много сообщений за час; напишите позже.",
+            ),
+        );
     }
     Ok(chat
-        .say(Handled::SupportStored, chat.speech.pick("Thank you! Your message has reached us.", "Спасибо! Ваше сообщение получено."))?
+        .say(
+            Handled::SupportStored,
+            chat.speech.pick("Thank you! Your message has reached us.", "Спасибо! Ваше сообщение получено."),
+        )?
         .effect(Effect::Feedback { user_id, message: message.to_string() }))
 }
 
 /// A document from an admin: a question bank, imported by the `import-telegram-document` job, which reports back
 /// in this chat.
-async fn on_document(platform: &Platform, update_id: i64, chat: &Chat, sender: &TelegramUser, document: &Document) -> Result<Decision, ApiError> {
+async fn on_document(
+    platform: &Platform,
+    update_id: i64,
+    chat: &Chat,
+    sender: &TelegramUser,
+    document: &Document,
+) -> Result<Decision, ApiError> {
     if !is_admin(platform, sender).await? {
-        return chat.say(Handled::ImportRefused, chat.speech.pick("Only administrators can import question banks.", "Импортировать банки вопросов могут только администраторы."));
+        return chat.say(
+            Handled::ImportRefused,
+            chat.speech.pick(
+                "Only administrators can import question banks.",
+                "Импортировать банки вопросов могут только администраторы.",
+            ),
+        );
     }
     let name = document.file_name.clone().unwrap_or_else(|| "document".into());
     let is_json = document.mime_type.as_deref() == Some("application/json") || name.to_lowercase().ends_with(".json");
     if !is_json {
-        return chat.say(Handled::ImportRefused, chat.speech.pick("Send the question bank as a .json file.", "Пришлите банк вопросов файлом .json."));
+        return chat.say(
+            Handled::ImportRefused,
+            chat.speech.pick("Send the question bank as a .json file.", "Пришлите банк вопросов файлом .json."),
+        );
     }
     if document.file_size.is_some_and(|size| size > MAX_DOWNLOAD_BYTES as u64) {
-        return chat.say(Handled::ImportRefused, &format!("{} {} MiB.", chat.speech.pick("The file is too large; the limit is", "Файл слишком большой; предел —"), MAX_DOWNLOAD_BYTES >> 20));
+        return chat.say(
+            Handled::ImportRefused,
+            &format!(
+                "{} {} MiB.",
+                chat.speech.pick("The file is too large; the limit is", "Файл слишком большой; предел —"),
+                MAX_DOWNLOAD_BYTES >> 20
+            ),
+        );
     }
     let job_id = Uuid::new_v5(&Uuid::NAMESPACE_URL, format!("telegram-update:{update_id}").as_bytes());
-    let payload = super::documents::ImportDocument { chat_id: chat.id, file_id: document.file_id.clone(), file_name: name.clone() };
-    let job = JobEnvelope::with_id(JobKind::ImportTelegramDocument, job_id, serde_json::to_value(&payload).map_err(ApiError::internal)?);
+    let payload = super::documents::ImportDocument {
+        chat_id: chat.id,
+        file_id: document.file_id.clone(),
+        file_name: name.clone(),
+    };
+    let job = JobEnvelope::with_id(
+        JobKind::ImportTelegramDocument,
+        job_id,
+        serde_json::to_value(&payload).map_err(ApiError::internal)?,
+    );
     // Enqueued once the update is recorded, by its id: a redelivery does not enqueue it again.
     Ok(chat.say(Handled::ImportQueued, &format!("{} {name}…", chat.speech.pick("Importing", "Импортирую")))?.job(job))
 }
 
 /// `/publish <task id>` or `/publish next`, for admins: the bot's way to what the admin route does.
-async fn on_publish(platform: &Platform, chat: &Chat, sender: &TelegramUser, argument: &str) -> Result<Decision, ApiError> {
+async fn on_publish(
+    platform: &Platform,
+    chat: &Chat,
+    sender: &TelegramUser,
+    argument: &str,
+) -> Result<Decision, ApiError> {
     if !is_admin(platform, sender).await? {
-        return chat.say(Handled::PublishRefused, chat.speech.pick("Only administrators can publish.", "Публиковать могут только администраторы."));
+        return chat.say(
+            Handled::PublishRefused,
+            chat.speech.pick("Only administrators can publish.", "Публиковать могут только администраторы."),
+        );
     }
     let selection = match argument {
         "next" => Selection::NextOfEveryTopic,
@@ -513,7 +585,10 @@ async fn on_poll_answer(platform: &Platform, answer: &PollAnswer) -> Result<Deci
     let Some(voter) = answer.user.as_deref().and_then(account) else { return Ok(Decision::new(Handled::Ignored)) };
     let conn = platform.db.connection().await?;
     let publication = conn
-        .query_opt("SELECT task_id, language, option_order FROM telegram_publications WHERE poll_id = $1", &[&answer.poll_id])
+        .query_opt(
+            "SELECT task_id, language, option_order FROM telegram_publications WHERE poll_id = $1",
+            &[&answer.poll_id],
+        )
         .await?;
     drop(conn);
     let Some(row) = publication else {
@@ -548,7 +623,12 @@ fn on_chat_member(change: &ChatMemberUpdated) -> Result<Decision, ApiError> {
         ChatMember::Kicked(m) => (&m.user, "kicked", false),
     };
     let Ok(telegram_id) = i64::try_from(user.id) else { return Ok(Decision::new(Handled::Ignored)) };
-    Ok(Decision::new(Handled::Membership).effect(Effect::Membership { chat_id: change.chat.id, telegram_id, status, subscribed }))
+    Ok(Decision::new(Handled::Membership).effect(Effect::Membership {
+        chat_id: change.chat.id,
+        telegram_id,
+        status,
+        subscribed,
+    }))
 }
 
 #[cfg(test)]
@@ -572,7 +652,14 @@ mod tests {
 
     #[test]
     fn the_language_comes_from_the_first_two_letters_of_telegrams_code() {
-        let mut user = TelegramUser { id: 1, first_name: "A".into(), last_name: None, username: None, photo_url: None, language_code: Some("pt-br".into()) };
+        let mut user = TelegramUser {
+            id: 1,
+            first_name: "A".into(),
+            last_name: None,
+            username: None,
+            photo_url: None,
+            language_code: Some("pt-br".into()),
+        };
         assert_eq!(language_of(&user).as_str(), "pt");
         user.language_code = None;
         assert_eq!(language_of(&user).as_str(), "en");

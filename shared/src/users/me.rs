@@ -3,14 +3,14 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 
 use platform::Platform;
 use platform::db::{Connection, DbError};
 use platform::http::{ApiError, ApiRequest, ApiResponse};
 
-use super::{HEARTBEAT_INTERVAL, MAX_FAVOURITE_TOPICS, Profile, check_text, invalidate, load};
+use super::{HEARTBEAT_INTERVAL, MAX_FAVOURITE_TOPICS, Profile, age_on, check_text, invalidate, load};
 use crate::identity::Viewer;
 use crate::quiz::Language;
 
@@ -103,7 +103,8 @@ impl ProfileChanges {
                 None => out.username = Some(None),
                 Some(u) => {
                     let u = u.trim();
-                    let valid = (3..=32).contains(&u.len()) && u.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+                    let valid =
+                        (3..=32).contains(&u.len()) && u.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
                     if valid {
                         out.username = Some(Some(u.to_string()));
                     } else {
@@ -141,7 +142,9 @@ impl ProfileChanges {
         if let Some(birth_date) = self.birth_date {
             match birth_date.as_deref().map(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d")) {
                 None => out.birth_date = Some(None),
-                Some(Ok(date)) if age_on(date, today).is_some_and(|age| (5..=120).contains(&age)) => out.birth_date = Some(Some(date)),
+                Some(Ok(date)) if age_on(date, today).is_some_and(|age| (5..=120).contains(&age)) => {
+                    out.birth_date = Some(Some(date))
+                }
                 Some(Ok(_)) => note("birth_date", "must make the user between 5 and 120 years old".into()),
                 Some(Err(_)) => note("birth_date", "must be a date as YYYY-MM-DD".into()),
             }
@@ -236,9 +239,13 @@ pub async fn update_me(platform: &Platform, request: ApiRequest) -> Result<ApiRe
             .await?
             .map(|row| row.get(0));
         let Some(key) = key else {
-            return Err(ApiError::validation(BTreeMap::from([("avatar_id".into(), "is not one of your avatars".into())])));
+            return Err(ApiError::validation(BTreeMap::from([(
+                "avatar_id".into(),
+                "is not one of your avatars".into(),
+            )])));
         };
-        tx.execute("UPDATE users SET avatar_url = $2 WHERE id = $1", &[&user_id, &platform.storage.public_url(&key)]).await?;
+        tx.execute("UPDATE users SET avatar_url = $2 WHERE id = $1", &[&user_id, &platform.storage.public_url(&key)])
+            .await?;
     }
     tx.commit().await?;
     after_write(platform, conn, user_id).await
@@ -294,7 +301,12 @@ async fn avatars(platform: &Platform, conn: &Connection<'_>, profile: &Profile) 
         .iter()
         .map(|row| {
             let url = platform.storage.public_url(row.get(1));
-            Avatar { id: row.get(0), current: profile.avatar_url.as_deref() == Some(url.as_str()), url, created_at: row.get(2) }
+            Avatar {
+                id: row.get(0),
+                current: profile.avatar_url.as_deref() == Some(url.as_str()),
+                url,
+                created_at: row.get(2),
+            }
         })
         .collect())
 }
@@ -372,7 +384,9 @@ mod tests {
     }
 
     fn changes(json: serde_json::Value) -> Result<CheckedChanges, ApiError> {
-        serde_json::from_value::<ProfileChanges>(json).map_err(|e| ApiError::bad_request("invalid_json", e.to_string()))?.check(today())
+        serde_json::from_value::<ProfileChanges>(json)
+            .map_err(|e| ApiError::bad_request("invalid_json", e.to_string()))?
+            .check(today())
     }
 
     #[test]
