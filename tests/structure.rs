@@ -123,9 +123,17 @@ fn expand(rest: &[char]) -> Vec<Vec<String>> {
         if end > i {
             prefix.push(rest[i..end].iter().collect::<String>());
         }
-        if code_at(rest, end, "::{") {
-            let close = rest[end..].iter().position(|&c| c == '}').map_or(rest.len(), |p| end + p);
-            let group: String = rest[end + 3..close].iter().collect();
+        // A group: right after the start (`crate::{…}`) or after a segment (`crate::a::{…}`).
+        let group_at = if end == i && rest.get(i) == Some(&'{') {
+            Some(i + 1)
+        } else if code_at(rest, end, "::{") {
+            Some(end + 3)
+        } else {
+            None
+        };
+        if let Some(open) = group_at {
+            let close = rest[open..].iter().position(|&c| c == '}').map_or(rest.len(), |p| open + p);
+            let group: String = rest[open..close].iter().collect();
             return group
                 .split(',')
                 .map(|item| item.split(" as ").next().unwrap_or_default().trim())
