@@ -44,6 +44,25 @@ pub struct Config {
     pub telegram: TelegramConfig,
     /// Outbound webhooks: how long the first retry waits, and which URLs may be registered.
     pub webhooks: WebhookConfig,
+    /// The AWS region (`AWS_REGION`, which Lambda sets; default `us-east-1`).
+    pub aws_region: String,
+    /// The S3 endpoint clients upload to when it is not AWS's (`AWS_ENDPOINT_URL_S3`, else `AWS_ENDPOINT_URL`):
+    /// the local endpoint. The Mini App's page policy allows uploads there.
+    pub s3_endpoint_url: Option<String>,
+    /// The CloudWatch namespace of the metrics lines (`METRICS_NAMESPACE`, the stack's name; default `quiz`).
+    pub metrics_namespace: String,
+    /// What the operations functions need to find the stack's queues and job functions.
+    pub operations: OperationsConfig,
+}
+
+/// The stack as `queue-inspect` sees it; only that function is given these, so they are optional here and
+/// refused by it when missing.
+#[derive(Clone, Debug)]
+pub struct OperationsConfig {
+    /// The prefix of every queue name of the stack (`QUEUE_NAME_PREFIX`, `<stack>-`).
+    pub queue_name_prefix: Option<String>,
+    /// The functions that run jobs (`JOB_FUNCTIONS`, comma-separated), which `ping` invokes.
+    pub job_functions: Vec<String>,
 }
 
 /// Outbound webhooks' settings.
@@ -222,6 +241,13 @@ impl Config {
                 retry_base: Duration::from_secs(env.parsed_or("WEBHOOK_RETRY_BASE_SECONDS", 30)),
                 loopback_only: env.parsed_or("WEBHOOK_LOOPBACK_ONLY", false),
             },
+            aws_region: env.optional("AWS_REGION").unwrap_or_else(|| "us-east-1".into()),
+            s3_endpoint_url: env.optional("AWS_ENDPOINT_URL_S3").or_else(|| env.optional("AWS_ENDPOINT_URL")),
+            metrics_namespace: env.optional("METRICS_NAMESPACE").unwrap_or_else(|| "quiz".into()),
+            operations: OperationsConfig {
+                queue_name_prefix: env.optional("QUEUE_NAME_PREFIX"),
+                job_functions: env.list_of("JOB_FUNCTIONS"),
+            },
         };
         env.check_url("DATABASE_URL", &config.database_url, &["postgres", "postgresql"]);
         env.check_url("REDIS_URL", &config.redis_url, &["redis", "rediss"]);
@@ -238,9 +264,9 @@ impl Config {
             env.check_url("TELEGRAM_WEBHOOK_URL", url, &["https", "http"]);
         }
         let secret = &config.telegram.webhook_secret;
-        if !secret.is_empty()
-            && !(secret.len() <= 256 && secret.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'))
-        {
+        let well_formed =
+            secret.len() <= 256 && secret.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        if !secret.is_empty() && !well_formed {
             env.problems.insert(
                 "TELEGRAM_WEBHOOK_SECRET".into(),
                 "is malformed: Telegram accepts 1-256 of A-Z, a-z, 0-9, _ and -".into(),

@@ -107,6 +107,7 @@ impl Platform {
         let config = Config::from_env()
             .map_err(StartupError::Config)
             .inspect_err(|e| tracing::error!(error = %e, "cannot start"))?;
+        telemetry::set_metrics_namespace(&config.metrics_namespace);
         let platform = Self::new(config).await.inspect_err(|e| tracing::error!(error = %e, "cannot start"))?;
         Ok(Box::leak(Box::new(platform)))
     }

@@ -181,12 +181,17 @@ where
     (output, summary)
 }
 
-/// The CloudWatch namespace of this project's metrics (`METRICS_NAMESPACE`, the stack's name when deployed).
+static NAMESPACE: OnceLock<String> = OnceLock::new();
+
+/// Sets the CloudWatch namespace of this instance's metrics (the configuration's `METRICS_NAMESPACE`, the stack's
+/// name when deployed); the platform does so at start-up. A second call is ignored.
+pub fn set_metrics_namespace(namespace: &str) {
+    let _ = NAMESPACE.set(namespace.to_string());
+}
+
+/// The namespace of this project's metrics: `quiz` until the platform has set it.
 fn namespace() -> &'static str {
-    static NAMESPACE: OnceLock<String> = OnceLock::new();
-    NAMESPACE.get_or_init(|| {
-        std::env::var("METRICS_NAMESPACE").ok().filter(|n| !n.is_empty()).unwrap_or_else(|| "quiz".into())
-    })
+    NAMESPACE.get().map_or("quiz", String::as_str)
 }
 
 /// One invocation's summary as a CloudWatch Embedded Metric Format record: a JSON log line that CloudWatch Logs

@@ -114,14 +114,11 @@ fn gzip(body: &[u8]) -> Vec<u8> {
 fn content_security_policy(config: &Config) -> String {
     let media = origin(&config.media_base_url).unwrap_or_default();
     // Pre-signed uploads go to the local endpoint when one is set, else to the bucket's virtual-hosted address.
-    let uploads = std::env::var("AWS_ENDPOINT_URL_S3")
-        .or_else(|_| std::env::var("AWS_ENDPOINT_URL"))
-        .ok()
-        .and_then(|url| origin(&url))
-        .unwrap_or_else(|| {
-            let region = std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".into());
-            format!("https://{}.s3.{region}.amazonaws.com", config.media_bucket)
-        });
+    let uploads = config
+        .s3_endpoint_url
+        .as_deref()
+        .and_then(origin)
+        .unwrap_or_else(|| format!("https://{}.s3.{}.amazonaws.com", config.media_bucket, config.aws_region));
     format!(
         "default-src 'self'; script-src 'self' https://telegram.org; style-src 'self'; \
          img-src 'self' data: blob: {media} https://t.me; connect-src 'self' {uploads}; object-src 'none'; \

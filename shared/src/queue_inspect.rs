@@ -58,12 +58,13 @@ async fn clients() -> &'static Clients {
         .await
 }
 
-fn setting(name: &str) -> Result<String, JobError> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty()).ok_or_else(|| JobError(format!("{name} is not set")))
+/// The stack's queue-name prefix, which only this function is configured with.
+fn queue_name_prefix(platform: &Platform) -> Result<&str, JobError> {
+    platform.config.operations.queue_name_prefix.as_deref().ok_or_else(|| JobError::new("QUEUE_NAME_PREFIX is not set"))
 }
 
 /// The function's handler: the action's report, or an error naming what went wrong.
-pub fn invoke(_platform: &'static Platform, event: serde_json::Value) -> ReportFuture {
+pub fn invoke(platform: &'static Platform, event: serde_json::Value) -> ReportFuture {
     Box::pin(async move {
         let action: Action = serde_json::from_value(event).map_err(|e| {
             JobError(format!(
@@ -72,14 +73,16 @@ pub fn invoke(_platform: &'static Platform, event: serde_json::Value) -> ReportF
         })?;
         let clients = clients().await;
         let report = match action {
-            Action::Inspect => serde_json::to_value(inspect(clients, &setting("QUEUE_NAME_PREFIX")?).await?)?,
+            Action::Inspect => serde_json::to_value(inspect(clients, queue_name_prefix(platform)?).await?)?,
             Action::Ping => {
-                let functions = setting("JOB_FUNCTIONS")?;
-                let names = functions.split(',').map(str::trim).filter(|n| !n.is_empty()).map(String::from).collect();
+                let names = platform.config.operations.job_functions.clone();
+                if names.is_empty() {
+                    return Err(JobError::new("JOB_FUNCTIONS is not set"));
+                }
                 serde_json::to_value(ping(&clients.lambda, names).await)?
             }
             Action::Redrive { queue } => {
-                serde_json::to_value(redrive(clients, &setting("QUEUE_NAME_PREFIX")?, &queue).await?)?
+                serde_json::to_value(redrive(clients, queue_name_prefix(platform)?, &queue).await?)?
             }
         };
         Ok(report)

@@ -51,8 +51,8 @@ pub struct MalformedEvent {
 
 /// The answer to `{"ping": {}}`, the no-op invocation `queue-inspect ping` sends every job function (the
 /// earlier `celery inspect ping`): which function and version answered, and whether its instance was cold. Any
-/// other event is `None`, and goes to the handler.
-pub fn ping_answer(event: &serde_json::Value) -> Option<serde_json::Value> {
+/// other event is `None`, and goes to the handler. `function_version` is the runtime's (`$LATEST` or a number).
+pub fn ping_answer(event: &serde_json::Value, function_version: &str) -> Option<serde_json::Value> {
     event.as_object().filter(|o| o.len() == 1 && o.contains_key("ping"))?;
     let cold = crate::telemetry::take_cold();
     tracing::info!(cold, "ping");
@@ -60,7 +60,7 @@ pub fn ping_answer(event: &serde_json::Value) -> Option<serde_json::Value> {
         "pong": true,
         "function": crate::telemetry::function_name(),
         "version": env!("CARGO_PKG_VERSION"),
-        "function_version": std::env::var("AWS_LAMBDA_FUNCTION_VERSION").unwrap_or_else(|_| "$LATEST".into()),
+        "function_version": function_version,
         "cold": cold,
         "instance_uptime_seconds": crate::telemetry::uptime().as_secs(),
     }))

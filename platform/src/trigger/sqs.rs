@@ -32,7 +32,7 @@ pub async fn serve(
     // Boxed: the nested future types are otherwise too deep for the compiler's layout computation.
     lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
         Box::pin(async move {
-            if let Some(answer) = super::ping_answer(&event.payload) {
+            if let Some(answer) = super::ping_answer(&event.payload, &event.context.env_config.version) {
                 return Ok(answer);
             }
             let response = process_batch(event.payload, |job| handler(platform, job)).await?;
