@@ -476,18 +476,34 @@ mod tests {
     }
 
     #[test]
-    fn corrupted_jpeg_never_panics() {
+    fn a_corrupted_jpeg_is_refused_as_an_image_fault_or_comes_out_whole() {
         let input = jpeg(200, 150);
         let mut rng = Lcg(3);
+        let (mut accepted, mut refused) = (0, 0);
         for _ in 0..200 {
             let mut bytes = input.clone();
             for _ in 0..8 {
                 let i = rng.below(bytes.len());
                 bytes[i] = rng.byte();
             }
-            // Either outcome is fine; it must just return.
-            let _ = process_upload(&bytes, ImageType::Jpeg, Purpose::Avatar);
+            match process_upload(&bytes, ImageType::Jpeg, Purpose::Avatar) {
+                // What comes out is a whole avatar: a square JPEG that decodes to the size it reports.
+                Ok(p) => {
+                    accepted += 1;
+                    assert_eq!(p.image_type, ImageType::Jpeg);
+                    assert_eq!(p.width, p.height, "an avatar is square");
+                    let decoded = image::load_from_memory(&p.bytes).expect("the output decodes");
+                    assert_eq!((decoded.width(), decoded.height()), (p.width, p.height));
+                }
+                // A refusal names a fault of the file, never of our encoder.
+                Err(Rejected::Encode(e)) => panic!("a corrupted input made the encoder fail: {e}"),
+                Err(_) => refused += 1,
+            }
         }
+        assert!(
+            accepted > 0 && refused > 0,
+            "{accepted} accepted, {refused} refused: the corruptions should give both"
+        );
     }
 
     #[test]

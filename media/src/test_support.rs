@@ -10,15 +10,15 @@ use image::{Delay, DynamicImage, Frame, ImageEncoder, RgbImage, Rgba, RgbaImage}
 pub struct Lcg(pub u64);
 
 impl Lcg {
-    pub fn next(&mut self) -> u64 {
+    pub fn next_value(&mut self) -> u64 {
         self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
         self.0 >> 33
     }
     pub fn byte(&mut self) -> u8 {
-        (self.next() & 0xFF) as u8
+        (self.next_value() & 0xFF) as u8
     }
     pub fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
+        (self.next_value() % n as u64) as usize
     }
 }
 
