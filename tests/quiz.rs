@@ -1040,6 +1040,10 @@ async fn the_losing_concurrent_answer_still_counts_the_first_answer_in_its_share
 // ===============================================================================================================
 
 #[track_caller]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one argument per statistic the assertion names, in the order of the body"
+)]
 fn assert_stats(
     s: &Json,
     attempted: i64,

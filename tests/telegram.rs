@@ -518,7 +518,7 @@ async fn in_process_a_nul_in_an_update_is_stored_as_a_replacement_character_not_
     let mut update = message(fresh_update_id(), telegram_id, &format!("support A\u{0}B {marker}"));
     update["message"]["from"]["first_name"] = json!("Ni\u{0}l");
     // Refused, Telegram would only deliver it again; PostgreSQL could not store it as it is.
-    let answer = deliver_in(&t.p, &update).await;
+    let answer = deliver_in(t.p, &update).await;
     assert_eq!(answer.status, 200, "{}", answer.text);
     let conn = t.p.db.connection().await.unwrap();
     let stored: Vec<String> = conn
@@ -541,19 +541,19 @@ async fn in_process_a_support_message_is_stored_once_however_often_it_is_redeliv
     // The Bot API fails the first two replies; each failed answer makes Telegram deliver the update again.
     t.bot.refuse_next("sendMessage", telegram_id, Refusal::ServerError);
     t.bot.refuse_next("sendMessage", telegram_id, Refusal::ServerError);
-    assert_eq!(redeliver(&t.p, &update, 3).await, [503, 503, 200], "the reply is retried until it goes out");
+    assert_eq!(redeliver(t.p, &update, 3).await, [503, 503, 200], "the reply is retried until it goes out");
 
-    let stored = count(&t.p, "SELECT count(*) FROM feedback WHERE message LIKE '%' || $1", &[&marker]).await;
+    let stored = count(t.p, "SELECT count(*) FROM feedback WHERE message LIKE '%' || $1", &[&marker]).await;
     assert_eq!(stored, 1, "one support message, one feedback row");
     let replies = t.bot.calls_to(telegram_id);
     assert_eq!(replies.len(), 1, "{replies:?}");
     assert!(replies[0].params["text"].as_str().unwrap().starts_with("Thank you!"), "{replies:?}");
 
     // Once the reply went out, a further delivery is a duplicate that sends nothing and stores nothing.
-    let again = deliver_in(&t.p, &update).await;
+    let again = deliver_in(t.p, &update).await;
     assert_eq!((again.status, again.body["duplicate"].as_bool()), (200, Some(true)), "{}", again.text);
     assert_eq!(t.bot.calls_to(telegram_id).len(), 1);
-    assert_eq!(count(&t.p, "SELECT count(*) FROM feedback WHERE message LIKE '%' || $1", &[&marker]).await, 1);
+    assert_eq!(count(t.p, "SELECT count(*) FROM feedback WHERE message LIKE '%' || $1", &[&marker]).await, 1);
 }
 
 #[tokio::test]
@@ -562,7 +562,7 @@ async fn in_process_an_admins_publish_is_planned_and_queued_once_however_often_i
     let t = in_process(|_| {}).await;
     let admin = t.p.config.identity.admin_telegram_ids[0];
     let topic = format!("Redelivered {}", uuid::Uuid::new_v4().simple());
-    shared::quiz::admin::import_bank(&t.p, &serde_json::to_vec(&bank(&topic)).unwrap(), true)
+    shared::quiz::admin::import_bank(t.p, &serde_json::to_vec(&bank(&topic)).unwrap(), true)
         .await
         .expect("the bank imports");
     let (task_id, topic_id): (i64, i64) = {
@@ -592,9 +592,9 @@ async fn in_process_an_admins_publish_is_planned_and_queued_once_however_often_i
     let update = message(fresh_update_id(), admin, &format!("/publish {task_id}"));
     t.bot.refuse_next("sendMessage", admin, Refusal::ServerError);
     t.bot.refuse_next("sendMessage", admin, Refusal::ServerError);
-    assert_eq!(redeliver(&t.p, &update, 3).await, [503, 503, 200]);
+    assert_eq!(redeliver(t.p, &update, 3).await, [503, 503, 200]);
 
-    let publications = count(&t.p, "SELECT count(*) FROM telegram_publications WHERE task_id = $1", &[&task_id]).await;
+    let publications = count(t.p, "SELECT count(*) FROM telegram_publications WHERE task_id = $1", &[&task_id]).await;
     assert_eq!(publications, 2, "one publication per translation with a channel, made once");
     let jobs = support::receive_within(&t.publish_queue, 3, 3).await;
     let mut queued: Vec<uuid::Uuid> =
@@ -627,7 +627,7 @@ async fn in_process_an_admins_document_is_queued_for_import_once_however_often_i
     update["message"]["document"] = json!({"file_id": "bank-once", "file_unique_id": "u1", "file_name": "bank.json", "mime_type": "application/json", "file_size": 100});
     t.bot.refuse_next("sendMessage", admin, Refusal::ServerError);
     t.bot.refuse_next("sendMessage", admin, Refusal::ServerError);
-    assert_eq!(redeliver(&t.p, &update, 3).await, [503, 503, 200]);
+    assert_eq!(redeliver(t.p, &update, 3).await, [503, 503, 200]);
     let jobs = support::receive_within(&t.import_queue, 2, 3).await;
     assert_eq!(jobs.len(), 1, "the import is enqueued once, not once per delivery");
     let replies = t.bot.calls_to(admin);
@@ -642,17 +642,17 @@ async fn in_process_a_reply_telegram_refuses_for_good_is_not_retried_and_the_eff
     let update = message(fresh_update_id(), telegram_id, "support The bot blocked me later");
     // A 429 is worth retrying: the answer is 503, and the redelivery sends the reply.
     t.bot.refuse_next("sendMessage", telegram_id, Refusal::TooManyRequests { retry_after: 1 });
-    assert_eq!(redeliver(&t.p, &update, 2).await, [503, 200]);
+    assert_eq!(redeliver(t.p, &update, 2).await, [503, 200]);
     assert_eq!(t.bot.calls_to(telegram_id).len(), 1);
     // A refusal (the user blocked the bot) is not: the webhook answers 200 and Telegram stops delivering.
     let blocked = fresh_telegram_id();
     let update = message(fresh_update_id(), blocked, "/help");
     t.bot.refuse_next("sendMessage", blocked, Refusal::Forbidden);
-    let first = deliver_in(&t.p, &update).await;
+    let first = deliver_in(t.p, &update).await;
     assert_eq!((first.status, first.body["handled"].as_str()), (200, Some("help")), "{}", first.text);
-    assert_eq!(redeliver(&t.p, &update, 1).await, [200]);
+    assert_eq!(redeliver(t.p, &update, 1).await, [200]);
     assert!(t.bot.calls_to(blocked).is_empty(), "never sent again");
-    assert_eq!(count(&t.p, "SELECT count(*) FROM feedback", &[]).await, 1);
+    assert_eq!(count(t.p, "SELECT count(*) FROM feedback", &[]).await, 1);
 }
 
 /// An admin's session on a platform in process.
@@ -674,7 +674,7 @@ async fn in_process_deployed_registration_refuses_hosts_that_are_not_public_nami
         s.insert("WEBHOOK_LOOPBACK_ONLY".into(), "false".into());
     })
     .await;
-    let token = admin_token(&t.p).await;
+    let token = admin_token(t.p).await;
     for url in [
         "https://169.254.169.254/latest/meta-data/",
         "https://127.1/hook",
@@ -691,15 +691,15 @@ async fn in_process_deployed_registration_refuses_hosts_that_are_not_public_nami
         "https://[::ffff:127.0.0.1]/hook",
         "http://hooks.example.com/hook",
     ] {
-        let reply = register(&t.p, &token, url).await;
+        let reply = register(t.p, &token, url).await;
         assert_eq!(reply.fields(), ["url"], "{url}: {}", reply.text);
     }
     // No lookup at registration: a public-looking name is taken (nothing is sent), stored as parsed, so the same
     // URL spelled otherwise is the same URL.
-    let created = register(&t.p, &token, "https://Hooks.Example.com/quiz").await;
+    let created = register(t.p, &token, "https://Hooks.Example.com/quiz").await;
     assert_eq!(created.status, 201, "{}", created.text);
     assert_eq!(created.body["url"], "https://hooks.example.com/quiz");
-    register(&t.p, &token, "HTTPS://HOOKS.EXAMPLE.COM/quiz").await.expect_error(409, "conflict");
+    register(t.p, &token, "HTTPS://HOOKS.EXAMPLE.COM/quiz").await.expect_error(409, "conflict");
 }
 
 /// Runs the webhook delivery job on one `quiz.published` event whose data is `{"task_id": task_id}`.
@@ -735,10 +735,10 @@ async fn delivery_of(p: &platform::Platform, webhook: uuid::Uuid) -> (String, i3
 async fn in_process_a_delivery_resolves_the_name_and_goes_to_the_checked_loopback_address_locally() {
     let t = in_process(|_| {}).await;
     assert!(t.p.config.webhooks.loopback_only, "infra/local.env allows loopback receivers only");
-    let token = admin_token(&t.p).await;
+    let token = admin_token(t.p).await;
     let receiver = support::receiver::Receiver::start(false);
     let by_name = receiver.url.replace("127.0.0.1", "localhost");
-    let created = register(&t.p, &token, &by_name).await;
+    let created = register(t.p, &token, &by_name).await;
     assert_eq!(created.status, 201, "{}", created.text);
     let webhook = uuid::Uuid::parse_str(created.body["id"].as_str().unwrap()).unwrap();
     deliver_event(&t.p.platform, 41).await;
@@ -749,7 +749,7 @@ async fn in_process_a_delivery_resolves_the_name_and_goes_to_the_checked_loopbac
         "the name stays the Host: {:?}",
         received[0].headers
     );
-    assert_eq!(delivery_of(&t.p, webhook).await.0, "delivered");
+    assert_eq!(delivery_of(t.p, webhook).await.0, "delivered");
 }
 
 #[tokio::test]
@@ -765,15 +765,15 @@ async fn in_process_deployed_a_delivery_to_a_url_the_rule_now_refuses_fails_at_o
     // Registered under an older rule, or written to the table by hand: a local-only name, a literal loopback
     // address in one of its spellings, and plain http.
     let webhooks = [
-        (webhook_row(&t.p, &format!("https://localhost:{port}/hook")).await, "public host name"),
-        (webhook_row(&t.p, &format!("https://2130706433:{port}/hook")).await, "public address"),
-        (webhook_row(&t.p, &format!("http://127.0.0.1:{port}/hook")).await, "https"),
+        (webhook_row(t.p, &format!("https://localhost:{port}/hook")).await, "public host name"),
+        (webhook_row(t.p, &format!("https://2130706433:{port}/hook")).await, "public address"),
+        (webhook_row(t.p, &format!("http://127.0.0.1:{port}/hook")).await, "https"),
     ];
     deliver_event(&t.p.platform, 42).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(receiver.for_task(42).is_empty(), "nothing reached the loopback receiver");
     for (webhook, why) in webhooks {
-        let (state, attempts, error) = delivery_of(&t.p, webhook).await;
+        let (state, attempts, error) = delivery_of(t.p, webhook).await;
         assert_eq!((state.as_str(), attempts), ("failed", 1), "a URL the rule refuses fails at once: {error:?}");
         assert!(error.as_deref().is_some_and(|e| e.starts_with("refused") && e.contains(why)), "{why}: {error:?}");
     }

@@ -54,7 +54,7 @@ impl tower_service::Service<Name> for Pinned {
     }
 
     fn call(&mut self, _: Name) -> Self::Future {
-        std::future::ready(Ok(self.0.to_vec().into_iter()))
+        std::future::ready(Ok(Vec::from(&self.0[..]).into_iter()))
     }
 }
 

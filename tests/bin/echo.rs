@@ -9,7 +9,7 @@ use platform::http::{ApiError, ApiRequest, ApiResponse};
 use platform::{BoxError, Function, Platform, Trigger};
 
 async fn echo(_platform: &Platform, request: ApiRequest) -> Result<ApiResponse, ApiError> {
-    if request.query.get("binary").is_some() {
+    if request.query.contains_key("binary") {
         // The body back, byte for byte, as an image: it must leave base64-encoded and arrive as the same bytes.
         let mut response =
             ApiResponse { status: StatusCode::CREATED, headers: Default::default(), body: request.body.clone() };

@@ -190,10 +190,9 @@ pub async fn sent_mail(settings: &HashMap<String, String>, needle: &str) -> Vec<
 fn collect_messages(value: &serde_json::Value, needle: &str, found: &mut Vec<serde_json::Value>) {
     match value {
         serde_json::Value::Array(items) => items.iter().for_each(|v| collect_messages(v, needle, found)),
+        // A message: kept when it mentions the needle, and not searched further.
         serde_json::Value::Object(map) if map.contains_key("subject") || map.contains_key("Subject") => {
-            if value.to_string().contains(needle) {
-                found.push(value.clone());
-            }
+            found.extend(value.to_string().contains(needle).then(|| value.clone()))
         }
         serde_json::Value::Object(map) => map.values().for_each(|v| collect_messages(v, needle, found)),
         _ => {}

@@ -148,17 +148,15 @@ fn is_text(content_type: Option<&str>) -> bool {
     })
 }
 
-/// The payload 2.0 event for a request.
+/// The payload 2.0 event for a request: its head (method, path, query, headers), its body and the client's address.
 pub fn to_event(
     route: &Route,
     params: &BTreeMap<String, String>,
-    method: &Method,
-    path: &str,
-    query: Option<&str>,
-    headers: &HeaderMap,
+    request: &http::request::Parts,
     body: &[u8],
     source_ip: &str,
 ) -> Value {
+    let (method, path, query, headers) = (&request.method, request.uri.path(), request.uri.query(), &request.headers);
     let mut header_map = serde_json::Map::new();
     let mut cookies = Vec::new();
     for (name, value) in headers {
@@ -321,16 +319,9 @@ mod tests {
         headers.append("x-many", HeaderValue::from_static("one"));
         headers.append("x-many", HeaderValue::from_static("two"));
         let params = r.matches(&Method::POST, "/api/v1/things/7").unwrap();
-        let event = to_event(
-            &r,
-            &params,
-            &Method::POST,
-            "/api/v1/things/7",
-            Some("q=a+b&q=c&x=%2F"),
-            &headers,
-            &[0, 159, 146, 150],
-            "127.0.0.1",
-        );
+        let (mut request, ()) = http::Request::post("/api/v1/things/7?q=a+b&q=c&x=%2F").body(()).unwrap().into_parts();
+        request.headers = headers;
+        let event = to_event(&r, &params, &request, &[0, 159, 146, 150], "127.0.0.1");
         assert_eq!(event["routeKey"], "POST /api/v1/things/{id}");
         assert_eq!(event["pathParameters"]["id"], "7");
         assert_eq!(event["queryStringParameters"]["q"], "a b,c");
@@ -405,7 +396,7 @@ mod tests {
         let (huge, handed) = chunked(1024, 1024 * 1024);
         assert_eq!(read_bounded(huge, MAX_EVENT_BYTES, true).await.unwrap(), Bounded::TooLarge);
         let handed = handed.load(std::sync::atomic::Ordering::Relaxed) as u64;
-        assert!(handed >= DRAIN_BYTES && handed <= DRAIN_BYTES + 1024 * 1024, "{handed}");
+        assert!((DRAIN_BYTES..=DRAIN_BYTES + 1024 * 1024).contains(&handed), "{handed}");
         // A client that waits for 100 Continue: refused by its declared length, none of the body is asked for.
         let declared = http_body_util::Full::new(Bytes::from(vec![0u8; MAX_EVENT_BYTES + 1]));
         assert_eq!(read_bounded(declared, MAX_EVENT_BYTES, false).await.unwrap(), Bounded::TooLarge);

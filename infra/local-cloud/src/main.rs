@@ -377,16 +377,7 @@ async fn handle(
     else {
         return Ok(respond(gateway::gateway_error(http::StatusCode::NOT_FOUND, "Not Found")));
     };
-    let event = gateway::to_event(
-        route,
-        &params,
-        &parts.method,
-        &path,
-        parts.uri.query(),
-        &parts.headers,
-        &body,
-        &peer.ip().to_string(),
-    );
+    let event = gateway::to_event(route, &params, &parts, &body, &peer.ip().to_string());
     drop(body);
     // The body fits, but the event (the body in base64 when binary, with the headers) may not.
     let event = event.to_string().into_bytes();
