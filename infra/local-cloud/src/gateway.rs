@@ -14,6 +14,7 @@ use chrono::Utc;
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use http_body_util::BodyExt;
 use hyper::body::{Body, Bytes};
+use percent_encoding::percent_decode_str;
 use serde_json::{Value, json};
 
 /// The largest event a function is handed: Lambda's limit for a synchronous invocation's payload, 6 MB
@@ -103,7 +104,8 @@ impl Route {
                     return Some(params);
                 }
                 (Some(w), Some(h)) if w.starts_with('{') && w.ends_with('}') && !h.is_empty() => {
-                    params.insert(w[1..w.len() - 1].to_string(), percent_decode(h));
+                    params
+                        .insert(w[1..w.len() - 1].to_string(), percent_decode_str(h).decode_utf8_lossy().into_owned());
                 }
                 (Some(w), Some(h)) if w == h => {}
                 _ => return None,
@@ -117,25 +119,6 @@ impl Route {
         let literal = segments.iter().filter(|s| !s.starts_with('{')).count();
         (literal, usize::from(self.method != "ANY"))
     }
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Some(b) = std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok())
-            {
-                out.push(b);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn is_text(content_type: Option<&str>) -> bool {
@@ -177,12 +160,9 @@ pub fn to_event(
         }
     }
     let mut query_params: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for pair in query.unwrap_or_default().split('&').filter(|p| !p.is_empty()) {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        query_params
-            .entry(percent_decode(&k.replace('+', " ")))
-            .or_default()
-            .push(percent_decode(&v.replace('+', " ")));
+    // As API Gateway decodes them: `+` is a space, `%XX` a byte, the values of a repeated name joined by commas.
+    for (k, v) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        query_params.entry(k.into_owned()).or_default().push(v.into_owned());
     }
     let query_json: serde_json::Map<String, Value> =
         query_params.into_iter().map(|(k, v)| (k, Value::String(v.join(",")))).collect();
@@ -319,13 +299,18 @@ mod tests {
         headers.append("x-many", HeaderValue::from_static("one"));
         headers.append("x-many", HeaderValue::from_static("two"));
         let params = r.matches(&Method::POST, "/api/v1/things/7").unwrap();
-        let (mut request, ()) = http::Request::post("/api/v1/things/7?q=a+b&q=c&x=%2F").body(()).unwrap().into_parts();
+        let (mut request, ()) = http::Request::post("/api/v1/things/7?q=a+b&q=c&x=%2F&euro=%E2%82%AC&bad=%zz")
+            .body(())
+            .unwrap()
+            .into_parts();
         request.headers = headers;
         let event = to_event(&r, &params, &request, &[0, 159, 146, 150], "127.0.0.1");
         assert_eq!(event["routeKey"], "POST /api/v1/things/{id}");
         assert_eq!(event["pathParameters"]["id"], "7");
         assert_eq!(event["queryStringParameters"]["q"], "a b,c");
         assert_eq!(event["queryStringParameters"]["x"], "/");
+        assert_eq!(event["queryStringParameters"]["euro"], "€", "a multi-byte escape is one character");
+        assert_eq!(event["queryStringParameters"]["bad"], "%zz", "a malformed escape is kept as written");
         assert_eq!(event["cookies"], json!(["a=1", "b=2"]));
         assert_eq!(event["headers"]["x-many"], "one,two");
         assert_eq!(event["isBase64Encoded"], true);
