@@ -12,6 +12,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
+use http::StatusCode;
 use serde_json::{Value as Json, json};
 
 use crate::http_stub;
@@ -105,13 +106,13 @@ fn serve(address: &str) -> BotApi {
 }
 
 impl BotApi {
-    fn answer(&self, path: &str, body: &[u8]) -> (&'static str, &'static str, Vec<u8>) {
+    fn answer(&self, path: &str, body: &[u8]) -> (StatusCode, &'static str, Vec<u8>) {
         let mut state = self.state.lock().unwrap();
         if let Some(file_path) = path.strip_prefix("/file/").and_then(|p| p.split_once('/')).map(|(_, p)| p) {
             let file_id = file_path.trim_start_matches("documents/");
             return match state.files.get(file_id) {
-                Some(bytes) => ("200 OK", "application/octet-stream", bytes.clone()),
-                None => ("404 Not Found", "text/plain", b"not found".to_vec()),
+                Some(bytes) => (StatusCode::OK, "application/octet-stream", bytes.clone()),
+                None => (StatusCode::NOT_FOUND, "text/plain", b"not found".to_vec()),
             };
         }
         let method = path.rsplit('/').next().unwrap_or_default().to_string();
@@ -121,7 +122,7 @@ impl BotApi {
             let (_, _, refusal) = state.refusals.remove(i);
             return match refusal {
                 Refusal::TooManyRequests { retry_after } => (
-                    "429 Too Many Requests",
+                    StatusCode::TOO_MANY_REQUESTS,
                     "application/json",
                     json!({"ok": false, "error_code": 429, "description": format!("Too Many Requests: retry after {retry_after}"),
                            "parameters": {"retry_after": retry_after}})
@@ -129,12 +130,12 @@ impl BotApi {
                     .into_bytes(),
                 ),
                 Refusal::Forbidden => (
-                    "403 Forbidden",
+                    StatusCode::FORBIDDEN,
                     "application/json",
                     json!({"ok": false, "error_code": 403, "description": "Forbidden: bot was blocked by the user"}).to_string().into_bytes(),
                 ),
                 Refusal::ServerError => (
-                    "500 Internal Server Error",
+                    StatusCode::INTERNAL_SERVER_ERROR,
                     "application/json",
                     json!({"ok": false, "error_code": 500, "description": "Internal Server Error"}).to_string().into_bytes(),
                 ),
@@ -178,7 +179,7 @@ impl BotApi {
                     }
                     None => {
                         return (
-                            "400 Bad Request",
+                            StatusCode::BAD_REQUEST,
                             "application/json",
                             json!({"ok": false, "error_code": 400, "description": "Bad Request: invalid file_id"})
                                 .to_string()
@@ -200,7 +201,7 @@ impl BotApi {
             }
             _ => {
                 return (
-                    "404 Not Found",
+                    StatusCode::NOT_FOUND,
                     "application/json",
                     json!({"ok": false, "error_code": 404, "description": "Not Found: method not found"})
                         .to_string()
@@ -208,6 +209,6 @@ impl BotApi {
                 );
             }
         };
-        ("200 OK", "application/json", json!({"ok": true, "result": result}).to_string().into_bytes())
+        (StatusCode::OK, "application/json", json!({"ok": true, "result": result}).to_string().into_bytes())
     }
 }

@@ -1,17 +1,25 @@
-//! A minimal HTTP/1.1 server on loopback for stand-ins of services the functions call out to (the Bot API, a
-//! webhook receiver). It runs on a thread of its own with its own runtime, so it outlives each test's runtime.
+//! A small HTTP/1.1 server on loopback for stand-ins of services the functions call out to (the Bot API, a
+//! webhook receiver), on hyper's server. It runs on a thread of its own with its own runtime, so it outlives each
+//! test's runtime.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use http::StatusCode;
+use http::header::CONTENT_TYPE;
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
-/// One request as the stub read it; header names are lower case.
+/// One request as the stub read it; header names are lower case (a repeated header keeps its last value).
 #[derive(Debug, Clone)]
 pub struct Request {
     pub method: String,
+    /// The request target: the path and, when there is one, the query.
     pub path: String,
     pub headers: HashMap<String, String>,
     pub body: Vec<u8>,
@@ -19,16 +27,18 @@ pub struct Request {
 
 /// What the stub answers.
 pub struct Response {
-    pub status: &'static str,
+    pub status: StatusCode,
     pub content_type: &'static str,
     pub body: Vec<u8>,
 }
+
+type Handler = dyn Fn(Request) -> Response + Send + Sync;
 
 /// Serves `handler` on `address` (a loopback address; port 0 picks a free port) and answers the bound address.
 pub fn spawn(address: &str, handler: impl Fn(Request) -> Response + Send + Sync + 'static) -> SocketAddr {
     assert!(address.starts_with("127.0.0.1:"), "stand-ins listen on loopback only, not {address}");
     let address = address.to_string();
-    let handler = Arc::new(handler);
+    let handler: Arc<Handler> = Arc::new(handler);
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
@@ -40,7 +50,8 @@ pub fn spawn(address: &str, handler: impl Fn(Request) -> Response + Send + Sync 
                 let Ok((stream, _)) = listener.accept().await else { continue };
                 let handler = handler.clone();
                 tokio::spawn(async move {
-                    let _ = serve(stream, handler.as_ref()).await;
+                    let service = service_fn(move |request| answer(handler.clone(), request));
+                    let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
                 });
             }
         });
@@ -48,44 +59,22 @@ pub fn spawn(address: &str, handler: impl Fn(Request) -> Response + Send + Sync 
     ready_rx.recv().expect("the stub started")
 }
 
-/// Requests on one connection until the client closes it.
-async fn serve(
-    stream: tokio::net::TcpStream,
-    handler: &(dyn Fn(Request) -> Response + Send + Sync),
-) -> std::io::Result<()> {
-    let (read, mut write) = stream.into_split();
-    let mut reader = BufReader::new(read);
-    loop {
-        let mut request_line = String::new();
-        if reader.read_line(&mut request_line).await? == 0 {
-            return Ok(());
-        }
-        let mut headers = HashMap::new();
-        loop {
-            let mut line = String::new();
-            reader.read_line(&mut line).await?;
-            let line = line.trim_end();
-            if line.is_empty() {
-                break;
-            }
-            if let Some((name, value)) = line.split_once(':') {
-                headers.insert(name.trim().to_ascii_lowercase(), value.trim().to_string());
-            }
-        }
-        let length: usize = headers.get("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
-        let mut body = vec![0; length];
-        reader.read_exact(&mut body).await?;
-        let mut parts = request_line.split_whitespace();
-        let method = parts.next().unwrap_or_default().to_string();
-        let path = parts.next().unwrap_or("/").to_string();
-        let response = handler(Request { method, path, headers, body });
-        let head = format!(
-            "HTTP/1.1 {}\r\ncontent-type: {}\r\ncontent-length: {}\r\n\r\n",
-            response.status,
-            response.content_type,
-            response.body.len()
-        );
-        write.write_all(head.as_bytes()).await?;
-        write.write_all(&response.body).await?;
-    }
+/// One request, whole (hyper reads a chunked body as well as a sized one), to the handler and back.
+async fn answer(
+    handler: Arc<Handler>,
+    request: hyper::Request<Incoming>,
+) -> Result<hyper::Response<Full<Bytes>>, hyper::Error> {
+    let (head, body) = request.into_parts();
+    let body = body.collect().await?.to_bytes().to_vec();
+    let headers = head
+        .headers
+        .iter()
+        .map(|(name, value)| (name.as_str().to_string(), String::from_utf8_lossy(value.as_bytes()).into_owned()))
+        .collect();
+    let path = head.uri.path_and_query().map_or_else(|| "/".to_string(), |p| p.as_str().to_string());
+    let response = handler(Request { method: head.method.to_string(), path, headers, body });
+    let mut answer = hyper::Response::new(Full::new(Bytes::from(response.body)));
+    *answer.status_mut() = response.status;
+    answer.headers_mut().insert(CONTENT_TYPE, http::HeaderValue::from_static(response.content_type));
+    Ok(answer)
 }

@@ -3,6 +3,8 @@
 
 use std::sync::{Arc, Mutex};
 
+use http::StatusCode;
+
 use crate::http_stub::{self, Request, Response};
 
 #[derive(Clone)]
@@ -18,7 +20,7 @@ impl Receiver {
         let recorded = received.clone();
         let address = http_stub::spawn("127.0.0.1:0", move |request| {
             recorded.lock().unwrap().push(request);
-            let status = if fails { "500 Internal Server Error" } else { "200 OK" };
+            let status = if fails { StatusCode::INTERNAL_SERVER_ERROR } else { StatusCode::OK };
             Response { status, content_type: "text/plain", body: b"thanks".to_vec() }
         });
         Receiver { url: format!("http://{address}/hook"), received }
