@@ -162,10 +162,27 @@ async fn the_control_api_and_lambdas_invoke_api_answer_on_the_control_port_only(
 struct EchoCloud {
     child: std::process::Child,
     base: String,
+    binary: std::path::PathBuf,
+    control_port: String,
 }
 
 impl Drop for EchoCloud {
+    /// `down`, as `infra/cloud down` does it: the cloud stops its instances on the way out. A kill alone left their
+    /// runtime interface emulators running after every test run.
     fn drop(&mut self) {
+        let _ = std::process::Command::new(&self.binary)
+            .args(["down", "--control-port", &self.control_port])
+            .current_dir(support::repo_root())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while std::time::Instant::now() < deadline {
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -196,11 +213,10 @@ async fn echo_cloud(port: u16, control_port: u16) -> EchoCloud {
         .stdout(std::process::Stdio::null())
         .spawn()
         .expect("start a second local cloud");
-    let guard = EchoCloud { child, base: format!("http://127.0.0.1:{port}") };
+    let status = format!("http://127.0.0.1:{control_port}/_local/status");
+    let guard = EchoCloud { child, base: format!("http://127.0.0.1:{port}"), binary: cloud, control_port };
     let up = eventually(Duration::from_secs(30), || async {
-        reqwest::get(format!("http://127.0.0.1:{control_port}/_local/status"))
-            .await
-            .is_ok_and(|r| r.status().is_success())
+        reqwest::get(&status).await.is_ok_and(|r| r.status().is_success())
     })
     .await;
     assert!(up, "the echo cloud came up");
