@@ -243,7 +243,9 @@ impl Config {
             },
             aws_region: env.optional("AWS_REGION").unwrap_or_else(|| "us-east-1".into()),
             s3_endpoint_url: env.optional("AWS_ENDPOINT_URL_S3").or_else(|| env.optional("AWS_ENDPOINT_URL")),
-            metrics_namespace: env.optional("METRICS_NAMESPACE").unwrap_or_else(|| "quiz".into()),
+            metrics_namespace: env
+                .optional("METRICS_NAMESPACE")
+                .unwrap_or_else(|| crate::telemetry::DEFAULT_METRICS_NAMESPACE.into()),
             operations: OperationsConfig {
                 queue_name_prefix: env.optional("QUEUE_NAME_PREFIX"),
                 job_functions: env.list_of("JOB_FUNCTIONS"),

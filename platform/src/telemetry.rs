@@ -183,15 +183,18 @@ where
 
 static NAMESPACE: OnceLock<String> = OnceLock::new();
 
+/// The metrics' namespace when `METRICS_NAMESPACE` is not set (and before the platform has set it).
+pub const DEFAULT_METRICS_NAMESPACE: &str = "quiz";
+
 /// Sets the CloudWatch namespace of this instance's metrics (the configuration's `METRICS_NAMESPACE`, the stack's
 /// name when deployed); the platform does so at start-up. A second call is ignored.
 pub fn set_metrics_namespace(namespace: &str) {
     let _ = NAMESPACE.set(namespace.to_string());
 }
 
-/// The namespace of this project's metrics: `quiz` until the platform has set it.
+/// The namespace of this project's metrics: [`DEFAULT_METRICS_NAMESPACE`] until the platform has set it.
 fn namespace() -> &'static str {
-    NAMESPACE.get().map_or("quiz", String::as_str)
+    NAMESPACE.get().map_or(DEFAULT_METRICS_NAMESPACE, String::as_str)
 }
 
 /// One invocation's summary as a CloudWatch Embedded Metric Format record: a JSON log line that CloudWatch Logs
