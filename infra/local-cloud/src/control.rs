@@ -22,8 +22,8 @@ use serde_json::{Value, json};
 
 use crate::gateway::{self, Bounded, MAX_EVENT_BYTES};
 use crate::runtime::Invocation;
-use crate::template::Trigger;
 use crate::{Cloud, Response, json_response, poller, respond, schedule};
+use local_cloud::template::Trigger;
 
 /// Serves one request on the control port.
 pub async fn handle(cloud: Arc<Cloud>, request: hyper::Request<Incoming>) -> Result<Response, hyper::Error> {

@@ -183,7 +183,7 @@ pub fn to_event(
         "rawQueryString": query.unwrap_or_default(),
         "headers": header_map,
         "requestContext": {
-            "accountId": crate::template::ACCOUNT,
+            "accountId": local_cloud::template::ACCOUNT,
             "apiId": "local",
             "domainName": headers.get(http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1"),
             "domainPrefix": "local",

@@ -6,7 +6,7 @@
 //!   local-cloud status                              routes, queues with their depths, schedules with next firing
 //!   local-cloud invoke <function> [event.json]      invoke a function directly (default: its first sample event)
 //!   local-cloud fire <function>                     fire a scheduled function now
-//!   local-cloud metrics [--last S] [--json]          per route and job: count, errors, p50, p99, cache hit rate,
+//!   local-cloud metrics [--last S] [--json]         per route and job: count, errors, p50, p99, cache hit rate,
 //!                                                   SQL per invocation, cold starts (from the functions' EMF lines)
 //!   local-cloud down                                stop a running `up`
 //!   local-cloud sign-in [--admin] [--telegram-id N] [--init-data]
@@ -14,8 +14,11 @@
 //!                                                   development bot token; prints the session (or only the initData)
 //!
 //! Every command but `up` and `sign-in` talks to the control port (`--control-port`, else `LOCAL_CONTROL_PORT`
-//! from `infra/local.env`); `sign-in` goes through the gateway (`--port`, else `LOCAL_GATEWAY_PORT`), as the Mini
-//! App does. Run it through `infra/cloud`, which builds it and reads `infra/local.env`.
+//! from `infra/local.env`, else 3001); `sign-in` goes through the gateway (`--port`, else `LOCAL_GATEWAY_PORT`,
+//! else 3000), as the Mini App does. Every command takes `--port` and `--control-port`, before or after its own
+//! arguments; `local-cloud --help` and `local-cloud <command> --help` say the same. The command line is read by
+//! clap: an unknown command or flag, or a value that is not a number, stops it with clap's message (exit 2).
+//! Run it through `infra/cloud`, which builds it and reads `infra/local.env`.
 
 mod control;
 mod gateway;
@@ -23,7 +26,6 @@ mod metrics;
 mod poller;
 mod runtime;
 mod schedule;
-mod template;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -39,9 +41,10 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
+use clap::{Parser, Subcommand};
 use gateway::Route;
+use local_cloud::template::{self, Template, Trigger};
 use runtime::{Invocation, Pool};
-use template::{Template, Trigger};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -71,71 +74,133 @@ fn settings(root: &Path) -> HashMap<String, String> {
     platform::config::read_settings_file(&root.join("infra/local.env")).unwrap_or_default()
 }
 
-fn arg_value(args: &[String], flag: &str) -> Option<String> {
-    args.iter().position(|a| a == flag).and_then(|i| args.get(i + 1)).cloned()
+/// The command line (the module's doc above is its summary).
+#[derive(Debug, Parser)]
+#[command(
+    name = "local-cloud",
+    version,
+    about = "The whole SAM template on one machine: routes, queue-driven jobs and schedules",
+    after_help = "Run it through infra/cloud, which builds it and reads infra/local.env."
+)]
+struct Cli {
+    // Every command takes these, before or after its own arguments; each command's help lists them after its own.
+    /// The gateway's port [default: LOCAL_GATEWAY_PORT of infra/local.env, else 3000]
+    #[arg(long, global = true, value_name = "PORT", display_order = 100)]
+    port: Option<u16>,
+    /// The control API's and Lambda's Invoke API's port [default: LOCAL_CONTROL_PORT of infra/local.env, else 3001]
+    #[arg(long, global = true, value_name = "PORT", display_order = 101)]
+    control_port: Option<u16>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Provision, then serve until stopped: the gateway on --port, the control API and Lambda's Invoke API on
+    /// --control-port
+    Up {
+        /// Instances of each function
+        #[arg(long, default_value_t = 2, value_name = "N")]
+        instances: usize,
+        /// The template to run [default: template.yaml]
+        #[arg(long, value_name = "FILE")]
+        template: Option<PathBuf>,
+    },
+    /// Routes, queues with their depths, schedules with their next firing
+    Status,
+    /// Invoke a function directly
+    Invoke {
+        /// The function (its binary or logical id)
+        function: String,
+        /// The event [default: the first .json file under events/<function>/]
+        #[arg(value_name = "EVENT.JSON")]
+        event: Option<PathBuf>,
+    },
+    /// Fire a scheduled function now
+    Fire {
+        /// The function (its binary or logical id)
+        function: String,
+    },
+    /// Per route and job: count, errors, p50, p99, cache hit rate, SQL per invocation, cold starts (from the
+    /// functions' EMF lines)
+    Metrics {
+        /// Only the records of the last S seconds (the run just made)
+        #[arg(long, value_name = "S")]
+        last: Option<i64>,
+        /// Machine-readable: JSON rather than a table
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop a running `up`
+    Down,
+    /// Sign in through the Mini App route with initData signed by the development bot token; prints the session
+    SignIn(SignIn),
+}
+
+#[derive(Debug, clap::Args)]
+struct SignIn {
+    /// As the first of ADMIN_TELEGRAM_IDS rather than the development player
+    #[arg(long)]
+    admin: bool,
+    /// As this Telegram id
+    #[arg(long, value_name = "N")]
+    telegram_id: Option<i64>,
+    /// Print only the signed initData, without signing in
+    #[arg(long)]
+    init_data: bool,
 }
 
 /// A port: the flag's value, else the setting's in `infra/local.env`, else `default`.
 fn port_of(
-    args: &[String],
-    flag: &str,
+    flag: Option<u16>,
     settings: &HashMap<String, String>,
     setting: &str,
     default: u16,
 ) -> Result<u16, BoxError> {
-    let value = arg_value(args, flag).or_else(|| settings.get(setting).cloned());
-    value.map_or(Ok(default), |v| v.parse().map_err(|e| format!("{flag} / {setting} {v:?}: {e}").into()))
+    match (flag, settings.get(setting)) {
+        (Some(port), _) => Ok(port),
+        (None, Some(v)) => v.parse().map_err(|e| format!("{setting} {v:?} in infra/local.env: {e}").into()),
+        (None, None) => Ok(default),
+    }
 }
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let cli = Cli::parse();
     let root = std::env::current_dir()?;
     let settings = settings(&root);
-    let port = port_of(&args, "--port", &settings, "LOCAL_GATEWAY_PORT", 3000)?;
-    let control_port = port_of(&args, "--control-port", &settings, "LOCAL_CONTROL_PORT", 3001)?;
+    let port = port_of(cli.port, &settings, "LOCAL_GATEWAY_PORT", 3000)?;
+    let control_port = port_of(cli.control_port, &settings, "LOCAL_CONTROL_PORT", 3001)?;
     let gateway = format!("http://127.0.0.1:{port}");
     let base = format!("http://127.0.0.1:{control_port}");
-    match args.first().map(String::as_str) {
-        Some("up") => {
-            let instances = arg_value(&args, "--instances").unwrap_or_else(|| "2".into()).parse()?;
-            let template =
-                arg_value(&args, "--template").map(PathBuf::from).unwrap_or_else(|| root.join("template.yaml"));
+    match cli.command {
+        Command::Up { instances, template } => {
+            let template = template.unwrap_or_else(|| root.join("template.yaml"));
             up(root, settings, port, control_port, instances, &template).await
         }
-        Some("status") => print_json(control(&base, "GET", "/_local/status", Vec::new()).await?),
-        Some("invoke") => {
-            let function = args.get(1).ok_or("usage: local-cloud invoke <function> [event.json]")?;
-            let event = match args.get(2) {
-                Some(path) => std::fs::read(path)?,
-                None => first_sample_event(&root, function)?,
+        Command::Status => print_json(control(&base, "GET", "/_local/status", Vec::new()).await?),
+        Command::Invoke { function, event } => {
+            let event = match event {
+                Some(path) => std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?,
+                None => first_sample_event(&root, &function)?,
             };
             print_json(control(&base, "POST", &format!("/_local/invoke/{function}"), event).await?)
         }
-        Some("fire") => {
-            let function = args.get(1).ok_or("usage: local-cloud fire <function>")?;
+        Command::Fire { function } => {
             print_json(control(&base, "POST", &format!("/_local/fire/{function}"), Vec::new()).await?)
         }
-        Some("down") => print_json(control(&base, "POST", "/_local/shutdown", Vec::new()).await?),
-        Some("metrics") => {
-            // `--last 60`: only the records of the last 60 seconds (the run just made); `--json`: machine-readable.
-            let last: Option<i64> = arg_value(&args, "--last").map(|s| s.parse()).transpose()?;
+        Command::Down => print_json(control(&base, "POST", "/_local/shutdown", Vec::new()).await?),
+        Command::Metrics { last, json } => {
             let since_ms = last.map(|seconds| chrono::Utc::now().timestamp_millis() - seconds * 1000);
             let summary = metrics::summarise(&root.join(".local/functions"), since_ms)?;
-            if args.iter().any(|a| a == "--json") {
+            if json {
                 print_json(summary)
             } else {
                 print!("{}", metrics::table(&summary));
                 Ok(())
             }
         }
-        Some("sign-in") => sign_in(&gateway, &settings, &args).await,
-        _ => {
-            eprintln!(
-                "usage: local-cloud up|status|invoke <function> [event]|fire <function>|metrics [--last S] [--json]|down|sign-in [--admin]"
-            );
-            std::process::exit(2)
-        }
+        Command::SignIn(sign_in_as) => sign_in(&gateway, &settings, &sign_in_as).await,
     }
 }
 
@@ -144,11 +209,11 @@ const DEVELOPMENT_PLAYER: i64 = 100_000_001;
 
 /// Signs in as the development player (or, with `--admin`, the first of `ADMIN_TELEGRAM_IDS`) with initData signed
 /// by the development bot token from `infra/local.env`, exactly as the Mini App would.
-async fn sign_in(base: &str, settings: &HashMap<String, String>, args: &[String]) -> Result<(), BoxError> {
+async fn sign_in(base: &str, settings: &HashMap<String, String>, args: &SignIn) -> Result<(), BoxError> {
     let token = settings.get("TELEGRAM_BOT_TOKEN").ok_or("TELEGRAM_BOT_TOKEN is not in infra/local.env")?;
-    let admin = args.iter().any(|a| a == "--admin");
-    let id: i64 = match arg_value(args, "--telegram-id") {
-        Some(id) => id.parse()?,
+    let admin = args.admin;
+    let id: i64 = match args.telegram_id {
+        Some(id) => id,
         None if admin => settings
             .get("ADMIN_TELEGRAM_IDS")
             .and_then(|ids| ids.split(',').next())
@@ -165,7 +230,7 @@ async fn sign_in(base: &str, settings: &HashMap<String, String>, args: &[String]
         language_code: Some("en".into()),
     };
     let init_data = shared::identity::telegram::sign_init_data(&user, chrono::Utc::now(), token);
-    if args.iter().any(|a| a == "--init-data") {
+    if args.init_data {
         println!("{init_data}");
         return Ok(());
     }
@@ -224,8 +289,7 @@ async fn up(
     // Lambda's API for the functions this cloud runs is this cloud's control port, whichever it is.
     settings.insert("AWS_ENDPOINT_URL_LAMBDA".into(), format!("http://127.0.0.1:{control_port}"));
     let stack = settings.get("LOCAL_STACK_NAME").cloned().unwrap_or_else(|| "quiz".into());
-    let text = std::fs::read_to_string(template).map_err(|e| format!("{}: {e}", template.display()))?;
-    let template = Template::parse(&text, &stack, &settings)?;
+    let template = Template::read(template, &stack, &settings)?;
     for key in ["AWS_ENDPOINT_URL", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] {
         if let Some(v) = settings.get(key) {
             // SAFETY: set once, before any other thread reads the environment.
@@ -264,7 +328,7 @@ async fn up(
     let cloud = Arc::new(Cloud { root, template, pools, routes, sqs, endpoint, shutdown: Notify::new() });
 
     // As after a deploy: the database is migrated before anything is served.
-    if let Some(migrate) = cloud.pool("migrate") {
+    if let Some(migrate) = cloud.pool(shared::functions::MIGRATE.name) {
         match migrate.invoke(b"{}".to_vec()).await {
             Ok(Invocation::Ok(result)) => println!("migrate: {}", String::from_utf8_lossy(&result)),
             Ok(Invocation::FunctionError(e)) => return Err(format!("migrate failed: {e}").into()),

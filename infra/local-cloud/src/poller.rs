@@ -16,8 +16,8 @@ use serde_json::{Value, json};
 
 use crate::runtime::Invocation;
 use crate::schedule::Schedule;
-use crate::template::{ACCOUNT, Template, Trigger};
 use crate::{BoxError, Cloud};
+use local_cloud::template::{ACCOUNT, Template, Trigger};
 
 /// How long a failed message stays invisible before its next delivery, locally: this many seconds times the
 /// receives so far (2 s, then 4 s), instead of the queue's full visibility timeout. A poison message reaches the

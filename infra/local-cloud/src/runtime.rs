@@ -19,7 +19,7 @@ use hyper_util::rt::TokioExecutor;
 use tokio::process::{Child, Command};
 use tokio::sync::{Mutex, Semaphore};
 
-use crate::template::Function;
+use local_cloud::template::Function;
 
 /// What an invocation returned.
 #[derive(Debug)]

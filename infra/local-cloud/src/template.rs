@@ -1,5 +1,8 @@
 //! The template, read the way the local cloud needs it: which functions exist, what triggers each, which queues
-//! and buckets to create, and the environment each function gets.
+//! and buckets to create, and the environment each function gets. The one reader of `template.yaml`: the
+//! agreement tests (`tests/api_document.rs`) read it through this module too, and what they check that the local
+//! cloud has no use for (alarms, dashboards) they read from [`Template::resource`] with [`intrinsic`] and
+//! [`get_att`], which know both ways of writing an intrinsic function.
 //!
 //! CloudFormation's intrinsic functions are resolved against local values: `!Ref` of a parameter is its local
 //! value (from `infra/local.env`, else its default), of a queue its local URL, of a bucket its local name;
@@ -8,8 +11,10 @@
 //! `infra/local.env`, which holds every local setting.
 
 use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
 
-use serde_norway::Value;
+use serde_norway::Mapping;
+pub use serde_norway::Value;
 
 pub const ACCOUNT: &str = "123456789012";
 
@@ -24,15 +29,38 @@ pub enum Trigger {
     Schedule { name: String, expression: String, input: Option<String> },
 }
 
+impl Trigger {
+    /// The route as API Gateway keys it, `"GET /api/v1/topics/{topic_id}"`, for an HTTP trigger.
+    pub fn route_key(&self) -> Option<String> {
+        match self {
+            Trigger::Http { method, path } => Some(format!("{method} {path}")),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Function {
     /// The template's logical id, e.g. `ClearExpiredSessions`.
     pub logical_id: String,
     /// The binary's name, which is also the folder under `functions/` and `events/`.
     pub binary: String,
+    /// Whether `binary` is the template's `Metadata.BuildProperties.Binary` (else it is the last segment of
+    /// `CodeUri`).
+    pub binary_declared: bool,
     pub timeout_secs: u64,
     pub environment: BTreeMap<String, String>,
     pub triggers: Vec<Trigger>,
+    /// The `Type` of each of its events by the event's name, as written (`HttpApi`, `SQS`, `Schedule`…), those
+    /// the local cloud does not run included; empty for a function that is only invoked directly.
+    pub event_kinds: BTreeMap<String, String>,
+}
+
+impl Function {
+    /// Its HTTP routes, as API Gateway keys them (`"GET /api/v1/health"`).
+    pub fn route_keys(&self) -> Vec<String> {
+        self.triggers.iter().filter_map(Trigger::route_key).collect()
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -41,7 +69,8 @@ pub struct Queue {
     pub name: String,
     pub visibility_timeout: Option<u64>,
     pub retention: Option<u64>,
-    /// Logical id of the dead-letter queue and the receive count that sends a message there.
+    /// Logical id of the dead-letter queue and the receive count that sends a message there. A `RedrivePolicy`
+    /// must name a queue of this template (`!GetAtt <queue>.Arn`) and its `maxReceiveCount`, as SQS requires.
     pub redrive: Option<(String, u64)>,
 }
 
@@ -69,6 +98,8 @@ pub struct Template {
     /// The sender address the functions use locally (`MAIL_FROM`, else the `MailFrom` parameter): the identity
     /// the local endpoint must know before it accepts mail from it.
     pub mail_from: Option<String>,
+    /// Every resource as written, by logical id: for what the local cloud does not model ([`Template::resource`]).
+    resources: Mapping,
 }
 
 /// Local names of the things a template refers to.
@@ -150,12 +181,9 @@ impl Locals<'_> {
             Value::String(s) => Some(s.clone()),
             Value::Number(n) => Some(n.to_string()),
             Value::Bool(b) => Some(b.to_string()),
-            Value::Tagged(t) => self.intrinsic(t.tag.to_string().trim_start_matches('!'), &t.value),
-            Value::Mapping(m) if m.len() == 1 => {
-                let (k, v) = m.iter().next()?;
-                let name = k.as_str()?;
-                let name = name.strip_prefix("Fn::").unwrap_or(name);
-                self.intrinsic(name, v)
+            Value::Tagged(_) | Value::Mapping(_) => {
+                let (name, arg) = intrinsic_call(value)?;
+                self.intrinsic(&name, arg)
             }
             _ => None,
         }
@@ -180,11 +208,7 @@ impl Locals<'_> {
                 Some(values?.join(separator))
             }
             "Sub" => {
-                let text = match arg {
-                    Value::String(s) => s.as_str(),
-                    Value::Sequence(v) => v.first()?.as_str()?,
-                    _ => return None,
-                };
+                let text = sub_argument(arg)?;
                 if text.contains("{{resolve:") {
                     return None;
                 }
@@ -226,11 +250,60 @@ pub fn bucket_name(stack: &str, logical_id: &str) -> String {
     format!("{stack}-{}", kebab(logical_id))
 }
 
+/// An intrinsic function's name and argument, written short (`!GetAtt …`) or long (`Fn::GetAtt: …`, `Ref: …`).
+fn intrinsic_call(value: &Value) -> Option<(String, &Value)> {
+    match value {
+        Value::Tagged(t) => Some((t.tag.to_string().trim_start_matches('!').to_string(), &t.value)),
+        Value::Mapping(m) if m.len() == 1 => {
+            let (k, v) = m.iter().next()?;
+            let name = k.as_str()?;
+            Some((name.strip_prefix("Fn::").unwrap_or(name).to_string(), v))
+        }
+        _ => None,
+    }
+}
+
+/// The argument of the intrinsic function `name` (`GetAtt`, `Sub`, `Ref`…), written short or long.
+pub fn intrinsic<'v>(value: &'v Value, name: &str) -> Option<&'v Value> {
+    intrinsic_call(value).filter(|(n, _)| n == name).map(|(_, arg)| arg)
+}
+
+/// `(logical id, attribute)` of a `!GetAtt Id.Attribute` or `Fn::GetAtt: [Id, Attribute]`.
+pub fn get_att(value: &Value) -> Option<(&str, &str)> {
+    match intrinsic(value, "GetAtt")? {
+        Value::String(s) => s.split_once('.'),
+        Value::Sequence(v) => Some((v.first()?.as_str()?, v.get(1)?.as_str()?)),
+        _ => None,
+    }
+}
+
+/// The text of a `!Sub`'s argument: one string, or the first of `[string, variables]`.
+fn sub_argument(arg: &Value) -> Option<&str> {
+    match arg {
+        Value::Sequence(v) => v.first()?.as_str(),
+        text => text.as_str(),
+    }
+}
+
+/// The text of a `!Sub` (one string, or `[string, variables]`), or a plain string.
+pub fn sub_text(value: &Value) -> Option<&str> {
+    match intrinsic(value, "Sub") {
+        Some(arg) => sub_argument(arg),
+        None => value.as_str(),
+    }
+}
+
 fn number(value: Option<&Value>, locals: &Locals) -> Option<u64> {
     value.and_then(|v| locals.resolve(v)).and_then(|s| s.parse().ok())
 }
 
 impl Template {
+    /// Reads the template at `path`, as [`Template::parse`] does.
+    pub fn read(path: &Path, stack: &str, settings: &HashMap<String, String>) -> Result<Self, TemplateError> {
+        let text = std::fs::read_to_string(path).map_err(|e| TemplateError(format!("{}: {e}", path.display())))?;
+        Self::parse(&text, stack, settings)
+    }
+
     /// Reads a template. `settings` are the local values (`infra/local.env`); a parameter takes the setting of
     /// the same name when there is one, else its default.
     pub fn parse(text: &str, stack: &str, settings: &HashMap<String, String>) -> Result<Self, TemplateError> {
@@ -272,6 +345,7 @@ impl Template {
             event_buses: Vec::new(),
             rules: Vec::new(),
             mail_from: settings.get("MAIL_FROM").or_else(|| locals.parameters.get("MailFrom")).cloned(),
+            resources: resources.clone(),
         };
         for (id, resource) in resources {
             let Some(id) = id.as_str() else { continue };
@@ -279,12 +353,14 @@ impl Template {
             match resource.get("Type").and_then(Value::as_str) {
                 Some("AWS::Serverless::Function") => {
                     let props = properties.ok_or_else(|| TemplateError(format!("{id} has no Properties")))?;
-                    let binary = resource
+                    let declared = resource
                         .get("Metadata")
                         .and_then(|m| m.get("BuildProperties"))
                         .and_then(|b| b.get("Binary"))
                         .and_then(Value::as_str)
-                        .map(String::from)
+                        .map(String::from);
+                    let binary_declared = declared.is_some();
+                    let binary = declared
                         .or_else(|| {
                             props
                                 .get("CodeUri")
@@ -305,8 +381,16 @@ impl Template {
                         }
                     }
                     let mut triggers = Vec::new();
+                    let mut event_kinds = BTreeMap::new();
                     for (event_name, event) in props.get("Events").and_then(Value::as_mapping).into_iter().flatten() {
-                        let kind = event.get("Type").and_then(Value::as_str).unwrap_or_default();
+                        let event_name = event_name
+                            .as_str()
+                            .ok_or_else(|| TemplateError(format!("{id}: an event's name is not a string")))?;
+                        let kind = event
+                            .get("Type")
+                            .and_then(Value::as_str)
+                            .ok_or_else(|| TemplateError(format!("{id}: event {event_name:?} has no Type")))?;
+                        event_kinds.insert(event_name.to_string(), kind.to_string());
                         let p = event.get("Properties");
                         let get = |k: &str| p.and_then(|p| p.get(k));
                         match kind {
@@ -320,20 +404,14 @@ impl Template {
                                     .ok_or_else(|| TemplateError(format!("{id}: HttpApi event without Path")))?,
                             }),
                             "SQS" => {
-                                let queue = match get("Queue") {
-                                    Some(Value::Tagged(t)) => {
-                                        t.value.as_str().and_then(|s| s.split('.').next()).map(String::from)
-                                    }
-                                    Some(Value::Mapping(m)) => m
-                                        .get("Fn::GetAtt")
-                                        .and_then(|v| v.as_sequence()?.first()?.as_str().map(String::from)),
-                                    _ => None,
-                                }
-                                .ok_or_else(|| {
-                                    TemplateError(format!(
-                                        "{id}: SQS event must name a queue of this template with !GetAtt"
-                                    ))
-                                })?;
+                                let queue = get("Queue")
+                                    .and_then(get_att)
+                                    .map(|(queue, _)| queue.to_string())
+                                    .ok_or_else(|| {
+                                        TemplateError(format!(
+                                            "{id}: SQS event must name a queue of this template with !GetAtt"
+                                        ))
+                                    })?;
                                 let report_failures = get("FunctionResponseTypes")
                                     .and_then(Value::as_sequence)
                                     .is_some_and(|v| v.iter().any(|t| t.as_str() == Some("ReportBatchItemFailures")));
@@ -349,11 +427,7 @@ impl Template {
                                     .and_then(|v| locals.resolve(v))
                                     .ok_or_else(|| TemplateError(format!("{id}: schedule without an expression")))?;
                                 let input = get("Input").and_then(|v| locals.resolve(v));
-                                triggers.push(Trigger::Schedule {
-                                    name: event_name.as_str().unwrap_or("Schedule").to_string(),
-                                    expression,
-                                    input,
-                                });
+                                triggers.push(Trigger::Schedule { name: event_name.to_string(), expression, input });
                             }
                             _ => {}
                         }
@@ -362,21 +436,34 @@ impl Template {
                     template.functions.push(Function {
                         logical_id: id.to_string(),
                         binary,
+                        binary_declared,
                         timeout_secs,
                         environment,
                         triggers,
+                        event_kinds,
                     });
                 }
                 Some("AWS::SQS::Queue") => {
                     let get = |k: &str| properties.and_then(|p| p.get(k));
-                    let redrive = get("RedrivePolicy").and_then(|r| {
-                        let target = match r.get("deadLetterTargetArn")? {
-                            Value::Tagged(t) => t.value.as_str()?.split('.').next()?.to_string(),
-                            Value::Mapping(m) => m.get("Fn::GetAtt")?.as_sequence()?.first()?.as_str()?.to_string(),
-                            _ => return None,
-                        };
-                        Some((target, number(r.get("maxReceiveCount"), &locals).unwrap_or(3)))
-                    });
+                    let redrive = match get("RedrivePolicy") {
+                        None => None,
+                        Some(r) => {
+                            let target = r
+                                .get("deadLetterTargetArn")
+                                .and_then(get_att)
+                                .filter(|&(target, attribute)| {
+                                    attribute == "Arn" && locals.resource_type(target) == Some("AWS::SQS::Queue")
+                                })
+                                .ok_or_else(|| {
+                                    TemplateError(format!(
+                                        "{id}: deadLetterTargetArn must be !GetAtt <a queue of this template>.Arn"
+                                    ))
+                                })?;
+                            let count = number(r.get("maxReceiveCount"), &locals)
+                                .ok_or_else(|| TemplateError(format!("{id}: RedrivePolicy without maxReceiveCount")))?;
+                            Some((target.0.to_string(), count))
+                        }
+                    };
                     template.queues.push(Queue {
                         logical_id: id.to_string(),
                         name: locals.queue_name(id),
@@ -446,6 +533,20 @@ impl Template {
 
     pub fn queue(&self, logical_id: &str) -> Option<&Queue> {
         self.queues.iter().find(|q| q.logical_id == logical_id)
+    }
+
+    /// A resource as written, by logical id: for what this reader does not model (read its intrinsic functions
+    /// with [`intrinsic`], [`get_att`] and [`sub_text`]).
+    pub fn resource(&self, logical_id: &str) -> Option<&Value> {
+        self.resources.get(logical_id)
+    }
+
+    /// Every resource of one `Type` (`AWS::CloudWatch::Alarm`), as written, with its logical id.
+    pub fn resources_of_type<'t>(&'t self, kind: &'t str) -> impl Iterator<Item = (&'t str, &'t Value)> + 't {
+        self.resources
+            .iter()
+            .filter(move |(_, r)| r.get("Type").and_then(Value::as_str) == Some(kind))
+            .filter_map(|(id, r)| Some((id.as_str()?, r)))
     }
 }
 
@@ -554,6 +655,86 @@ mod tests {
         assert_eq!(env["RUST_LOG"], "info");
         assert!(!env.contains_key("DATABASE_URL"), "a Secrets Manager reference only exists in AWS");
         assert!(!env.contains_key("REDIS_URL"), "the cache endpoint only exists in AWS");
+    }
+
+    #[test]
+    fn functions_give_their_route_keys_event_kinds_and_where_their_binary_name_came_from() {
+        let t = project_template();
+        let health = t.function("Health").unwrap();
+        assert_eq!((health.binary.as_str(), health.binary_declared), ("health", true));
+        assert_eq!(health.route_keys(), ["GET /api/v1/health"]);
+        assert_eq!(health.event_kinds.values().collect::<Vec<_>>(), ["HttpApi"]);
+        let sessions = t.function("clear-expired-sessions").unwrap();
+        assert!(sessions.route_keys().is_empty());
+        assert_eq!(sessions.event_kinds.values().collect::<Vec<_>>(), ["Schedule"]);
+        assert!(t.function("migrate").unwrap().event_kinds.is_empty());
+
+        let text = "Resources:\n  Lone:\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: functions/lone\n      Events:\n        Later: {Type: CloudWatchEvent, Properties: {}}\n        Call: {Type: HttpApi, Properties: {Method: post, Path: /lone}}\n";
+        let t = Template::parse(text, "test", &HashMap::new()).unwrap();
+        let lone = t.function("Lone").unwrap();
+        assert_eq!((lone.binary.as_str(), lone.binary_declared), ("lone", false), "from CodeUri");
+        assert_eq!(lone.route_keys(), ["POST /lone"]);
+        let kinds: Vec<(&str, &str)> = lone.event_kinds.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        assert_eq!(kinds, [("Call", "HttpApi"), ("Later", "CloudWatchEvent")], "the kinds it does not run too");
+        let untyped = text.replace("Type: CloudWatchEvent, ", "");
+        let error = Template::parse(&untyped, "test", &HashMap::new()).unwrap_err();
+        assert!(error.to_string().contains("Lone: event \"Later\" has no Type"), "{error}");
+    }
+
+    #[test]
+    fn a_redrive_policy_must_name_a_queue_of_the_template_and_its_receive_count() {
+        let template = |redrive: &str| {
+            let text = format!(
+                "Resources:\n  Dlq:\n    Type: AWS::SQS::Queue\n  Jobs:\n    Type: AWS::SQS::Queue\n    Properties:\n      RedrivePolicy: {redrive}\n"
+            );
+            Template::parse(&text, "test", &HashMap::new()).map(|t| t.queue("Jobs").unwrap().redrive.clone())
+        };
+        assert_eq!(
+            template("{deadLetterTargetArn: !GetAtt Dlq.Arn, maxReceiveCount: 5}").unwrap(),
+            Some(("Dlq".into(), 5))
+        );
+        assert_eq!(
+            template("{deadLetterTargetArn: {'Fn::GetAtt': [Dlq, Arn]}, maxReceiveCount: 3}").unwrap(),
+            Some(("Dlq".into(), 3)),
+            "the long form"
+        );
+        for wrong in [
+            "{deadLetterTargetArn: !GetAtt Dlq.QueueName, maxReceiveCount: 3}",
+            "{deadLetterTargetArn: !GetAtt Elsewhere.Arn, maxReceiveCount: 3}",
+            "{deadLetterTargetArn: !Ref Dlq, maxReceiveCount: 3}",
+            "{deadLetterTargetArn: 'arn:aws:sqs:us-east-1:123456789012:other', maxReceiveCount: 3}",
+        ] {
+            let error = template(wrong).unwrap_err().to_string();
+            assert!(error.contains("Jobs: deadLetterTargetArn must be"), "{wrong}: {error}");
+        }
+        let error = template("{deadLetterTargetArn: !GetAtt Dlq.Arn}").unwrap_err().to_string();
+        assert!(error.contains("without maxReceiveCount"), "{error}");
+    }
+
+    #[test]
+    fn intrinsic_functions_read_the_same_written_short_or_long() {
+        let yaml = |text: &str| serde_norway::from_str::<Value>(text).unwrap();
+        for text in ["!GetAtt Queue.Arn", "{'Fn::GetAtt': [Queue, Arn]}", "!GetAtt [Queue, Arn]"] {
+            assert_eq!(get_att(&yaml(text)), Some(("Queue", "Arn")), "{text}");
+        }
+        assert_eq!(get_att(&yaml("!Ref Queue")), None);
+        for text in ["!Ref Queue", "{Ref: Queue}"] {
+            assert_eq!(intrinsic(&yaml(text), "Ref").and_then(Value::as_str), Some("Queue"), "{text}");
+        }
+        for text in ["!Sub 'a ${B}'", "!Sub ['a ${B}', {B: c}]", "{'Fn::Sub': 'a ${B}'}", "'a ${B}'"] {
+            assert_eq!(sub_text(&yaml(text)), Some("a ${B}"), "{text}");
+        }
+        assert_eq!(sub_text(&yaml("!Join [',', [a]]")), None);
+    }
+
+    #[test]
+    fn what_the_reader_does_not_model_is_there_as_written() {
+        let t = project_template();
+        let alarms: Vec<&str> = t.resources_of_type("AWS::CloudWatch::Alarm").map(|(id, _)| id).collect();
+        assert!(!alarms.is_empty());
+        let alarm = t.resource(alarms[0]).unwrap();
+        assert_eq!(alarm.get("Type").and_then(Value::as_str), Some("AWS::CloudWatch::Alarm"));
+        assert!(t.resource("NoSuchResource").is_none());
     }
 
     #[test]
