@@ -244,7 +244,6 @@ async fn the_sweep_publishes_again_an_image_request_left_unserved() {
     conn.execute("UPDATE posts SET og_requested_at = now() - interval '2 minutes' WHERE id = $1", &[&post_id])
         .await
         .unwrap();
-    drop(conn);
     assert_eq!(og::sweep_og_requests(&p).await.unwrap().published, 1);
     let events = post_published_events(&p, 1, 10).await;
     assert_eq!(events.len(), 1);

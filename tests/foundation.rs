@@ -297,15 +297,43 @@ async fn mail_is_sent_through_ses_v2() {
 }
 
 #[tokio::test]
-async fn asking_for_the_instances_connection_while_holding_it_fails_instead_of_hanging() {
+async fn the_instances_connection_is_shared_by_concurrent_statements() {
     let p = platform().await;
-    let held = p.db.connection().await.unwrap();
-    let started = std::time::Instant::now();
-    let second = p.db.connection().await;
-    assert!(matches!(second, Err(platform::db::DbError::Unavailable(_))), "an error, not a wait without end");
-    assert!(started.elapsed() >= platform::db::CONNECTION_WAIT);
-    drop(held);
-    assert!(p.db.connection().await.is_ok(), "free again once the first is dropped");
+    let (first, second) = (p.db.connection().await.unwrap(), p.db.connection().await.unwrap());
+    // Both shares held at once, their statements in flight together on the one connection.
+    let (a, b) = tokio::join!(
+        first.query_one("SELECT pg_backend_pid(), 1::int4", &[]),
+        second.query_one("SELECT pg_backend_pid(), 2::int4", &[])
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a.get::<_, i32>(0), b.get::<_, i32>(0), "one server process: one connection");
+    assert_eq!((a.get::<_, i32>(1), b.get::<_, i32>(1)), (1, 2), "each statement has its own answer");
+}
+
+#[tokio::test]
+async fn a_statement_asked_for_during_a_transaction_waits_for_it_and_never_lands_inside_it() {
+    let p = platform().await;
+    let conn = p.db.connection().await.unwrap();
+    conn.execute("CREATE TABLE tx_probe (n int4)", &[]).await.unwrap();
+    let tx = conn.transaction().await.unwrap();
+    tx.execute("INSERT INTO tx_probe VALUES (1)", &[]).await.unwrap();
+    // Another share asks while the transaction is open: it must not see (or join) the uncommitted row.
+    let other = p.db.connection().await.unwrap();
+    let reader =
+        tokio::spawn(
+            async move { other.query_one("SELECT count(*) FROM tx_probe", &[]).await.map(|r| r.get::<_, i64>(0)) },
+        );
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(!reader.is_finished(), "the statement waits while the transaction holds the connection");
+    drop(tx); // rolled back, then the connection is shared again
+    assert_eq!(reader.await.unwrap().unwrap(), 0, "ran after the rollback, outside the transaction");
+
+    // Committed work is seen; the connection is the same one throughout.
+    let tx = conn.transaction().await.unwrap();
+    tx.execute("INSERT INTO tx_probe VALUES (2)", &[]).await.unwrap();
+    tx.commit().await.unwrap();
+    let row = conn.query_one("SELECT count(*), sum(n)::int4 FROM tx_probe", &[]).await.unwrap();
+    assert_eq!((row.get::<_, i64>(0), row.get::<_, i32>(1)), (1, 2));
 }
 
 #[tokio::test]

@@ -199,7 +199,6 @@ async fn the_statistics_refresh_writes_exactly_the_keys_of_players_seen_in_the_l
             .unwrap();
         ids.push(row.get::<_, i64>(0));
     }
-    drop(conn); // an instance has one connection: the refresh needs it
     let refreshed =
         shared::quiz::stats::refresh_recent(&p, chrono::Utc::now() - chrono::Duration::hours(24), 1).await.unwrap();
     assert_eq!((refreshed.users, refreshed.batches), (2, 2), "two recent players, one per batch of one");

@@ -67,7 +67,6 @@ async fn set_profile_in_db(p: &Platform, user_id: i64, assignments: &str, favour
             .await
             .unwrap();
     }
-    drop(conn);
     users::invalidate(p, user_id).await;
 }
 
@@ -1258,7 +1257,6 @@ async fn leaderboard_filters_narrow_to_the_matching_players() {
     conn.execute("UPDATE users SET last_seen_at = now() - interval '10 minutes' WHERE id = ANY($1)", &[&offline])
         .await
         .unwrap();
-    drop(conn);
 
     let python_id = python.to_string();
     let cases: Vec<(Vec<(&str, &str)>, Narrow, usize)> = vec![
@@ -1337,7 +1335,6 @@ async fn a_deactivated_player_leaves_the_leaderboard_without_taking_a_place() {
 
     let conn = p.db.connection().await.unwrap();
     conn.execute("UPDATE users SET deactivated_at = now() WHERE id = $1", &[&b.id]).await.unwrap();
-    drop(conn);
     users::invalidate(&p, b.id).await;
     me(&p, &b.token).await.expect_error(401, "unauthorized");
     assert_eq!(ranking_of(board(&p, &[]).await), [(a.id, 100, 2), (c.id, 25, 1)]);
@@ -2195,7 +2192,6 @@ async fn the_feed_shows_your_answer_against_the_options_you_chose_from() {
         )
         .await
         .unwrap();
-    drop(conn);
     let (task_id, en, ru): (i64, Vec<String>, Vec<String>) = (rows[0].get(0), rows[0].get(1), rows[0].get(2));
     let picked = (0..ru.len()).find(|i| ru[*i] != "7" && en[*i] != ru[*i]).expect("a wrong option placed differently");
 

@@ -1,16 +1,24 @@
-//! PostgreSQL: one connection per function instance.
+//! PostgreSQL: one connection per function instance, shared by every statement of an invocation.
 //!
 //! A Lambda instance serves one invocation at a time, so a pool would only hold idle connections open against
 //! the database's limit. Instead each instance keeps a single connection: opened when first needed, kept across
 //! warm invocations, and replaced when it breaks (the earlier system's `CONN_MAX_AGE`, without the age).
+//!
+//! The connection is shared, not lent: [`Database::connection`] hands out a cheap [`Connection`] (a reference to
+//! the open client), as many at once as the work needs, and tokio-postgres pipelines their statements on the one
+//! socket — two reads of one request overlap. Only a [`Transaction`] takes the client for itself, from its `BEGIN`
+//! until its commit or rollback, so that no other statement lands inside it; statements asked for meanwhile wait
+//! for it to end. Work inside a transaction therefore goes through the transaction, not through a connection.
+//!
 //! Every statement goes through [`Connection`] or [`Transaction`], which count it for the request's summary and
 //! prepare it once per connection: a warm instance sends each statement as one Bind/Execute round trip, without
 //! parsing and planning it again.
 
 use std::collections::HashMap;
-use std::time::Duration;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
-use tokio::sync::{Mutex, MutexGuard};
+use tokio::sync::{Mutex, OwnedRwLockWriteGuard, RwLock, RwLockReadGuard};
 use tokio_postgres::config::SslMode;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, NoTls, Row, Statement};
@@ -61,18 +69,18 @@ impl DbError {
 pub struct Database {
     config: tokio_postgres::Config,
     tls: Option<tokio_postgres_rustls::MakeRustlsConnect>,
-    client: Mutex<Option<Open>>,
+    /// The open connection, if any. Locked only to look at it or to replace it, never while a statement runs.
+    current: Mutex<Option<Arc<Open>>>,
 }
 
 /// An open connection and the statements prepared on it.
 struct Open {
-    client: Client,
+    /// Read-locked for each statement, write-locked by a transaction for its whole length.
+    client: Arc<RwLock<Client>>,
     statements: std::sync::Mutex<HashMap<String, Statement>>,
+    /// Set when the connection's task ends (the server closed it, the network broke): the next caller reconnects.
+    closed: Arc<AtomicBool>,
 }
-
-/// How long a caller waits for the instance's one connection before giving up. Far above any statement's
-/// run time: reaching it means the connection is held by work that is waiting for it itself.
-pub const CONNECTION_WAIT: Duration = Duration::from_secs(10);
 
 /// Statements kept per connection; past this the cache starts over (only constant SQL is expected here).
 const MAX_PREPARED: usize = 256;
@@ -90,42 +98,33 @@ impl Database {
             SslMode::Disable => None,
             _ => Some(rustls_connector(extra_ca_file)?),
         };
-        Ok(Self { config, tls, client: Mutex::new(None) })
+        Ok(Self { config, tls, current: Mutex::new(None) })
     }
 
-    /// The instance's connection, opening (or re-opening) it when needed.
-    ///
-    /// There is one per instance. Work that asks for it while its own task still holds it would wait forever;
-    /// instead, after [`CONNECTION_WAIT`] the wait ends in an error that says so (a 503 for a route, a retry for
-    /// a job), and the log line names the likely cause.
-    pub async fn connection(&self) -> Result<Connection<'_>, DbError> {
-        let Ok(mut guard) = tokio::time::timeout(CONNECTION_WAIT, self.client.lock()).await else {
-            tracing::error!(
-                wait = ?CONNECTION_WAIT,
-                "the instance's database connection stayed taken: is it asked for while already held (drop the first \
-                 Connection, or pass it down)?"
-            );
-            return Err(DbError::Unavailable(format!(
-                "the instance's connection stayed taken for {CONNECTION_WAIT:?}"
-            )));
-        };
-        if guard.as_ref().is_none_or(|open| open.client.is_closed()) {
-            *guard = Some(Open { client: self.connect().await?, statements: Default::default() });
+    /// The instance's connection, opening (or re-opening) it when needed. Any number may be held at once.
+    pub async fn connection(&self) -> Result<Connection, DbError> {
+        let mut current = self.current.lock().await;
+        if let Some(open) = current.as_ref().filter(|open| !open.closed.load(Ordering::Acquire)) {
+            return Ok(Connection { open: open.clone() });
         }
-        Ok(Connection { guard })
+        let closed = Arc::new(AtomicBool::new(false));
+        let client = self.connect(closed.clone()).await?;
+        let open = Arc::new(Open { client: Arc::new(RwLock::new(client)), statements: Default::default(), closed });
+        *current = Some(open.clone());
+        Ok(Connection { open })
     }
 
-    async fn connect(&self) -> Result<Client, DbError> {
+    async fn connect(&self, closed: Arc<AtomicBool>) -> Result<Client, DbError> {
         let connect = async {
             match &self.tls {
                 None => {
                     let (client, conn) = self.config.connect(NoTls).await?;
-                    tokio::spawn(drive(conn));
+                    tokio::spawn(drive(conn, closed));
                     Ok(client)
                 }
                 Some(tls) => {
                     let (client, conn) = self.config.connect(tls.clone()).await?;
-                    tokio::spawn(drive(conn));
+                    tokio::spawn(drive(conn, closed));
                     Ok(client)
                 }
             }
@@ -137,10 +136,12 @@ impl Database {
     }
 }
 
-async fn drive<F: std::future::Future<Output = Result<(), tokio_postgres::Error>>>(conn: F) {
+/// Runs the connection until it ends, then marks it closed so that the next caller opens a new one.
+async fn drive<F: std::future::Future<Output = Result<(), tokio_postgres::Error>>>(conn: F, closed: Arc<AtomicBool>) {
     if let Err(e) = conn.await {
         tracing::warn!(error = %e, "database connection closed; the next request opens a new one");
     }
+    closed.store(true, Ordering::Release);
 }
 
 fn rustls_connector(extra_ca_file: Option<&str>) -> Result<tokio_postgres_rustls::MakeRustlsConnect, DbError> {
@@ -159,9 +160,10 @@ fn rustls_connector(extra_ca_file: Option<&str>) -> Result<tokio_postgres_rustls
     Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
 }
 
-/// The instance's connection, held for the length of one piece of work. Every statement is counted.
-pub struct Connection<'a> {
-    guard: MutexGuard<'a, Option<Open>>,
+/// A share of the instance's connection. Cheap to clone; statements of several shares run concurrently.
+#[derive(Clone)]
+pub struct Connection {
+    open: Arc<Open>,
 }
 
 type Params<'p> = &'p [&'p (dyn ToSql + Sync)];
@@ -201,86 +203,105 @@ fn forget_stale<T>(
     })
 }
 
+/// The four statement calls, counted and prepared, for [`Connection`] and [`Transaction`]: each type's `client()`
+/// gives the client the statement runs on (a shared read of it, or the transaction's own).
 macro_rules! counted_statements {
     () => {
         pub async fn query(&self, sql: &str, params: Params<'_>) -> Result<Vec<Row>, DbError> {
             telemetry::count_sql_statement();
-            let statement = prepared(self.sql_client(), self.statement_cache(), sql).await?;
-            let result = self.sql_client().query(&statement, params).await;
-            forget_stale(self.statement_cache(), result)
+            let client = self.client().await;
+            let statement = prepared(&*client, &self.open.statements, sql).await?;
+            forget_stale(&self.open.statements, client.query(&statement, params).await)
         }
 
         pub async fn query_one(&self, sql: &str, params: Params<'_>) -> Result<Row, DbError> {
             telemetry::count_sql_statement();
-            let statement = prepared(self.sql_client(), self.statement_cache(), sql).await?;
-            let result = self.sql_client().query_one(&statement, params).await;
-            forget_stale(self.statement_cache(), result)
+            let client = self.client().await;
+            let statement = prepared(&*client, &self.open.statements, sql).await?;
+            forget_stale(&self.open.statements, client.query_one(&statement, params).await)
         }
 
         pub async fn query_opt(&self, sql: &str, params: Params<'_>) -> Result<Option<Row>, DbError> {
             telemetry::count_sql_statement();
-            let statement = prepared(self.sql_client(), self.statement_cache(), sql).await?;
-            let result = self.sql_client().query_opt(&statement, params).await;
-            forget_stale(self.statement_cache(), result)
+            let client = self.client().await;
+            let statement = prepared(&*client, &self.open.statements, sql).await?;
+            forget_stale(&self.open.statements, client.query_opt(&statement, params).await)
         }
 
         pub async fn execute(&self, sql: &str, params: Params<'_>) -> Result<u64, DbError> {
             telemetry::count_sql_statement();
-            let statement = prepared(self.sql_client(), self.statement_cache(), sql).await?;
-            let result = self.sql_client().execute(&statement, params).await;
-            forget_stale(self.statement_cache(), result)
+            let client = self.client().await;
+            let statement = prepared(&*client, &self.open.statements, sql).await?;
+            forget_stale(&self.open.statements, client.execute(&statement, params).await)
         }
     };
 }
 
-impl Connection<'_> {
-    fn open(&self) -> &Open {
-        self.guard.as_ref().expect("a Connection always holds an open client")
-    }
-
-    /// The client itself, for what needs `&mut` (refinery's migration runner).
-    pub fn client_mut(&mut self) -> &mut Client {
-        &mut self.guard.as_mut().expect("a Connection always holds an open client").client
-    }
-
-    fn sql_client(&self) -> &Client {
-        &self.open().client
-    }
-
-    fn statement_cache(&self) -> &std::sync::Mutex<HashMap<String, Statement>> {
-        &self.open().statements
+impl Connection {
+    /// The client for one statement: shared with every other statement not inside a transaction.
+    async fn client(&self) -> RwLockReadGuard<'_, Client> {
+        self.open.client.read().await
     }
 
     counted_statements!();
 
-    /// Starts a transaction; it rolls back unless [`Transaction::commit`] is called.
-    pub async fn transaction(&mut self) -> Result<Transaction<'_>, DbError> {
+    /// Starts a transaction, which has the connection to itself until it ends: it rolls back unless
+    /// [`Transaction::commit`] is called.
+    pub async fn transaction(&self) -> Result<Transaction, DbError> {
         telemetry::count_sql_statement();
-        let open = self.guard.as_mut().expect("a Connection always holds an open client");
-        let tx = open.client.transaction().await.map_err(DbError::from_connection)?;
-        Ok(Transaction { tx, statements: &open.statements })
+        let client = self.exclusive().await;
+        client.batch_execute("BEGIN").await.map_err(DbError::from_connection)?;
+        Ok(Transaction { client: Some(client), open: self.open.clone() })
+    }
+
+    /// The client itself, to nobody else until dropped: for what needs `&mut Client` (refinery's migrations).
+    pub async fn exclusive(&self) -> OwnedRwLockWriteGuard<Client> {
+        self.open.client.clone().write_owned().await
     }
 }
 
-/// A transaction on the instance's connection. Every statement is counted.
-pub struct Transaction<'a> {
-    tx: tokio_postgres::Transaction<'a>,
-    statements: &'a std::sync::Mutex<HashMap<String, Statement>>,
+/// A transaction on the instance's connection, which it holds alone until it ends. Every statement is counted.
+///
+/// Dropped without [`commit`](Transaction::commit) (an error returned half-way), it rolls back before the
+/// connection is shared again.
+pub struct Transaction {
+    /// `None` once committed.
+    client: Option<OwnedRwLockWriteGuard<Client>>,
+    open: Arc<Open>,
 }
 
-impl<'a> Transaction<'a> {
-    fn sql_client(&self) -> &tokio_postgres::Transaction<'a> {
-        &self.tx
-    }
-
-    fn statement_cache(&self) -> &std::sync::Mutex<HashMap<String, Statement>> {
-        self.statements
+impl Transaction {
+    async fn client(&self) -> &Client {
+        self.client.as_deref().expect("a transaction is open until commit, which consumes it")
     }
 
     counted_statements!();
 
-    pub async fn commit(self) -> Result<(), DbError> {
+    pub async fn commit(mut self) -> Result<(), DbError> {
         telemetry::count_sql_statement();
-        self.tx.commit().await.map_err(DbError::from_connection)
+        let client = self.client.take().expect("a transaction is open until commit, which consumes it");
+        let result = client.batch_execute("COMMIT").await;
+        // A COMMIT that failed (the connection broke) leaves nothing open on the server: no rollback follows.
+        result.map_err(DbError::from_connection)
+    }
+}
+
+impl Drop for Transaction {
+    fn drop(&mut self) {
+        let Some(client) = self.client.take() else { return };
+        // The rollback is sent before the client is shared again: the task keeps the exclusive guard until it is
+        // done. Without a runtime (it is shutting down) nothing more will be sent on this connection anyway; it is
+        // marked closed so that nothing does.
+        let closed = self.open.closed.clone();
+        let rollback = async move {
+            if let Err(e) = client.batch_execute("ROLLBACK").await {
+                tracing::warn!(error = %e, "rollback failed; the connection is replaced");
+                closed.store(true, Ordering::Release);
+            }
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => drop(runtime.spawn(rollback)),
+            Err(_) => self.open.closed.store(true, Ordering::Release),
+        }
     }
 }

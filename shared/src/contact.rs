@@ -103,12 +103,7 @@ pub async fn submit(platform: &Platform, request: ApiRequest) -> Result<ApiRespo
 
 /// Publishes `contact.received` for a stored message and records that it left. Takes the caller's connection:
 /// an instance has one, and asking for it again while holding it would wait forever.
-async fn publish(
-    platform: &Platform,
-    conn: &Connection<'_>,
-    id: Uuid,
-    created_at: DateTime<Utc>,
-) -> Result<(), String> {
+async fn publish(platform: &Platform, conn: &Connection, id: Uuid, created_at: DateTime<Utc>) -> Result<(), String> {
     let mut event = DomainEvent::new(EventKind::ContactReceived, id, serde_json::json!({}));
     event.occurred_at = created_at;
     platform.events.publish(&event).await.map_err(|e| e.to_string())?;

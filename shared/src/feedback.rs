@@ -77,7 +77,7 @@ pub async fn submit(platform: &Platform, request: ApiRequest) -> Result<ApiRespo
         return Err(ApiError::rate_limited(3600));
     }
     let id = Uuid::new_v4();
-    let mut conn = platform.db.connection().await?;
+    let conn = platform.db.connection().await?;
     let tx = conn.transaction().await?;
     // The images must be the caller's own, processed, and not attached elsewhere; locked so a concurrent
     // submission cannot attach them too.

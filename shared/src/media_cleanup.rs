@@ -108,7 +108,7 @@ async fn forget_abandoned(platform: &Platform, before: DateTime<Utc>, dry_run: b
 
 /// The keys of `batch` (all under `prefix`) that a row refers to: one statement per batch.
 async fn referenced(
-    conn: &Connection<'_>,
+    conn: &Connection,
     prefix: &str,
     batch: &[StoredObject],
     abandoned_before: DateTime<Utc>,

@@ -11,10 +11,10 @@ mod embedded {
 
 /// Applies the pending migrations; returns the names of those it applied (empty when up to date).
 pub async fn apply(db: &Database) -> Result<Vec<String>, DbError> {
-    let mut connection = db.connection().await?;
+    let connection = db.connection().await?;
     let report = embedded::migrations::runner()
         .set_grouped(true)
-        .run_async(connection.client_mut())
+        .run_async(&mut *connection.exclusive().await)
         .await
         .map_err(|e| DbError::Unavailable(format!("migration failed: {e}")))?;
     Ok(report.applied_migrations().iter().map(|m| m.to_string()).collect())

@@ -83,7 +83,7 @@ pub struct Session {
 
 /// Starts a session for a user; the token is returned once and never stored.
 pub async fn create(
-    conn: &Connection<'_>,
+    conn: &Connection,
     user_id: i64,
     ttl: Duration,
     user_agent: Option<&str>,
@@ -152,7 +152,7 @@ pub async fn revoke(db: &Database, cache: &Cache, token: &SessionToken) -> Resul
 }
 
 /// Ends every session of a user (sign-out everywhere, a password change), returning how many there were.
-pub async fn revoke_all(conn: &Connection<'_>, cache: &Cache, user_id: i64) -> Result<u64, DbError> {
+pub async fn revoke_all(conn: &Connection, cache: &Cache, user_id: i64) -> Result<u64, DbError> {
     let rows = conn.query("DELETE FROM sessions WHERE user_id = $1 RETURNING token_hash", &[&user_id]).await?;
     let hashes: Vec<Vec<u8>> = rows.iter().map(|r| r.get(0)).collect();
     forget(cache, &hashes).await;

@@ -221,7 +221,7 @@ pub async fn create(platform: &Platform, request: ApiRequest) -> Result<ApiRespo
 }
 
 /// The caller's own upload; 404 for anyone else's, so ids do not leak.
-async fn owned(platform: &Platform, conn: &Connection<'_>, id: Uuid, user_id: i64) -> Result<UploadView, ApiError> {
+async fn owned(platform: &Platform, conn: &Connection, id: Uuid, user_id: i64) -> Result<UploadView, ApiError> {
     let sql = format!("SELECT {VIEW_COLUMNS} FROM uploads WHERE id = $1 AND user_id = $2");
     conn.query_opt(&sql, &[&id, &user_id])
         .await?
@@ -270,12 +270,7 @@ pub async fn complete(platform: &Platform, request: ApiRequest) -> Result<ApiRes
 }
 
 /// Publishes `upload.completed` (its id is the upload's) and records that it left.
-async fn publish(
-    platform: &Platform,
-    conn: &Connection<'_>,
-    id: Uuid,
-    completed_at: DateTime<Utc>,
-) -> Result<(), String> {
+async fn publish(platform: &Platform, conn: &Connection, id: Uuid, completed_at: DateTime<Utc>) -> Result<(), String> {
     let mut event = DomainEvent::new(EventKind::UploadCompleted, id, serde_json::json!({}));
     event.occurred_at = completed_at;
     platform.events.publish(&event).await.map_err(|e| e.to_string())?;
@@ -360,7 +355,6 @@ pub async fn process(platform: &Platform, upload_id: Uuid) -> Result<Processing,
                 &[&upload_id, &reason],
             )
             .await?;
-            drop(conn);
             discard_original(platform, &original).await;
             return Ok(Processing::Rejected { reason });
         }
@@ -368,7 +362,7 @@ pub async fn process(platform: &Platform, upload_id: Uuid) -> Result<Processing,
     let key = keys::processed(purpose.as_str(), upload_id, processed.image_type.extension());
     let size = processed.bytes.len() as i64;
     platform.storage.put(&key, processed.bytes, processed.image_type.content_type()).await?;
-    let mut conn = platform.db.connection().await?;
+    let conn = platform.db.connection().await?;
     let tx = conn.transaction().await?;
     let updated = tx
         .execute(
@@ -398,7 +392,6 @@ pub async fn process(platform: &Platform, upload_id: Uuid) -> Result<Processing,
         .await?;
     }
     tx.commit().await?;
-    drop(conn);
     if purpose == Purpose::Avatar {
         crate::users::invalidate(platform, user_id).await;
     }

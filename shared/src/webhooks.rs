@@ -368,7 +368,7 @@ pub async fn remove(platform: &Platform, request: ApiRequest) -> Result<ApiRespo
 /// announced on the caller's connection (the instance has one).
 pub async fn announce(
     platform: &Platform,
-    conn: &Connection<'_>,
+    conn: &Connection,
     publication_id: Uuid,
     data: serde_json::Value,
 ) -> Result<(), JobError> {
@@ -435,7 +435,6 @@ async fn attempt(platform: &Platform, delivery_id: Uuid) -> Result<(), JobError>
     else {
         return Ok(());
     };
-    drop(conn);
     let (url, secret, payload, attempts, event_type): (String, String, serde_json::Value, i32, String) =
         (row.get(0), row.get(1), row.get(2), row.get(3), row.get(4));
     let body = serde_json::to_vec(&payload)?;

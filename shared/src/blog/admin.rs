@@ -256,7 +256,7 @@ impl PostChanges {
 }
 
 /// The checks that need the database: the category exists, every image is the admin's own processed post picture.
-async fn check_references(tx: &Transaction<'_>, admin_id: i64, changes: &PostChanges) -> Result<(), ApiError> {
+async fn check_references(tx: &Transaction, admin_id: i64, changes: &PostChanges) -> Result<(), ApiError> {
     let mut problems = BTreeMap::new();
     if let Some(category_id) = changes.category_id {
         if tx.query_opt("SELECT 1 FROM blog_categories WHERE id = $1", &[&category_id]).await?.is_none() {
@@ -288,7 +288,7 @@ async fn check_references(tx: &Transaction<'_>, admin_id: i64, changes: &PostCha
     if problems.is_empty() { Ok(()) } else { Err(ApiError::validation(problems)) }
 }
 
-async fn replace_images(tx: &Transaction<'_>, post_id: i64, images: &[ImageInput]) -> Result<(), DbError> {
+async fn replace_images(tx: &Transaction, post_id: i64, images: &[ImageInput]) -> Result<(), DbError> {
     tx.execute("DELETE FROM post_images WHERE post_id = $1", &[&post_id]).await?;
     for (position, image) in images.iter().enumerate() {
         tx.execute(
@@ -359,7 +359,6 @@ pub async fn create_category(platform: &Platform, request: ApiRequest) -> Result
         .query_one("INSERT INTO blog_categories (slug, name) VALUES ($1, $2) RETURNING id", &[&slug, &name])
         .await
         .map_err(|e| slug_conflict(e, Some(&slug)))?;
-    drop(conn);
     invalidate(platform).await;
     Ok(ApiResponse::json(StatusCode::CREATED, &Category { id: row.get(0), slug, name }))
 }
@@ -369,7 +368,7 @@ pub async fn create_post(platform: &Platform, request: ApiRequest) -> Result<Api
     let admin = Viewer::admin(platform, &request).await?;
     let changes = PostChanges::read(&request, true)?;
     let publish = changes.published.unwrap_or(false);
-    let mut conn = platform.db.connection().await?;
+    let conn = platform.db.connection().await?;
     let tx = conn.transaction().await?;
     check_references(&tx, admin.id(), &changes).await?;
     let row = tx
@@ -385,7 +384,6 @@ pub async fn create_post(platform: &Platform, request: ApiRequest) -> Result<Api
     let post_id: i64 = row.get(0);
     replace_images(&tx, post_id, changes.images.as_deref().unwrap_or_default()).await?;
     tx.commit().await?;
-    drop(conn);
     after_write(platform, post_id, publish).await;
     Ok(ApiResponse::json(StatusCode::CREATED, &admin_post(platform, post_id).await?))
 }
@@ -399,7 +397,7 @@ pub async fn update_post(platform: &Platform, request: ApiRequest) -> Result<Api
     if changes.is_empty() {
         return Err(ApiError::bad_request("validation_failed", "nothing to change: the body names no field of a post"));
     }
-    let mut conn = platform.db.connection().await?;
+    let conn = platform.db.connection().await?;
     let tx = conn.transaction().await?;
     let current = tx
         .query_opt(
@@ -430,7 +428,6 @@ pub async fn update_post(platform: &Platform, request: ApiRequest) -> Result<Api
         replace_images(&tx, post_id, images).await?;
     }
     tx.commit().await?;
-    drop(conn);
     after_write(platform, post_id, og_due).await;
     Ok(ApiResponse::ok(&admin_post(platform, post_id).await?))
 }
@@ -442,7 +439,6 @@ pub async fn delete_post(platform: &Platform, request: ApiRequest) -> Result<Api
     Viewer::admin(platform, &request).await?;
     let conn = platform.db.connection().await?;
     let deleted = conn.execute("DELETE FROM posts WHERE id = $1", &[&post_id]).await?;
-    drop(conn);
     if deleted == 0 {
         return Err(no_post(post_id));
     }

@@ -143,7 +143,7 @@ const POST_COLUMNS: &str =
 /// Loads a post with its images from PostgreSQL (no cache).
 pub(crate) async fn load_post(
     platform: &Platform,
-    conn: &Connection<'_>,
+    conn: &Connection,
     which: PostRef<'_>,
 ) -> Result<Option<Post>, DbError> {
     let row = match which {
@@ -208,7 +208,6 @@ pub(crate) async fn published_post(platform: &Platform, slug: &str) -> Result<Op
     platform::telemetry::count_cache_miss();
     let conn = platform.db.connection().await?;
     let post = load_post(platform, &conn, PostRef::PublishedSlug(slug)).await?;
-    drop(conn);
     if let Some(post) = &post {
         platform.cache.hash_set(BLOG_KEY, &field, post, BLOG_TTL).await;
     }

@@ -90,7 +90,6 @@ pub async fn generate(platform: &Platform, job: &JobEnvelope) -> Result<OgOutcom
             &[&post_id],
         )
         .await?;
-    drop(conn);
     let Some(row) = row else { return Ok(OgOutcome::NotDue) };
     let (title, category_id, category): (String, i64, String) = (row.get(0), row.get(1), row.get(2));
     let site = site_name(platform);
@@ -110,7 +109,6 @@ pub async fn generate(platform: &Platform, job: &JobEnvelope) -> Result<OgOutcom
             &[&post_id, &key, &title, &category_id],
         )
         .await?;
-    drop(conn);
     if updated == 0 {
         return Ok(OgOutcome::Superseded);
     }

@@ -95,7 +95,7 @@ impl Verdict {
 }
 
 /// Counts one hit of `subject` under `limit` and says whether it is within the limit.
-pub async fn hit(conn: &Connection<'_>, key: &str, limit: Limit, subject: &str) -> Result<Verdict, DbError> {
+pub async fn hit(conn: &Connection, key: &str, limit: Limit, subject: &str) -> Result<Verdict, DbError> {
     let digest = client_digest(key, limit.scope, subject);
     let row = conn
         .query_one(
@@ -111,7 +111,7 @@ pub async fn hit(conn: &Connection<'_>, key: &str, limit: Limit, subject: &str) 
 }
 
 /// Whether `subject` is within `limit` now, without counting a hit.
-pub async fn check(conn: &Connection<'_>, key: &str, limit: Limit, subject: &str) -> Result<Verdict, DbError> {
+pub async fn check(conn: &Connection, key: &str, limit: Limit, subject: &str) -> Result<Verdict, DbError> {
     let digest = client_digest(key, limit.scope, subject);
     let row = conn
         .query_opt(
@@ -125,7 +125,7 @@ pub async fn check(conn: &Connection<'_>, key: &str, limit: Limit, subject: &str
 }
 
 /// Forgets the hits of `subject` (a successful sign-in clears its failures).
-pub async fn clear(conn: &Connection<'_>, key: &str, limit: Limit, subject: &str) -> Result<(), DbError> {
+pub async fn clear(conn: &Connection, key: &str, limit: Limit, subject: &str) -> Result<(), DbError> {
     let digest = client_digest(key, limit.scope, subject);
     conn.execute("DELETE FROM auth_limits WHERE scope = $1 AND subject = $2", &[&limit.scope, &digest.as_slice()])
         .await?;
@@ -133,7 +133,7 @@ pub async fn clear(conn: &Connection<'_>, key: &str, limit: Limit, subject: &str
 }
 
 /// Deletes the rows of windows that ended more than a day ago (the daily clean-up); answers how many.
-pub async fn forget_stale(conn: &Connection<'_>) -> Result<u64, DbError> {
+pub async fn forget_stale(conn: &Connection) -> Result<u64, DbError> {
     conn.execute("DELETE FROM auth_limits WHERE window_start < now() - interval '1 day'", &[]).await
 }
 

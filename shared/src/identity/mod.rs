@@ -114,7 +114,6 @@ async fn start_session(
     let user = users::load(&conn, user_id, &platform.config.identity.admin_telegram_ids)
         .await?
         .ok_or_else(|| ApiError::internal("a user vanished while signing in"))?;
-    drop(conn);
     users::invalidate(platform, user_id).await;
     let cookie = format!(
         "{COOKIE_NAME}={}; Path=/; Max-Age={}; HttpOnly; Secure; SameSite=Lax",
@@ -363,7 +362,6 @@ pub async fn register(platform: &Platform, request: ApiRequest) -> Result<ApiRes
             .await?
             .map(|r| r.get(0)),
     };
-    drop(conn);
     let base = &platform.config.public_base_url;
     let mail = match owner {
         None => Email {
@@ -451,7 +449,6 @@ pub async fn sign_in(platform: &Platform, request: ApiRequest) -> Result<ApiResp
             &[&email.as_str()],
         )
         .await?;
-    drop(conn);
     let (user_id, stored, deactivated) = match row {
         Some(r) => (r.get::<_, i64>(0), r.get::<_, Option<String>>(1), r.get::<_, bool>(2)),
         None => (0, None, false),
@@ -467,7 +464,6 @@ pub async fn sign_in(platform: &Platform, request: ApiRequest) -> Result<ApiResp
         return Err(refused());
     }
     limits::clear(&conn, key, limits::LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS, &pair).await?;
-    drop(conn);
     if deactivated {
         return Err(ApiError::forbidden("this account is deactivated"));
     }
@@ -534,7 +530,6 @@ pub async fn request_password_reset(platform: &Platform, request: ApiRequest) ->
             &[&token.hash().as_slice(), &email.as_str(), &(PASSWORD_RESET_TTL.as_secs() as f64)],
         )
         .await?;
-    drop(conn);
     let Some(row) = row else { return Ok(accepted) };
     let to: String = row.get(1);
     let link = format!("{}/reset-password?token={}", platform.config.public_base_url, token.as_str());
@@ -585,9 +580,8 @@ pub async fn confirm_password_reset(platform: &Platform, request: ApiRequest) ->
     }
     let key = &platform.config.identity.client_hash_key;
     limits::hit(&conn, key, limits::RESET_CONFIRMS_PER_ADDRESS, limits::client_address(&request)).await?.or_refuse()?;
-    drop(conn);
     let hash = hash_in_background(body.new_password).await?;
-    let mut conn = platform.db.connection().await?;
+    let conn = platform.db.connection().await?;
     let tx = conn.transaction().await?;
     let row = tx
         .query_opt(
@@ -603,7 +597,6 @@ pub async fn confirm_password_reset(platform: &Platform, request: ApiRequest) ->
     tx.execute("UPDATE users SET password_hash = $2 WHERE id = $1", &[&user_id, &hash]).await?;
     let ended = tx.query("DELETE FROM sessions WHERE user_id = $1 RETURNING token_hash", &[&user_id]).await?;
     tx.commit().await?;
-    drop(conn);
     let keys: Vec<String> = ended.iter().map(|r| format!("session:{}", hex::encode(r.get::<_, Vec<u8>>(0)))).collect();
     platform.cache.delete(&keys.iter().map(String::as_str).collect::<Vec<_>>()).await;
     start_session(platform, &request, user_id, false).await

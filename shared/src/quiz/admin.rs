@@ -75,15 +75,15 @@ pub fn slugify(name: &str) -> String {
     if slug.is_empty() { "topic".to_string() } else { slug }
 }
 
-struct Writer<'t, 'c> {
-    tx: &'t Transaction<'c>,
+struct Writer<'t> {
+    tx: &'t Transaction,
     topics: HashMap<String, i64>,
     subtopics: HashMap<(i64, String), i64>,
     topics_created: Vec<String>,
     subtopics_created: Vec<String>,
 }
 
-impl Writer<'_, '_> {
+impl Writer<'_> {
     async fn topic(&mut self, name: &str) -> Result<i64, DbError> {
         let key = name.to_lowercase();
         if let Some(id) = self.topics.get(&key) {
@@ -382,7 +382,7 @@ pub enum ImportError {
 /// and answers the per-task report.
 pub async fn import_bank(platform: &Platform, bank: &[u8], publish: bool) -> Result<ImportReport, ImportError> {
     let outcomes = import::parse_bank(bank)?;
-    let mut conn = platform.db.connection().await?;
+    let conn = platform.db.connection().await?;
     let tx = conn.transaction().await?;
     let mut writer = Writer {
         tx: &tx,
@@ -407,7 +407,6 @@ pub async fn import_bank(platform: &Platform, bank: &[u8], publish: bool) -> Res
     }
     let (topics_created, subtopics_created) = (writer.topics_created, writer.subtopics_created);
     tx.commit().await?;
-    drop(conn);
     let count = |s: TaskStatus| reports.iter().filter(|r| r.status == s).count();
     let report = ImportReport {
         created: count(TaskStatus::Created),
@@ -455,7 +454,6 @@ pub async fn update_task(platform: &Platform, request: ApiRequest) -> Result<Api
         )
         .await?
         .ok_or_else(|| ApiError::not_found(format!("there is no task {task_id}")))?;
-    drop(conn);
     catalogue::invalidate(platform).await;
     let published_at: Option<DateTime<Utc>> = row.get(0);
     Ok(ApiResponse::ok(&TaskState { id: task_id, published: published_at.is_some(), published_at }))

@@ -129,7 +129,6 @@ pub async fn record(
             .await?
             .get(0);
     }
-    drop(conn);
     let mut counts: BTreeMap<Option<i16>, i64> = BTreeMap::new();
     for pair in snapshot.as_array().into_iter().flatten() {
         let index = pair.get(0).and_then(serde_json::Value::as_i64).map(|i| i as i16);

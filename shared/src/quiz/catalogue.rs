@@ -179,7 +179,6 @@ async fn topic_detail(platform: &Platform, topic_id: i64, language: &Language) -
             &[&topic_id, &language.as_str()],
         )
         .await?;
-    drop(conn);
     let detail = row.map(|r| TopicDetail { topic: topic_from_row(&r), subtopic_count: r.get(7) });
     if let Some(d) = &detail {
         platform.cache.hash_set(CATALOGUE_KEY, &field, d, CATALOGUE_TTL).await;
@@ -349,7 +348,6 @@ pub async fn published_task(
          WHERE k.id = $1 AND k.published_at IS NOT NULL"
     );
     let task = conn.query_opt(&sql, &[&task_id, &language.as_str()]).await?.map(|r| task_from_row(&r));
-    drop(conn);
     if let Some(t) = &task {
         platform.cache.hash_set(CATALOGUE_KEY, &field, t, CATALOGUE_TTL).await;
     }
@@ -372,7 +370,6 @@ async fn feed(platform: &Platform, subtopic_id: i64, language: &Language) -> Res
          WHERE s.id = $1 ORDER BY k.id"
     );
     let rows = conn.query(&sql, &[&subtopic_id, &language.as_str()]).await?;
-    drop(conn);
     if rows.is_empty() {
         return Ok(None);
     }

@@ -245,7 +245,6 @@ async fn rebuild(platform: &Platform, limit: i64) -> Result<Vec<Row>, DbError> {
         "SELECT {ROW_COLUMNS}, u.deactivated_at IS NOT NULL FROM user_stats s JOIN users u ON u.id = s.user_id ORDER BY {ORDER}"
     );
     let rows = conn.query(&sql, &[]).await?;
-    drop(conn);
     let key = full_key(platform);
     if let Some(mut redis) = platform.cache.raw().await {
         let mut pipe = redis::pipe();

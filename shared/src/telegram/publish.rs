@@ -111,11 +111,10 @@ impl Plan {
 
 /// Records a publication per translation that has a channel, and queues its job: the admin route's way.
 pub async fn plan(platform: &Platform, selection: Selection) -> Result<Plan, ApiError> {
-    let mut conn = platform.db.connection().await?;
+    let conn = platform.db.connection().await?;
     let tx = conn.transaction().await?;
     let plan = record_plan(&tx, selection).await?;
     tx.commit().await?;
-    drop(conn);
     let jobs = plan.jobs();
     for (i, job) in jobs.iter().enumerate() {
         if let Err(e) = platform.jobs.enqueue(job).await {
@@ -138,7 +137,7 @@ pub async fn plan(platform: &Platform, selection: Selection) -> Result<Plan, Api
 /// transaction; queues nothing (the caller enqueues [`Plan::jobs`] once the transaction has committed, so no job
 /// can look for a publication that is not there yet). A client error (no such task, a draft) runs no statement
 /// that fails, so the transaction stays usable.
-pub(crate) async fn record_plan(tx: &Transaction<'_>, selection: Selection) -> Result<Plan, ApiError> {
+pub(crate) async fn record_plan(tx: &Transaction, selection: Selection) -> Result<Plan, ApiError> {
     let tasks: Vec<i64> = match selection {
         Selection::Task(task_id) => {
             let row = tx.query_opt("SELECT published_at IS NOT NULL FROM tasks WHERE id = $1", &[&task_id]).await?;
@@ -411,7 +410,7 @@ pub fn job(platform: &'static Platform, job: JobEnvelope) -> JobFuture {
     })
 }
 
-async fn publish_one(platform: &Platform, conn: &Connection<'_>, id: Uuid) -> Result<(), Stop> {
+async fn publish_one(platform: &Platform, conn: &Connection, id: Uuid) -> Result<(), Stop> {
     let Some(row) = conn.query_opt(LOAD, &[&id]).await? else {
         tracing::info!(publication_id = %id, "the publication or its task is gone: nothing to send");
         return Ok(());
@@ -497,14 +496,14 @@ SELECT jsonb_build_object('publication_id', p.id, 'task_id', p.task_id, 'languag
 
 /// Publishes the `quiz.published` event of a published translation. An event that cannot leave now is left to
 /// the `republish-events` sweep: the translation is out, whatever happens to its announcement.
-async fn announce(platform: &Platform, conn: &Connection<'_>, id: Uuid) {
+async fn announce(platform: &Platform, conn: &Connection, id: Uuid) {
     if let Err(e) = announce_one(platform, conn, id).await {
         tracing::warn!(publication_id = %id, error = %e, "the publication's event did not leave; the sweep publishes it");
     }
 }
 
 /// The event of one publication, when it is published.
-async fn announce_one(platform: &Platform, conn: &Connection<'_>, id: Uuid) -> Result<(), JobError> {
+async fn announce_one(platform: &Platform, conn: &Connection, id: Uuid) -> Result<(), JobError> {
     let Some(row) = conn.query_opt(ANNOUNCEMENT, &[&id]).await? else { return Ok(()) };
     crate::webhooks::announce(platform, conn, id, row.get(0)).await
 }
@@ -553,7 +552,7 @@ fn prose(question: &str) -> String {
 }
 
 /// The stored code image of the translation, drawn and stored the first time its code is published.
-async fn code_image_url(platform: &Platform, conn: &Connection<'_>, t: &Translation) -> Result<String, Stop> {
+async fn code_image_url(platform: &Platform, conn: &Connection, t: &Translation) -> Result<String, Stop> {
     let (code, hint) = code_block(&t.question);
     let hint = if hint.is_empty() { t.topic.to_lowercase() } else { hint };
     let sha = hex::encode(Sha256::digest(format!("{hint}\n{code}").as_bytes()));

@@ -141,7 +141,7 @@ async fn commit(
     decision: Decision,
 ) -> Result<Option<(Handled, Pending)>, ApiError> {
     let Decision { mut handled, effect, mut reply, mut jobs } = decision;
-    let mut conn = platform.db.connection().await?;
+    let conn = platform.db.connection().await?;
     let tx = conn.transaction().await?;
     // First, so that a second delivery's transaction waits here for this one, and then finds the row.
     let fresh = tx
@@ -590,7 +590,6 @@ async fn on_poll_answer(platform: &Platform, answer: &PollAnswer) -> Result<Deci
             &[&answer.poll_id],
         )
         .await?;
-    drop(conn);
     let Some(row) = publication else {
         tracing::info!(poll_id = answer.poll_id, "an answer to a poll this bot did not publish");
         return Ok(Decision::new(Handled::Ignored));

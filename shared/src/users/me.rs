@@ -174,7 +174,7 @@ pub async fn update_me(platform: &Platform, request: ApiRequest) -> Result<ApiRe
     let viewer = Viewer::authenticate(platform, &request).await?;
     let changes = request.json::<ProfileChanges>()?.check(Utc::now().date_naive())?;
     let user_id = viewer.profile.id;
-    let mut conn = platform.db.connection().await?;
+    let conn = platform.db.connection().await?;
     let tx = conn.transaction().await?;
     let updated = tx
         .execute(
@@ -253,9 +253,8 @@ pub async fn update_me(platform: &Platform, request: ApiRequest) -> Result<ApiRe
 
 /// The answer to a write of the user's own row: the profile and avatars as now stored; then the cached copies are
 /// forgotten, once the connection is let go (the instance has one).
-async fn after_write(platform: &Platform, conn: Connection<'_>, user_id: i64) -> Result<ApiResponse, ApiError> {
+async fn after_write(platform: &Platform, conn: Connection, user_id: i64) -> Result<ApiResponse, ApiError> {
     let me = me(platform, &conn, user_id).await?;
-    drop(conn);
     invalidate(platform, user_id).await;
     crate::quiz::stats::forget_user(platform, user_id).await;
     Ok(ApiResponse::ok(&me))
@@ -280,7 +279,7 @@ pub struct Me {
 }
 
 /// The profile with the avatars, from the database (after a write, so never from the cache).
-async fn me(platform: &Platform, conn: &Connection<'_>, user_id: i64) -> Result<Me, ApiError> {
+async fn me(platform: &Platform, conn: &Connection, user_id: i64) -> Result<Me, ApiError> {
     let profile = load(conn, user_id, &platform.config.identity.admin_telegram_ids)
         .await?
         .ok_or_else(|| ApiError::unauthorized("the user no longer exists"))?;
@@ -288,7 +287,7 @@ async fn me(platform: &Platform, conn: &Connection<'_>, user_id: i64) -> Result<
     Ok(Me { profile, avatars })
 }
 
-async fn avatars(platform: &Platform, conn: &Connection<'_>, profile: &Profile) -> Result<Vec<Avatar>, DbError> {
+async fn avatars(platform: &Platform, conn: &Connection, profile: &Profile) -> Result<Vec<Avatar>, DbError> {
     let rows = conn
         .query(
             "SELECT id, processed_key, processed_at FROM uploads
@@ -321,7 +320,7 @@ pub async fn remove_avatar(platform: &Platform, request: ApiRequest) -> Result<A
         .ok_or_else(|| ApiError::bad_request("invalid_path", "`avatar_id` must be a UUID"))?;
     let viewer = Viewer::authenticate(platform, &request).await?;
     let user_id = viewer.profile.id;
-    let mut conn = platform.db.connection().await?;
+    let conn = platform.db.connection().await?;
     let tx = conn.transaction().await?;
     let removed: Option<String> = tx
         .query_opt(
@@ -367,7 +366,6 @@ pub async fn heartbeat(platform: &Platform, request: ApiRequest) -> Result<ApiRe
             )
             .await?
             == 1;
-        drop(conn);
         if written {
             invalidate(platform, user_id).await;
         }

@@ -118,7 +118,7 @@ pub async fn profile(platform: &Platform, user_id: i64) -> Result<Option<Profile
     Ok(found)
 }
 
-pub(crate) async fn load(conn: &Connection<'_>, user_id: i64, admins: &[i64]) -> Result<Option<Profile>, DbError> {
+pub(crate) async fn load(conn: &Connection, user_id: i64, admins: &[i64]) -> Result<Option<Profile>, DbError> {
     let sql = format!("SELECT {PROFILE_COLUMNS} FROM users u WHERE u.id = $1");
     Ok(conn.query_opt(&sql, &[&user_id]).await?.map(|row| Profile::from_row(&row, admins)))
 }
