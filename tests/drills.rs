@@ -198,7 +198,7 @@ async fn drill_2_postgres_stopped_routes_answer_503_at_once_and_a_job_completes_
     }
 
     // A job arrives while the database is away: its first attempt fails, and the queue delivers it again.
-    let job = JobEnvelope::new(JobKind::Debug, json!({"drill": 2}));
+    let job = JobEnvelope::raw(JobKind::Debug, uuid::Uuid::new_v4(), json!({"drill": 2}));
     let since = now_ms();
     send("debug", &serde_json::to_string(&job).unwrap()).await;
     let failed_once = eventually(Duration::from_secs(10), || async {
@@ -294,10 +294,10 @@ async fn drill_4_a_job_delivered_twice_has_one_effect() {
     let settings = support::local_settings();
     let db = database().await;
 
-    let debug = serde_json::to_string(&JobEnvelope::new(JobKind::Debug, json!({"drill": 4}))).unwrap();
+    let debug = serde_json::to_string(&JobEnvelope::raw(JobKind::Debug, uuid::Uuid::new_v4(), json!({"drill": 4}))).unwrap();
     let subject = format!("Drill4 mail {}", uuid::Uuid::new_v4().simple());
     let mail =
-        JobEnvelope::new(JobKind::SendEmail, json!({"to": ["drill@example.com"], "subject": subject, "text": "Once."}));
+        JobEnvelope::raw(JobKind::SendEmail, uuid::Uuid::new_v4(), json!({"to": ["drill@example.com"], "subject": subject, "text": "Once."}));
     let mail = serde_json::to_string(&mail).unwrap();
     for _ in 0..2 {
         send("debug", &debug).await;
@@ -344,7 +344,7 @@ async fn drill_5_a_poison_message_in_a_batch_of_ten_is_dead_lettered_shown_and_r
     drain("debug-dlq").await;
     let db = database().await;
     let good: Vec<JobEnvelope> =
-        (0..9).map(|n| JobEnvelope::new(JobKind::Debug, json!({"drill": 5, "n": n}))).collect();
+        (0..9).map(|n| JobEnvelope::raw(JobKind::Debug, uuid::Uuid::new_v4(), json!({"drill": 5, "n": n}))).collect();
     let mut entries: Vec<_> = good
         .iter()
         .enumerate()
@@ -403,7 +403,7 @@ async fn drill_5_a_poison_message_in_a_batch_of_ten_is_dead_lettered_shown_and_r
 async fn drill_6_an_instance_killed_mid_job_leaves_the_message_to_complete_once() {
     let _one = ONE_AT_A_TIME.lock().await;
     let db = database().await;
-    let job = JobEnvelope::new(JobKind::Debug, json!({"drill": 6, "hold_ms": 3000}));
+    let job = JobEnvelope::raw(JobKind::Debug, uuid::Uuid::new_v4(), json!({"drill": 6, "hold_ms": 3000}));
     send("debug", &serde_json::to_string(&job).unwrap()).await;
     let log = support::repo_root().join(".local/functions/debug.log");
     let id = job.id.to_string();

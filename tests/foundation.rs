@@ -75,7 +75,7 @@ async fn health_is_503_when_postgres_is_unreachable() {
 #[tokio::test]
 async fn a_debug_message_from_the_real_queue_is_processed_once_even_when_delivered_twice() {
     let p = platform().await;
-    let job = JobEnvelope::new(JobKind::Debug, serde_json::json!({"hello": "queue"}));
+    let job = JobEnvelope::raw(JobKind::Debug, uuid::Uuid::new_v4(), serde_json::json!({"hello": "queue"}));
     p.jobs.enqueue(&job).await.expect("enqueue");
 
     // Receive it twice: a visibility timeout of zero makes the queue deliver the same message again, as SQS's
@@ -126,8 +126,8 @@ async fn a_debug_message_from_the_real_queue_is_processed_once_even_when_deliver
 #[tokio::test]
 async fn a_debug_job_asked_to_fail_is_reported_and_records_nothing() {
     let p = platform().await;
-    let good = JobEnvelope::new(JobKind::Debug, serde_json::json!({"n": 1}));
-    let bad = JobEnvelope::new(JobKind::Debug, serde_json::json!({"fail": "on purpose"}));
+    let good = JobEnvelope::raw(JobKind::Debug, uuid::Uuid::new_v4(), serde_json::json!({"n": 1}));
+    let bad = JobEnvelope::raw(JobKind::Debug, uuid::Uuid::new_v4(), serde_json::json!({"fail": "on purpose"}));
     let event = serde_json::json!({"Records": [
         {"messageId": "good", "body": serde_json::to_string(&good).unwrap()},
         {"messageId": "bad", "body": serde_json::to_string(&bad).unwrap()},

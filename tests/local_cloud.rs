@@ -36,7 +36,7 @@ async fn an_unknown_route_is_a_404_json_and_a_wrong_method_too() {
 async fn a_job_sent_to_its_queue_reaches_its_function_once() {
     let sqs = sqs().await;
     let db = database().await;
-    let job = JobEnvelope::new(JobKind::Debug, serde_json::json!({"from": "e2e"}));
+    let job = JobEnvelope::raw(JobKind::Debug, uuid::Uuid::new_v4(), serde_json::json!({"from": "e2e"}));
     sqs.send_message()
         .queue_url(queue_url("debug"))
         .message_body(serde_json::to_string(&job).unwrap())
@@ -54,9 +54,9 @@ async fn a_poison_message_ends_in_the_dead_letter_queue_while_its_batch_neighbou
     let sqs = sqs().await;
     let db = database().await;
     let marker = uuid::Uuid::new_v4().to_string();
-    let poison = JobEnvelope::new(JobKind::Debug, serde_json::json!({"fail": marker}));
+    let poison = JobEnvelope::raw(JobKind::Debug, uuid::Uuid::new_v4(), serde_json::json!({"fail": marker}));
     let good: Vec<JobEnvelope> =
-        (0..3).map(|n| JobEnvelope::new(JobKind::Debug, serde_json::json!({"n": n}))).collect();
+        (0..3).map(|n| JobEnvelope::raw(JobKind::Debug, uuid::Uuid::new_v4(), serde_json::json!({"n": n}))).collect();
     for job in std::iter::once(&poison).chain(&good) {
         sqs.send_message()
             .queue_url(queue_url("debug"))

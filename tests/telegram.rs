@@ -702,14 +702,25 @@ async fn in_process_deployed_registration_refuses_hosts_that_are_not_public_nami
     register(t.p, &token, "HTTPS://HOOKS.EXAMPLE.COM/quiz").await.expect_error(409, "conflict");
 }
 
-/// Runs the webhook delivery job on one `quiz.published` event whose data is `{"task_id": task_id}`.
+/// Runs the webhook delivery job on one `quiz.published` event of `task_id`, as an EventBridge rule delivers it.
 async fn deliver_event(p: &'static platform::Platform, task_id: i64) {
     let id = uuid::Uuid::new_v4();
-    let job = platform::jobs::JobEnvelope::with_id(
-        platform::jobs::JobKind::Event,
-        id,
-        json!({ "id": id, "task_id": task_id }),
-    );
+    let detail = shared::webhooks::QuizPublished {
+        publication_id: id,
+        task_id,
+        language: "en".into(),
+        chat_id: -100,
+        poll_id: Some("poll".into()),
+        poll_message_id: Some(7),
+        published_at: chrono::Utc::now(),
+        topic: "Python".into(),
+        difficulty: "easy".into(),
+    };
+    let mut detail = serde_json::to_value(&detail).unwrap();
+    detail["id"] = json!(id);
+    detail["occurred_at"] = json!(chrono::Utc::now());
+    let rule_delivery = json!({ "detail-type": "quiz.published", "source": "quiz", "detail": detail });
+    let job = platform::jobs::JobEnvelope::parse(&rule_delivery.to_string()).unwrap();
     shared::webhooks::job(p, job).await.expect("the delivery job ran");
 }
 

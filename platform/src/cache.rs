@@ -345,6 +345,54 @@ impl Cache {
         self.set(key, &value, ttl).await;
         Ok(value)
     }
+
+    /// Cache-aside for what may not exist: a value found is cached for `ttl`, an absence is not — asking for ids
+    /// or slugs that do not exist cannot fill the cache, and a row created later is seen at once.
+    pub async fn get_or_load_found<T, E, F>(
+        &self,
+        key: &str,
+        ttl: Duration,
+        loader: impl FnOnce() -> F,
+    ) -> Result<Option<T>, E>
+    where
+        T: Serialize + DeserializeOwned,
+        F: Future<Output = Result<Option<T>, E>>,
+    {
+        if let Some(hit) = self.get(key).await {
+            telemetry::count_cache_hit();
+            return Ok(Some(hit));
+        }
+        telemetry::count_cache_miss();
+        let found = loader().await?;
+        if let Some(value) = &found {
+            self.set(key, value, ttl).await;
+        }
+        Ok(found)
+    }
+
+    /// [`Cache::get_or_load_found`] over a hash field.
+    pub async fn hash_get_or_load_found<T, E, F>(
+        &self,
+        key: &str,
+        field: &str,
+        ttl: Duration,
+        loader: impl FnOnce() -> F,
+    ) -> Result<Option<T>, E>
+    where
+        T: Serialize + DeserializeOwned,
+        F: Future<Output = Result<Option<T>, E>>,
+    {
+        if let Some(hit) = self.hash_get(key, field).await {
+            telemetry::count_cache_hit();
+            return Ok(Some(hit));
+        }
+        telemetry::count_cache_miss();
+        let found = loader().await?;
+        if let Some(value) = &found {
+            self.hash_set(key, field, value, ttl).await;
+        }
+        Ok(found)
+    }
 }
 
 fn now_ms() -> u64 {

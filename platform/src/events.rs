@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -44,6 +45,13 @@ impl EventKind {
     }
 }
 
+/// The detail type of one kind of event: what its listeners read. Implemented once per kind, by the feature
+/// that publishes it; [`DomainEvent::of`] writes it and [`crate::jobs::JobEnvelope::event_detail`] reads it back
+/// only from an event of that kind.
+pub trait Detail: Serialize + DeserializeOwned {
+    const KIND: EventKind;
+}
+
 /// One event: its kind, the id that makes it idempotent, and what the listeners need to know.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DomainEvent {
@@ -53,10 +61,10 @@ pub struct DomainEvent {
     pub data: serde_json::Value,
 }
 
-/// The detail of every event: the id first, then the event's own fields. Written here, read by
-/// [`crate::jobs::JobEnvelope::parse`] when a rule delivers the event to a job's queue.
+/// What the detail of every event carries besides its own fields: the id first, and when it happened. Written
+/// here, read by [`crate::jobs::JobEnvelope::parse`] when a rule delivers the event to a job's queue.
 #[derive(Debug, Serialize, Deserialize)]
-pub(crate) struct Detail {
+pub(crate) struct Stamp {
     pub id: Uuid,
     pub occurred_at: DateTime<Utc>,
     #[serde(flatten)]
@@ -64,13 +72,14 @@ pub(crate) struct Detail {
 }
 
 impl DomainEvent {
-    pub fn new(kind: EventKind, id: Uuid, data: serde_json::Value) -> Self {
-        Self { kind, id, occurred_at: Utc::now(), data }
+    /// An event of the detail's kind, happening now.
+    pub fn of<D: Detail>(id: Uuid, detail: &D) -> Result<Self, serde_json::Error> {
+        Ok(Self { kind: D::KIND, id, occurred_at: Utc::now(), data: serde_json::to_value(detail)? })
     }
 
     fn detail(&self) -> String {
         let data = if self.data.is_object() { self.data.clone() } else { serde_json::json!({ "data": self.data }) };
-        serde_json::to_string(&Detail { id: self.id, occurred_at: self.occurred_at, data })
+        serde_json::to_string(&Stamp { id: self.id, occurred_at: self.occurred_at, data })
             .unwrap_or_else(|_| "{}".into())
     }
 }
@@ -149,10 +158,19 @@ impl EventBus {
 mod tests {
     use super::*;
 
+    #[derive(Serialize, Deserialize)]
+    struct Greeted {
+        name: String,
+    }
+    impl Detail for Greeted {
+        const KIND: EventKind = EventKind::ContactReceived;
+    }
+
     #[test]
     fn the_detail_carries_the_id_and_the_events_fields() {
         let id = Uuid::new_v4();
-        let event = DomainEvent::new(EventKind::ContactReceived, id, serde_json::json!({"name": "Ada"}));
+        let event = DomainEvent::of(id, &Greeted { name: "Ada".into() }).unwrap();
+        assert_eq!(event.kind, EventKind::ContactReceived);
         let detail: serde_json::Value = serde_json::from_str(&event.detail()).unwrap();
         assert_eq!(detail["id"], id.to_string());
         assert_eq!(detail["name"], "Ada");

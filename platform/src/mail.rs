@@ -19,6 +19,11 @@ pub struct Email {
     pub reply_to: Option<String>,
 }
 
+/// The `send-email` job's payload: one mail.
+impl crate::jobs::Payload for Email {
+    const KIND: crate::jobs::JobKind = crate::jobs::JobKind::SendEmail;
+}
+
 #[derive(Debug, thiserror::Error)]
 #[error("mail: {0}")]
 pub struct MailError(pub String);

@@ -9,16 +9,16 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use http::StatusCode;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use uuid::Uuid;
 
 use crate::identity::{EmailAddress, limits};
 use platform::Platform;
 use platform::db::{Connection, DbError};
-use platform::events::{DomainEvent, EventKind, Republished};
+use platform::events::{self, DomainEvent, EventKind, Republished};
 use platform::http::{ApiError, ApiRequest, ApiResponse};
-use platform::jobs::{JobEnvelope, JobKind};
+use platform::jobs::JobEnvelope;
 use platform::mail::Email;
 use platform::trigger::{JobError, JobFuture};
 
@@ -101,10 +101,18 @@ pub async fn submit(platform: &Platform, request: ApiRequest) -> Result<ApiRespo
     Ok(ApiResponse::json(StatusCode::ACCEPTED, &serde_json::json!({ "id": id, "status": "received" })))
 }
 
-/// Publishes `contact.received` for a stored message and records that it left. Takes the caller's connection:
-/// an instance has one, and asking for it again while holding it would wait forever.
+/// The `contact.received` event: a message was stored; the event's id is the message's, which is all its
+/// listener needs.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ContactReceived {}
+
+impl events::Detail for ContactReceived {
+    const KIND: EventKind = EventKind::ContactReceived;
+}
+
+/// Publishes `contact.received` for a stored message and records that it left, on the caller's connection.
 async fn publish(platform: &Platform, conn: &Connection, id: Uuid, created_at: DateTime<Utc>) -> Result<(), String> {
-    let mut event = DomainEvent::new(EventKind::ContactReceived, id, serde_json::json!({}));
+    let mut event = DomainEvent::of(id, &ContactReceived {}).map_err(|e| e.to_string())?;
     event.occurred_at = created_at;
     platform.events.publish(&event).await.map_err(|e| e.to_string())?;
     conn.execute("UPDATE contact_messages SET published_at = now() WHERE id = $1 AND published_at IS NULL", &[&id])
@@ -126,8 +134,8 @@ pub async fn sweep(platform: &Platform, grace: Duration) -> Result<Republished, 
         .await?;
     let mut swept = Republished::default();
     for row in rows {
-        let id: Uuid = row.get(0);
-        swept.record("contact message", id, publish(platform, &conn, id, row.get(1)).await);
+        let id: Uuid = row.get("id");
+        swept.record("contact message", id, publish(platform, &conn, id, row.get("created_at")).await);
     }
     Ok(swept)
 }
@@ -145,6 +153,7 @@ pub enum Notified {
 /// job's id is derived from the message's, so a second delivery of the event enqueues the same mail, which the
 /// mail job sends once.
 pub async fn notify_admins(platform: &Platform, job: &JobEnvelope) -> Result<Notified, JobError> {
+    let ContactReceived {} = job.event_detail()?;
     let conn = platform.db.connection().await?;
     let Some(row) = conn
         .query_opt("SELECT name, email, message, created_at FROM contact_messages WHERE id = $1", &[&job.id])
@@ -156,7 +165,7 @@ pub async fn notify_admins(platform: &Platform, job: &JobEnvelope) -> Result<Not
         return Err(JobError::new("ADMIN_EMAILS is empty: nobody to send the contact message to"));
     }
     let (name, email, message, created_at): (String, String, String, DateTime<Utc>) =
-        (row.get(0), row.get(1), row.get(2), row.get(3));
+        (row.get("name"), row.get("email"), row.get("message"), row.get("created_at"));
     let mail = Email {
         to: platform.config.admin_emails.clone(),
         subject: format!("Contact form: {name}"),
@@ -165,7 +174,7 @@ pub async fn notify_admins(platform: &Platform, job: &JobEnvelope) -> Result<Not
         reply_to: Some(email),
     };
     let mail_id = Uuid::new_v5(&job.id, b"send-contact-form-email");
-    platform.jobs.enqueue(&JobEnvelope::with_id(JobKind::SendEmail, mail_id, serde_json::to_value(&mail)?)).await?;
+    platform.jobs.enqueue(&JobEnvelope::with_id_of(mail_id, &mail)?).await?;
     conn.execute(
         "UPDATE contact_messages SET mail_enqueued_at = coalesce(mail_enqueued_at, now()) WHERE id = $1",
         &[&job.id],

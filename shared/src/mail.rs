@@ -42,8 +42,10 @@ pub async fn deliver(platform: &Platform, job: &JobEnvelope) -> Result<Delivery,
         )
         .await?;
     if claimed.is_none() {
-        let state: Option<String> =
-            conn.query_opt("SELECT state FROM mail_deliveries WHERE job_id = $1", &[&job.id]).await?.map(|r| r.get(0));
+        let state: Option<String> = conn
+            .query_opt("SELECT state FROM mail_deliveries WHERE job_id = $1", &[&job.id])
+            .await?
+            .map(|r| r.get("state"));
         return match state.as_deref() {
             Some("sent") => Ok(Delivery::AlreadySent),
             _ => Err(JobError::new("another delivery of this mail is sending it now; retrying later")),

@@ -99,8 +99,9 @@ async fn forget_abandoned(platform: &Platform, before: DateTime<Utc>, dry_run: b
     const ABANDONED: &str = "(status = 'pending' AND created_at < $1) OR (status = 'processing' AND completed_at < $1)";
     let conn = platform.db.connection().await?;
     if dry_run {
-        let row = conn.query_one(&format!("SELECT count(*) FROM uploads WHERE {ABANDONED}"), &[&before]).await?;
-        Ok(row.get::<_, i64>(0) as u64)
+        let row =
+            conn.query_one(&format!("SELECT count(*) AS abandoned FROM uploads WHERE {ABANDONED}"), &[&before]).await?;
+        Ok(row.get::<_, i64>("abandoned") as u64)
     } else {
         conn.execute(&format!("DELETE FROM uploads WHERE {ABANDONED}"), &[&before]).await
     }
@@ -120,7 +121,7 @@ async fn referenced(
             let ids: Vec<Uuid> =
                 keys.iter().filter_map(|k| k.strip_prefix(keys::ORIGINALS)).filter_map(|id| id.parse().ok()).collect();
             conn.query(
-                "SELECT $3 || id::text FROM uploads
+                "SELECT $3 || id::text AS key FROM uploads
                   WHERE id = ANY($1)
                     AND ((status = 'pending' AND created_at >= $2) OR (status = 'processing' AND completed_at >= $2))",
                 &[&ids, &abandoned_before, &keys::ORIGINALS],
@@ -128,15 +129,18 @@ async fn referenced(
             .await?
         }
         keys::PROCESSED => {
-            conn.query("SELECT processed_key FROM uploads WHERE processed_key = ANY($1)", &[&keys]).await?
+            conn.query("SELECT processed_key AS key FROM uploads WHERE processed_key = ANY($1)", &[&keys]).await?
         }
-        keys::OPEN_GRAPH => conn.query("SELECT og_image_key FROM posts WHERE og_image_key = ANY($1)", &[&keys]).await?,
+        keys::OPEN_GRAPH => {
+            conn.query("SELECT og_image_key AS key FROM posts WHERE og_image_key = ANY($1)", &[&keys]).await?
+        }
         keys::CODE_IMAGES => {
-            conn.query("SELECT s3_key FROM telegram_code_images WHERE s3_key = ANY($1)", &[&keys]).await?
+            conn.query("SELECT s3_key AS key FROM telegram_code_images WHERE s3_key = ANY($1)", &[&keys]).await?
         }
         other => return Err(DbError::Config(format!("no rule says what refers to objects under {other}"))),
     };
-    Ok(rows.iter().map(|row| row.get::<_, String>(0)).collect())
+    // Every statement above names its one column `key`.
+    Ok(rows.iter().map(|row| row.get::<_, String>("key")).collect())
 }
 
 /// Options a scheduled event's detail may carry.

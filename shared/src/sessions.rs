@@ -24,7 +24,7 @@ pub const DELETE_BATCH: i64 = 1000;
 /// `last_used_at` is written when the stored value is older than this, not on every request.
 pub const TOUCH_INTERVAL: Duration = Duration::from_secs(15 * 60);
 
-/// The longest a session stays in the cache; shorter when it expires sooner.
+/// How long a session stays in the cache; a touch re-writes it for less when it expires sooner ([`cache_ttl`]).
 const CACHE_TTL: Duration = Duration::from_secs(3600);
 
 /// Name of the session cookie.
@@ -100,20 +100,15 @@ pub async fn create(
             &[&token.hash().as_slice(), &user_id, &ttl_seconds, &user_agent],
         )
         .await?;
-    Ok((token, Session { user_id, expires_at: row.get(0), last_used_at: row.get(1) }))
+    Ok((token, Session { user_id, expires_at: row.get("expires_at"), last_used_at: row.get("last_used_at") }))
 }
 
 /// The live session of a token, through the cache; `None` when it does not exist or has expired.
 pub async fn lookup(db: &Database, cache: &Cache, token: &SessionToken) -> Result<Option<Session>, DbError> {
     let key = token.cache_key();
     let now = Utc::now();
-    let session = match cache.get::<Session>(&key).await {
-        Some(hit) => {
-            platform::telemetry::count_cache_hit();
-            Some(hit)
-        }
-        None => {
-            platform::telemetry::count_cache_miss();
+    let session = cache
+        .get_or_load_found(&key, CACHE_TTL, || async {
             let conn = db.connection().await?;
             let row = conn
                 .query_opt(
@@ -121,13 +116,14 @@ pub async fn lookup(db: &Database, cache: &Cache, token: &SessionToken) -> Resul
                     &[&token.hash().as_slice()],
                 )
                 .await?;
-            let found = row.map(|r| Session { user_id: r.get(0), expires_at: r.get(1), last_used_at: r.get(2) });
-            if let Some(s) = &found {
-                cache.set(&key, s, cache_ttl(s, now)).await;
-            }
-            found
-        }
-    };
+            Ok::<_, DbError>(row.map(|r| Session {
+                user_id: r.get("user_id"),
+                expires_at: r.get("expires_at"),
+                last_used_at: r.get("last_used_at"),
+            }))
+        })
+        .await?;
+    // A copy cached past the session's expiry is refused here, so the fixed cache lifetime cannot extend a session.
     let Some(mut session) = session.filter(|s| s.expires_at > now) else { return Ok(None) };
     if now - session.last_used_at > chrono::Duration::from_std(TOUCH_INTERVAL).unwrap_or_default() {
         let conn = db.connection().await?;
@@ -154,7 +150,7 @@ pub async fn revoke(db: &Database, cache: &Cache, token: &SessionToken) -> Resul
 /// Ends every session of a user (sign-out everywhere, a password change), returning how many there were.
 pub async fn revoke_all(conn: &Connection, cache: &Cache, user_id: i64) -> Result<u64, DbError> {
     let rows = conn.query("DELETE FROM sessions WHERE user_id = $1 RETURNING token_hash", &[&user_id]).await?;
-    let hashes: Vec<Vec<u8>> = rows.iter().map(|r| r.get(0)).collect();
+    let hashes: Vec<Vec<u8>> = rows.iter().map(|r| r.get("token_hash")).collect();
     forget(cache, &hashes).await;
     Ok(hashes.len() as u64)
 }

@@ -19,7 +19,7 @@ use crate::identity::Viewer;
 use media::ImageType;
 use platform::Platform;
 use platform::db::{Connection, DbError};
-use platform::events::{DomainEvent, EventKind, Republished};
+use platform::events::{self, DomainEvent, EventKind, Republished};
 use platform::http::{ApiError, ApiRequest, ApiResponse};
 use platform::jobs::JobEnvelope;
 use platform::storage::keys;
@@ -143,23 +143,23 @@ pub struct UploadView {
     pub created_at: DateTime<Utc>,
 }
 
-const VIEW_COLUMNS: &str = "id, purpose, status, coalesce(processed_type, content_type), processed_key, width, height, \
-                            processed_size, rejection, created_at";
+const VIEW_COLUMNS: &str = "id, purpose, status, coalesce(processed_type, content_type) AS content_type, processed_key, \
+                            width, height, processed_size, rejection, created_at";
 
-/// Reads [`VIEW_COLUMNS`], starting at column `at`.
-fn view_from_row(platform: &Platform, row: &tokio_postgres::Row, at: usize) -> UploadView {
-    let purpose: String = row.get(at + 1);
+/// Reads the columns [`VIEW_COLUMNS`] names.
+fn view_from_row(platform: &Platform, row: &tokio_postgres::Row) -> UploadView {
+    let purpose: String = row.get("purpose");
     UploadView {
-        id: row.get(at),
+        id: row.get("id"),
         purpose: Purpose::parse(&purpose).unwrap_or(Purpose::FeedbackImage),
-        status: row.get(at + 2),
-        content_type: row.get(at + 3),
-        url: row.get::<_, Option<String>>(at + 4).map(|key| platform.storage.public_url(&key)),
-        width: row.get(at + 5),
-        height: row.get(at + 6),
-        size: row.get(at + 7),
-        rejection: row.get(at + 8),
-        created_at: row.get(at + 9),
+        status: row.get("status"),
+        content_type: row.get("content_type"),
+        url: row.get::<_, Option<String>>("processed_key").map(|key| platform.storage.public_url(&key)),
+        width: row.get("width"),
+        height: row.get("height"),
+        size: row.get("processed_size"),
+        rejection: row.get("rejection"),
+        created_at: row.get("created_at"),
     }
 }
 
@@ -201,7 +201,7 @@ pub async fn create(platform: &Platform, request: ApiRequest) -> Result<ApiRespo
             format!("you have {AVATARS_IN_FLIGHT} avatar uploads not yet complete; complete them or wait a day"),
         ));
     };
-    let created_at: DateTime<Utc> = row.get(0);
+    let created_at: DateTime<Utc> = row.get("created_at");
     let expires_at = created_at + chrono::Duration::from_std(UPLOAD_URL_LIFETIME).unwrap_or_default();
     Ok(ApiResponse::json(
         StatusCode::CREATED,
@@ -225,7 +225,7 @@ async fn owned(platform: &Platform, conn: &Connection, id: Uuid, user_id: i64) -
     let sql = format!("SELECT {VIEW_COLUMNS} FROM uploads WHERE id = $1 AND user_id = $2");
     conn.query_opt(&sql, &[&id, &user_id])
         .await?
-        .map(|row| view_from_row(platform, &row, 0))
+        .map(|row| view_from_row(platform, &row))
         .ok_or_else(|| ApiError::not_found("no such upload of yours"))
 }
 
@@ -263,15 +263,23 @@ pub async fn complete(platform: &Platform, request: ApiRequest) -> Result<ApiRes
         // A concurrent request completed it first: answer its state.
         return Ok(ApiResponse::json(StatusCode::ACCEPTED, &owned(platform, &conn, id, viewer.id()).await?));
     };
-    if let Err(e) = publish(platform, &conn, id, row.get(0)).await {
+    if let Err(e) = publish(platform, &conn, id, row.get("completed_at")).await {
         tracing::warn!(%id, error = %e, "upload completed; its event waits for the republish sweep");
     }
-    Ok(ApiResponse::json(StatusCode::ACCEPTED, &view_from_row(platform, &row, 1)))
+    Ok(ApiResponse::json(StatusCode::ACCEPTED, &view_from_row(platform, &row)))
+}
+
+/// The `upload.completed` event: a client finished uploading an original; the event's id is the upload's.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct UploadCompleted {}
+
+impl events::Detail for UploadCompleted {
+    const KIND: EventKind = EventKind::UploadCompleted;
 }
 
 /// Publishes `upload.completed` (its id is the upload's) and records that it left.
 async fn publish(platform: &Platform, conn: &Connection, id: Uuid, completed_at: DateTime<Utc>) -> Result<(), String> {
-    let mut event = DomainEvent::new(EventKind::UploadCompleted, id, serde_json::json!({}));
+    let mut event = DomainEvent::of(id, &UploadCompleted {}).map_err(|e| e.to_string())?;
     event.occurred_at = completed_at;
     platform.events.publish(&event).await.map_err(|e| e.to_string())?;
     conn.execute("UPDATE uploads SET event_published_at = now() WHERE id = $1", &[&id])
@@ -294,8 +302,8 @@ pub async fn republish(platform: &Platform, grace: Duration, batch: i64) -> Resu
         .await?;
     let mut republished = Republished::default();
     for row in rows {
-        let id: Uuid = row.get(0);
-        republished.record("completed upload", id, publish(platform, &conn, id, row.get(1)).await);
+        let id: Uuid = row.get("id");
+        republished.record("completed upload", id, publish(platform, &conn, id, row.get("completed_at")).await);
     }
     Ok(republished)
 }
@@ -319,12 +327,12 @@ pub async fn process(platform: &Platform, upload_id: Uuid) -> Result<Processing,
             .query_opt("SELECT user_id, purpose, content_type, status FROM uploads WHERE id = $1", &[&upload_id])
             .await?;
         match row {
-            Some(row) if row.get::<_, String>(3) == "processing" => {
-                let purpose = Purpose::parse(&row.get::<_, String>(1))
+            Some(row) if row.get::<_, String>("status") == "processing" => {
+                let purpose = Purpose::parse(&row.get::<_, String>("purpose"))
                     .ok_or_else(|| JobError::new("an upload of unknown purpose"))?;
-                let declared = ImageType::from_content_type(&row.get::<_, String>(2))
+                let declared = ImageType::from_content_type(&row.get::<_, String>("content_type"))
                     .ok_or_else(|| JobError::new("an upload of an unaccepted content type"))?;
-                (row.get::<_, i64>(0), purpose, declared)
+                (row.get::<_, i64>("user_id"), purpose, declared)
             }
             _ => return Ok(Processing::NothingToDo),
         }
@@ -410,6 +418,7 @@ async fn discard_original(platform: &Platform, key: &str) {
 /// The `process-uploaded-file` function's job handler.
 pub fn process_job(platform: &'static Platform, job: JobEnvelope) -> JobFuture {
     Box::pin(async move {
+        let UploadCompleted {} = job.event_detail()?;
         let outcome = process(platform, job.id).await?;
         tracing::info!(upload_id = %job.id, ?outcome, "upload handled");
         Ok(())

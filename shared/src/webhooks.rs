@@ -18,7 +18,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use hmac::{Hmac, KeyInit, Mac};
 use http::header::CONTENT_TYPE;
 use http::{Request, StatusCode};
@@ -32,9 +32,9 @@ use uuid::Uuid;
 use crate::identity::Viewer;
 use platform::Platform;
 use platform::db::Connection;
-use platform::events::{DomainEvent, EventKind};
+use platform::events::{self, DomainEvent, EventKind};
 use platform::http::{ApiError, ApiRequest, ApiResponse};
-use platform::jobs::{JobEnvelope, JobKind};
+use platform::jobs::{JobEnvelope, JobKind, Payload};
 use platform::trigger::{JobError, JobFuture};
 
 /// POSTs per delivery before it is recorded as failed.
@@ -303,7 +303,10 @@ pub async fn register(platform: &Platform, request: ApiRequest) -> Result<ApiRes
     getrandom::fill(&mut secret).map_err(ApiError::internal)?;
     let secret = hex::encode(secret);
     let conn = platform.db.connection().await?;
-    let active: i64 = conn.query_one("SELECT count(*) FROM outbound_webhooks WHERE active", &[]).await?.get(0);
+    let active: i64 = conn
+        .query_one("SELECT count(*) AS active_count FROM outbound_webhooks WHERE active", &[])
+        .await?
+        .get("active_count");
     if active >= MAX_WEBHOOKS {
         return Err(ApiError::unprocessable(
             "too_many_webhooks",
@@ -319,7 +322,8 @@ pub async fn register(platform: &Platform, request: ApiRequest) -> Result<ApiRes
         )
         .await?;
     let Some(row) = row else { return Err(ApiError::conflict("this URL is registered already")) };
-    let webhook = Webhook { id, url, active: true, created_at: row.get(0), secret: Some(secret), deliveries: None };
+    let webhook =
+        Webhook { id, url, active: true, created_at: row.get("created_at"), secret: Some(secret), deliveries: None };
     Ok(ApiResponse::json(StatusCode::CREATED, &webhook))
 }
 
@@ -332,7 +336,7 @@ pub async fn list(platform: &Platform, request: ApiRequest) -> Result<ApiRespons
             "SELECT w.id, w.url, w.active, w.created_at,
                     jsonb_build_object('delivered', count(*) FILTER (WHERE d.state = 'delivered'),
                                        'pending', count(*) FILTER (WHERE d.state = 'pending'),
-                                       'failed', count(*) FILTER (WHERE d.state = 'failed'))
+                                       'failed', count(*) FILTER (WHERE d.state = 'failed')) AS deliveries
                FROM outbound_webhooks w LEFT JOIN webhook_deliveries d ON d.webhook_id = w.id
               GROUP BY w.id ORDER BY w.created_at DESC LIMIT 100",
             &[],
@@ -341,12 +345,12 @@ pub async fn list(platform: &Platform, request: ApiRequest) -> Result<ApiRespons
     let webhooks: Vec<Webhook> = rows
         .iter()
         .map(|r| Webhook {
-            id: r.get(0),
-            url: r.get(1),
-            active: r.get(2),
-            created_at: r.get(3),
+            id: r.get("id"),
+            url: r.get("url"),
+            active: r.get("active"),
+            created_at: r.get("created_at"),
             secret: None,
-            deliveries: Some(r.get(4)),
+            deliveries: Some(r.get("deliveries")),
         })
         .collect();
     Ok(ApiResponse::ok(&serde_json::json!({ "webhooks": webhooks })))
@@ -365,16 +369,16 @@ pub async fn remove(platform: &Platform, request: ApiRequest) -> Result<ApiRespo
 }
 
 /// Announces a published translation: the `quiz.published` event, whose id is the publication's, then marks it
-/// announced on the caller's connection (the instance has one).
+/// announced on the caller's connection.
 pub async fn announce(
     platform: &Platform,
     conn: &Connection,
     publication_id: Uuid,
-    data: serde_json::Value,
+    detail: &QuizPublished,
 ) -> Result<(), JobError> {
     platform
         .events
-        .publish(&DomainEvent::new(EventKind::QuizPublished, publication_id, data))
+        .publish(&DomainEvent::of(publication_id, detail)?)
         .await
         .map_err(|e| JobError::new(e.to_string()))?;
     conn.execute("UPDATE telegram_publications SET event_published_at = now() WHERE id = $1", &[&publication_id])
@@ -382,9 +386,33 @@ pub async fn announce(
     Ok(())
 }
 
+/// The `deliver-webhook` job's payload: a retry of one delivery.
 #[derive(Debug, Serialize, Deserialize)]
 struct Retry {
     delivery_id: Uuid,
+}
+
+impl Payload for Retry {
+    const KIND: JobKind = JobKind::DeliverWebhook;
+}
+
+/// The `quiz.published` event: a translation of a task went out to its Telegram channel. Its id is the
+/// publication's. Receivers get it as the delivery's `data`, as the event carried it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QuizPublished {
+    pub publication_id: Uuid,
+    pub task_id: i64,
+    pub language: String,
+    pub chat_id: i64,
+    pub poll_id: Option<String>,
+    pub poll_message_id: Option<i64>,
+    pub published_at: DateTime<Utc>,
+    pub topic: String,
+    pub difficulty: String,
+}
+
+impl events::Detail for QuizPublished {
+    const KIND: EventKind = EventKind::QuizPublished;
 }
 
 /// The `deliver-webhooks` job: a `quiz.published` event (one delivery per active URL), or a retry of one delivery.
@@ -404,10 +432,12 @@ pub fn job(platform: &'static Platform, job: JobEnvelope) -> JobFuture {
 
 /// One delivery per active URL for the event, made once however often the event arrives.
 async fn record_deliveries(platform: &Platform, job: &JobEnvelope) -> Result<Vec<Uuid>, JobError> {
+    // Read as its type to refuse what is not a `quiz.published` event; receivers get the detail as it came.
+    let _: QuizPublished = job.event_detail()?;
     let payload = serde_json::json!({ "type": QUIZ_PUBLISHED, "id": job.id, "occurred_at": job.enqueued_at, "data": job.payload });
     let conn = platform.db.connection().await?;
     let webhooks: Vec<Uuid> =
-        conn.query("SELECT id FROM outbound_webhooks WHERE active", &[]).await?.iter().map(|r| r.get(0)).collect();
+        conn.query("SELECT id FROM outbound_webhooks WHERE active", &[]).await?.iter().map(|r| r.get("id")).collect();
     let ids: Vec<Uuid> = webhooks.iter().map(|webhook| Uuid::new_v5(&job.id, webhook.as_bytes())).collect();
     let rows = conn
         .query(
@@ -417,7 +447,7 @@ async fn record_deliveries(platform: &Platform, job: &JobEnvelope) -> Result<Vec
             &[&ids, &webhooks, &job.id, &QUIZ_PUBLISHED, &payload],
         )
         .await?;
-    Ok(rows.iter().map(|r| r.get(0)).collect())
+    Ok(rows.iter().map(|r| r.get("id")).collect())
 }
 
 /// POSTs one pending delivery; on failure, records it and schedules the next attempt, or gives up (at once when
@@ -436,7 +466,7 @@ async fn attempt(platform: &Platform, delivery_id: Uuid) -> Result<(), JobError>
         return Ok(());
     };
     let (url, secret, payload, attempts, event_type): (String, String, serde_json::Value, i32, String) =
-        (row.get(0), row.get(1), row.get(2), row.get(3), row.get(4));
+        (row.get("url"), row.get("secret"), row.get("payload"), row.get("attempts"), row.get("event_type"));
     let body = serde_json::to_vec(&payload)?;
     let timestamp = Utc::now().timestamp();
     let request = Request::post("/")
@@ -481,7 +511,7 @@ async fn attempt(platform: &Platform, delivery_id: Uuid) -> Result<(), JobError>
             }
             let delay = backoff(platform.config.webhooks.retry_base, attempts);
             tracing::info!(%delivery_id, attempts, error, ?delay, "webhook delivery failed; retrying later");
-            let retry = JobEnvelope::new(JobKind::DeliverWebhook, serde_json::to_value(Retry { delivery_id })?);
+            let retry = JobEnvelope::of(&Retry { delivery_id })?;
             platform.jobs.enqueue_after(&retry, delay).await?;
         }
     }

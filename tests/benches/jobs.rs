@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use http::Method;
-use platform::events::{DomainEvent, EventKind};
+use platform::events::DomainEvent;
 use platform::http::ApiRequest;
 use platform::storage::keys;
 use shared::uploads::{self, Processing};
@@ -53,7 +53,7 @@ fn contact_route(c: &mut Criterion) {
     // Its parts: the bus call alone, and the route's own work with a bus call that is refused at once.
     c.bench_function("contact form: PutEvents alone (local endpoint)", |b| {
         b.to_async(&runtime).iter(|| async {
-            let event = DomainEvent::new(EventKind::ContactReceived, Uuid::new_v4(), serde_json::json!({}));
+            let event = DomainEvent::of(Uuid::new_v4(), &shared::contact::ContactReceived {}).unwrap();
             platform.events.publish(&event).await.unwrap()
         })
     });

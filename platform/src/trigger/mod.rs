@@ -34,6 +34,7 @@ macro_rules! job_error_from {
 job_error_from!(
     crate::db::DbError,
     crate::jobs::EnqueueError,
+    crate::jobs::PayloadError,
     crate::storage::StorageError,
     crate::mail::MailError,
     crate::bot::BotError,

@@ -122,7 +122,7 @@ mod tests {
     }
 
     fn job(payload: serde_json::Value) -> String {
-        serde_json::to_string(&JobEnvelope::new(JobKind::Debug, payload)).unwrap()
+        serde_json::to_string(&JobEnvelope::raw(JobKind::Debug, uuid::Uuid::new_v4(), payload)).unwrap()
     }
 
     fn failed_ids(response: &SqsBatchResponse) -> Vec<&str> {

@@ -9,13 +9,13 @@
 
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{invalidate, site_name};
 use platform::Platform;
 use platform::db::DbError;
-use platform::events::{DomainEvent, EventKind, PublishError, Republished};
+use platform::events::{self, DomainEvent, EventKind, PublishError, Republished};
 use platform::jobs::JobEnvelope;
 use platform::storage::keys;
 use platform::trigger::{JobError, JobFuture};
@@ -24,12 +24,29 @@ use platform::trigger::{JobError, JobFuture};
 pub const SWEEP_GRACE: Duration = Duration::from_secs(60);
 const SWEEP_BATCH: i64 = 100;
 
+/// The `post.published` event: a post was published, or a published post's title or category changed, so its
+/// Open Graph image is due. Each request is an event of its own (a new id): a later change draws again.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct PostPublished {
+    pub post_id: i64,
+}
+
+impl events::Detail for PostPublished {
+    const KIND: EventKind = EventKind::PostPublished;
+}
+
 /// Publishes `post.published` for a post whose `og_requested_at` is set. The event's id is new each time: the job
 /// does not need it to be idempotent (see the module's documentation).
 pub async fn request(platform: &Platform, post_id: i64) -> Result<(), PublishError> {
+    let id = Uuid::new_v4();
+    let event = DomainEvent::of(id, &PostPublished { post_id }).map_err(|e| PublishError {
+        detail_type: EventKind::PostPublished.detail_type(),
+        id,
+        message: e.to_string(),
+    })?;
     platform
         .events
-        .publish(&DomainEvent::new(EventKind::PostPublished, Uuid::new_v4(), serde_json::json!({ "post_id": post_id })))
+        .publish(&event)
         .await
 }
 
@@ -77,11 +94,7 @@ pub enum OgOutcome {
 /// The `generate-og-image` job: draws the post's current title and category (with the site's name) on a
 /// 1200×630 card, stores it content-addressed under `og/`, points the post at it and clears its request.
 pub async fn generate(platform: &Platform, job: &JobEnvelope) -> Result<OgOutcome, JobError> {
-    let post_id = job
-        .payload
-        .get("post_id")
-        .and_then(serde_json::Value::as_i64)
-        .ok_or_else(|| JobError::new("a post.published event without a numeric post_id"))?;
+    let PostPublished { post_id } = job.event_detail()?;
     let conn = platform.db.connection().await?;
     let row = conn
         .query_opt(

@@ -103,11 +103,12 @@ pub async fn hit(conn: &Connection, key: &str, limit: Limit, subject: &str) -> R
              ON CONFLICT (scope, subject) DO UPDATE SET
                  hits = CASE WHEN l.window_start <= now() - make_interval(secs => $3) THEN 1 ELSE l.hits + 1 END,
                  window_start = CASE WHEN l.window_start <= now() - make_interval(secs => $3) THEN now() ELSE l.window_start END
-             RETURNING hits, GREATEST(1, CEIL(EXTRACT(EPOCH FROM window_start + make_interval(secs => $3) - now())))::int",
+             RETURNING hits,
+                 GREATEST(1, CEIL(EXTRACT(EPOCH FROM window_start + make_interval(secs => $3) - now())))::int AS seconds_left",
             &[&limit.scope, &digest.as_slice(), &(limit.window.as_secs() as f64)],
         )
         .await?;
-    Ok(verdict(row.get(0), row.get(1), limit))
+    Ok(verdict(row.get("hits"), row.get("seconds_left"), limit))
 }
 
 /// Whether `subject` is within `limit` now, without counting a hit.
@@ -115,13 +116,14 @@ pub async fn check(conn: &Connection, key: &str, limit: Limit, subject: &str) ->
     let digest = client_digest(key, limit.scope, subject);
     let row = conn
         .query_opt(
-            "SELECT hits, GREATEST(1, CEIL(EXTRACT(EPOCH FROM window_start + make_interval(secs => $3) - now())))::int
+            "SELECT hits,
+                 GREATEST(1, CEIL(EXTRACT(EPOCH FROM window_start + make_interval(secs => $3) - now())))::int AS seconds_left
              FROM auth_limits WHERE scope = $1 AND subject = $2 AND window_start > now() - make_interval(secs => $3)",
             &[&limit.scope, &digest.as_slice(), &(limit.window.as_secs() as f64)],
         )
         .await?;
     // `check` asks whether one more hit would still be allowed.
-    Ok(row.map_or(Verdict::Within, |r| verdict(r.get::<_, i32>(0) + 1, r.get(1), limit)))
+    Ok(row.map_or(Verdict::Within, |r| verdict(r.get::<_, i32>("hits") + 1, r.get("seconds_left"), limit)))
 }
 
 /// Forgets the hits of `subject` (a successful sign-in clears its failures).

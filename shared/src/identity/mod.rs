@@ -22,7 +22,7 @@ use crate::sessions::{self, COOKIE_NAME, SessionToken};
 use crate::users::{self, Profile};
 use platform::Platform;
 use platform::http::{ApiError, ApiRequest, ApiResponse};
-use platform::jobs::{JobEnvelope, JobKind};
+use platform::jobs::JobEnvelope;
 use platform::mail::Email;
 
 use telegram::{TelegramAuthError, TelegramUser};
@@ -176,11 +176,11 @@ pub(crate) async fn telegram_user(platform: &Platform, tg: &TelegramUser) -> Res
              VALUES ($1, $2, $3, $4, $5, now())
              ON CONFLICT (telegram_id) DO UPDATE
                  SET telegram_photo_url = EXCLUDED.telegram_photo_url, last_seen_at = now()
-             RETURNING id, deactivated_at IS NOT NULL, xmax = 0",
+             RETURNING id, deactivated_at IS NOT NULL AS deactivated, xmax = 0 AS created",
             &[&tg.id, &first_name, &last_name, &photo_url, &language.as_str()],
         )
         .await?;
-    let (id, deactivated, created): (i64, bool, bool) = (row.get(0), row.get(1), row.get(2));
+    let (id, deactivated, created): (i64, bool, bool) = (row.get("id"), row.get("deactivated"), row.get("created"));
     if deactivated {
         return Err(ApiError::forbidden("this account is deactivated"));
     }
@@ -360,7 +360,7 @@ pub async fn register(platform: &Platform, request: ApiRequest) -> Result<ApiRes
         None => conn
             .query_opt("SELECT email FROM users WHERE lower(email) = lower($1)", &[&email.as_str()])
             .await?
-            .map(|r| r.get(0)),
+            .map(|r| r.get("email")),
     };
     let base = &platform.config.public_base_url;
     let mail = match owner {
@@ -394,8 +394,8 @@ pub async fn register(platform: &Platform, request: ApiRequest) -> Result<ApiRes
 /// Queues a mail whose sending must not change the answer (it would tell whether an address has an account):
 /// a queue outage is logged, not answered.
 async fn queue_mail(platform: &Platform, mail: &Email, what: &str) {
-    let job = match serde_json::to_value(mail) {
-        Ok(payload) => JobEnvelope::new(JobKind::SendEmail, payload),
+    let job = match JobEnvelope::of(mail) {
+        Ok(job) => job,
         Err(e) => return tracing::error!(error = %e, what, "mail not serialised"),
     };
     if let Err(e) = platform.jobs.enqueue(&job).await {
@@ -445,12 +445,14 @@ pub async fn sign_in(platform: &Platform, request: ApiRequest) -> Result<ApiResp
     }
     let row = conn
         .query_opt(
-            "SELECT id, password_hash, deactivated_at IS NOT NULL FROM users WHERE lower(email) = lower($1)",
+            "SELECT id, password_hash, deactivated_at IS NOT NULL AS deactivated FROM users WHERE lower(email) = lower($1)",
             &[&email.as_str()],
         )
         .await?;
     let (user_id, stored, deactivated) = match row {
-        Some(r) => (r.get::<_, i64>(0), r.get::<_, Option<String>>(1), r.get::<_, bool>(2)),
+        Some(r) => {
+            (r.get::<_, i64>("id"), r.get::<_, Option<String>>("password_hash"), r.get::<_, bool>("deactivated"))
+        }
         None => (0, None, false),
     };
     let against = match &stored {
@@ -526,12 +528,12 @@ pub async fn request_password_reset(platform: &Platform, request: ApiRequest) ->
             "INSERT INTO password_reset_tokens (token_hash, user_id, expires_at)
              SELECT $1, id, now() + make_interval(secs => $3)
              FROM users WHERE lower(email) = lower($2) AND deactivated_at IS NULL
-             RETURNING user_id, (SELECT email FROM users WHERE id = user_id)",
+             RETURNING user_id, (SELECT email FROM users WHERE id = user_id) AS email",
             &[&token.hash().as_slice(), &email.as_str(), &(PASSWORD_RESET_TTL.as_secs() as f64)],
         )
         .await?;
     let Some(row) = row else { return Ok(accepted) };
-    let to: String = row.get(1);
+    let to: String = row.get("email");
     let link = format!("{}/reset-password?token={}", platform.config.public_base_url, token.as_str());
     let mail = Email {
         to: vec![to],
@@ -574,7 +576,7 @@ pub async fn confirm_password_reset(platform: &Platform, request: ApiRequest) ->
         )
         .await?
         .ok_or_else(invalid)?
-        .get(0);
+        .get("email");
     if let Err(e) = password::check_password_policy(&body.new_password, email.as_deref()) {
         return Err(field_error("new_password", e));
     }
@@ -593,11 +595,12 @@ pub async fn confirm_password_reset(platform: &Platform, request: ApiRequest) ->
         )
         .await?;
     let Some(row) = row else { return Err(invalid()) };
-    let user_id: i64 = row.get(0);
+    let user_id: i64 = row.get("user_id");
     tx.execute("UPDATE users SET password_hash = $2 WHERE id = $1", &[&user_id, &hash]).await?;
     let ended = tx.query("DELETE FROM sessions WHERE user_id = $1 RETURNING token_hash", &[&user_id]).await?;
     tx.commit().await?;
-    let keys: Vec<String> = ended.iter().map(|r| format!("session:{}", hex::encode(r.get::<_, Vec<u8>>(0)))).collect();
+    let keys: Vec<String> =
+        ended.iter().map(|r| format!("session:{}", hex::encode(r.get::<_, Vec<u8>>("token_hash")))).collect();
     platform.cache.delete(&keys.iter().map(String::as_str).collect::<Vec<_>>()).await;
     start_session(platform, &request, user_id, false).await
 }

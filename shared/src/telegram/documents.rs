@@ -22,6 +22,10 @@ pub struct ImportDocument {
     pub file_name: String,
 }
 
+impl platform::jobs::Payload for ImportDocument {
+    const KIND: platform::jobs::JobKind = platform::jobs::JobKind::ImportTelegramDocument;
+}
+
 pub fn job(platform: &'static Platform, job: JobEnvelope) -> JobFuture {
     Box::pin(async move {
         let document: ImportDocument = job.payload()?;

@@ -29,7 +29,7 @@ use platform::bot::BotError;
 use platform::bot::truncate;
 use platform::db::{Connection, Transaction};
 use platform::http::{ApiError, ApiRequest, ApiResponse};
-use platform::jobs::{JobEnvelope, JobKind};
+use platform::jobs::{JobEnvelope, JobKind, Payload};
 use platform::storage::keys;
 use platform::trigger::{JobError, JobFuture};
 
@@ -99,11 +99,7 @@ impl Plan {
         self.queued
             .iter()
             .map(|q| {
-                JobEnvelope::with_id(
-                    JobKind::PublishTelegram,
-                    q.publication_id,
-                    serde_json::json!({ "publication_id": q.publication_id }),
-                )
+                JobEnvelope::with_id_of(q.publication_id, &PublishJob { publication_id: q.publication_id })
             })
             .collect()
     }
@@ -369,9 +365,14 @@ impl From<platform::storage::StorageError> for Stop {
     }
 }
 
-#[derive(Debug, Deserialize)]
+/// The `publish-telegram` job's payload.
+#[derive(Debug, Serialize, Deserialize)]
 struct PublishJob {
     publication_id: Uuid,
+}
+
+impl Payload for PublishJob {
+    const KIND: JobKind = JobKind::PublishTelegram;
 }
 
 /// The `publish-to-telegram` job.
@@ -505,7 +506,8 @@ async fn announce(platform: &Platform, conn: &Connection, id: Uuid) {
 /// The event of one publication, when it is published.
 async fn announce_one(platform: &Platform, conn: &Connection, id: Uuid) -> Result<(), JobError> {
     let Some(row) = conn.query_opt(ANNOUNCEMENT, &[&id]).await? else { return Ok(()) };
-    crate::webhooks::announce(platform, conn, id, row.get(0)).await
+    let detail: crate::webhooks::QuizPublished = serde_json::from_value(row.get(0))?;
+    crate::webhooks::announce(platform, conn, id, &detail).await
 }
 
 /// The `republish-events` sweep's part: published translations whose event never left.

@@ -38,7 +38,7 @@ use crate::quiz::{Language, answers, catalogue, stats};
 use platform::Platform;
 use platform::bot::{BotError, MAX_DOWNLOAD_BYTES, truncate};
 use platform::http::{ApiError, ApiRequest, ApiResponse};
-use platform::jobs::{JobEnvelope, JobKind};
+use platform::jobs::JobEnvelope;
 
 /// The header Telegram sends `setWebhook`'s `secret_token` in.
 pub const SECRET_HEADER: &str = "x-telegram-bot-api-secret-token";
@@ -546,11 +546,7 @@ async fn on_document(
         file_id: document.file_id.clone(),
         file_name: name.clone(),
     };
-    let job = JobEnvelope::with_id(
-        JobKind::ImportTelegramDocument,
-        job_id,
-        serde_json::to_value(&payload).map_err(ApiError::internal)?,
-    );
+    let job = JobEnvelope::with_id_of(job_id, &payload).map_err(ApiError::internal)?;
     // Enqueued once the update is recorded, by its id: a redelivery does not enqueue it again.
     Ok(chat.say(Handled::ImportQueued, &format!("{} {name}…", chat.speech.pick("Importing", "Импортирую")))?.job(job))
 }

@@ -216,7 +216,8 @@ pub async fn update_me(platform: &Platform, request: ApiRequest) -> Result<ApiRe
         other => other?,
     };
     if let Some(ids) = &changes.favourite_topic_ids {
-        let existing: i64 = tx.query_one("SELECT count(*) FROM topics WHERE id = ANY($1)", &[ids]).await?.get(0);
+        let existing: i64 =
+            tx.query_one("SELECT count(*) AS existing FROM topics WHERE id = ANY($1)", &[ids]).await?.get("existing");
         if existing != ids.len() as i64 {
             return Err(ApiError::validation(BTreeMap::from([(
                 "favourite_topic_ids".into(),
@@ -237,7 +238,7 @@ pub async fn update_me(platform: &Platform, request: ApiRequest) -> Result<ApiRe
                 &[&avatar_id, &user_id],
             )
             .await?
-            .map(|row| row.get(0));
+            .map(|row| row.get("processed_key"));
         let Some(key) = key else {
             return Err(ApiError::validation(BTreeMap::from([(
                 "avatar_id".into(),
@@ -248,13 +249,13 @@ pub async fn update_me(platform: &Platform, request: ApiRequest) -> Result<ApiRe
             .await?;
     }
     tx.commit().await?;
-    after_write(platform, conn, user_id).await
+    after_write(platform, &conn, user_id).await
 }
 
 /// The answer to a write of the user's own row: the profile and avatars as now stored; then the cached copies are
-/// forgotten, once the connection is let go (the instance has one).
-async fn after_write(platform: &Platform, conn: Connection, user_id: i64) -> Result<ApiResponse, ApiError> {
-    let me = me(platform, &conn, user_id).await?;
+/// forgotten.
+async fn after_write(platform: &Platform, conn: &Connection, user_id: i64) -> Result<ApiResponse, ApiError> {
+    let me = me(platform, conn, user_id).await?;
     invalidate(platform, user_id).await;
     crate::quiz::stats::forget_user(platform, user_id).await;
     Ok(ApiResponse::ok(&me))
@@ -299,12 +300,12 @@ async fn avatars(platform: &Platform, conn: &Connection, profile: &Profile) -> R
     Ok(rows
         .iter()
         .map(|row| {
-            let url = platform.storage.public_url(row.get(1));
+            let url = platform.storage.public_url(row.get("processed_key"));
             Avatar {
-                id: row.get(0),
+                id: row.get("id"),
                 current: profile.avatar_url.as_deref() == Some(url.as_str()),
                 url,
-                created_at: row.get(2),
+                created_at: row.get("processed_at"),
             }
         })
         .collect())
@@ -328,7 +329,7 @@ pub async fn remove_avatar(platform: &Platform, request: ApiRequest) -> Result<A
             &[&avatar_id, &user_id],
         )
         .await?
-        .map(|row| row.get(0));
+        .map(|row| row.get("processed_key"));
     let Some(key) = removed else {
         return Err(ApiError::not_found("you have no avatar with this id"));
     };
@@ -339,7 +340,7 @@ pub async fn remove_avatar(platform: &Platform, request: ApiRequest) -> Result<A
             &[&user_id],
         )
         .await?
-        .map(|row| row.get(0));
+        .map(|row| row.get("processed_key"));
     let newest = newest.map(|k| platform.storage.public_url(&k));
     tx.execute(
         "UPDATE users SET avatar_url = $3 WHERE id = $1 AND avatar_url = $2",
@@ -347,7 +348,7 @@ pub async fn remove_avatar(platform: &Platform, request: ApiRequest) -> Result<A
     )
     .await?;
     tx.commit().await?;
-    after_write(platform, conn, user_id).await
+    after_write(platform, &conn, user_id).await
 }
 
 /// `POST /api/v1/me/heartbeat`: marks the caller online. Writes `last_seen_at` at most once a minute per user,

@@ -52,33 +52,34 @@ pub struct Profile {
 
 pub(crate) const PROFILE_COLUMNS: &str = "u.id, u.telegram_id, u.email, u.username, u.first_name, u.last_name, u.language, \
      u.avatar_url, u.telegram_photo_url, u.bio, u.gender, u.birth_date, u.grade, \
-     ARRAY(SELECT f.topic_id FROM user_favourite_topics f WHERE f.user_id = u.id ORDER BY f.topic_id), \
+     ARRAY(SELECT f.topic_id FROM user_favourite_topics f WHERE f.user_id = u.id ORDER BY f.topic_id) \
+     AS favourite_topic_ids, \
      u.is_public, u.is_admin, u.created_at, u.last_seen_at, u.deactivated_at";
 
 impl Profile {
     pub(crate) fn from_row(row: &Row, admin_telegram_ids: &[i64]) -> Self {
-        let telegram_id: Option<i64> = row.get(1);
-        let is_admin: bool = row.get(15);
+        let telegram_id: Option<i64> = row.get("telegram_id");
+        let is_admin: bool = row.get("is_admin");
         Profile {
-            id: row.get(0),
+            id: row.get("id"),
             telegram_id,
-            email: row.get(2),
-            username: row.get(3),
-            first_name: row.get(4),
-            last_name: row.get(5),
-            language: Language::parse(row.get(6)).unwrap_or_else(Language::english),
-            avatar_url: row.get(7),
-            telegram_photo_url: row.get(8),
-            bio: row.get(9),
-            gender: row.get(10),
-            birth_date: row.get(11),
-            grade: row.get(12),
-            favourite_topic_ids: row.get(13),
-            is_public: row.get(14),
+            email: row.get("email"),
+            username: row.get("username"),
+            first_name: row.get("first_name"),
+            last_name: row.get("last_name"),
+            language: Language::parse(row.get("language")).unwrap_or_else(Language::english),
+            avatar_url: row.get("avatar_url"),
+            telegram_photo_url: row.get("telegram_photo_url"),
+            bio: row.get("bio"),
+            gender: row.get("gender"),
+            birth_date: row.get("birth_date"),
+            grade: row.get("grade"),
+            favourite_topic_ids: row.get("favourite_topic_ids"),
+            is_public: row.get("is_public"),
             is_admin: is_admin || telegram_id.is_some_and(|id| admin_telegram_ids.contains(&id)),
-            created_at: row.get(16),
-            last_seen_at: row.get(17),
-            deactivated_at: row.get(18),
+            created_at: row.get("created_at"),
+            last_seen_at: row.get("last_seen_at"),
+            deactivated_at: row.get("deactivated_at"),
         }
     }
 
@@ -104,18 +105,13 @@ fn cache_key(user_id: i64) -> String {
 
 /// A user's profile through the cache; `None` when there is no such user.
 pub async fn profile(platform: &Platform, user_id: i64) -> Result<Option<Profile>, DbError> {
-    let key = cache_key(user_id);
-    if let Some(hit) = platform.cache.get::<Profile>(&key).await {
-        platform::telemetry::count_cache_hit();
-        return Ok(Some(hit));
-    }
-    platform::telemetry::count_cache_miss();
-    let conn = platform.db.connection().await?;
-    let found = load(&conn, user_id, &platform.config.identity.admin_telegram_ids).await?;
-    if let Some(p) = &found {
-        platform.cache.set(&key, p, CACHE_TTL).await;
-    }
-    Ok(found)
+    platform
+        .cache
+        .get_or_load_found(&cache_key(user_id), CACHE_TTL, || async {
+            let conn = platform.db.connection().await?;
+            load(&conn, user_id, &platform.config.identity.admin_telegram_ids).await
+        })
+        .await
 }
 
 pub(crate) async fn load(conn: &Connection, user_id: i64, admins: &[i64]) -> Result<Option<Profile>, DbError> {
