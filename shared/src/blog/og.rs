@@ -44,10 +44,7 @@ pub async fn request(platform: &Platform, post_id: i64) -> Result<(), PublishErr
         id,
         message: e.to_string(),
     })?;
-    platform
-        .events
-        .publish(&event)
-        .await
+    platform.events.publish(&event).await
 }
 
 /// Publishes `post.published` again for every published post whose image was requested over [`SWEEP_GRACE`] ago and

@@ -95,12 +95,10 @@ impl Plan {
 impl Plan {
     /// The `publish-telegram` job of each queued translation, whose id is the publication's: the job resumes
     /// where the publication got to, so enqueueing it twice sends nothing twice.
-    pub fn jobs(&self) -> Vec<JobEnvelope> {
+    pub fn jobs(&self) -> Result<Vec<JobEnvelope>, serde_json::Error> {
         self.queued
             .iter()
-            .map(|q| {
-                JobEnvelope::with_id_of(q.publication_id, &PublishJob { publication_id: q.publication_id })
-            })
+            .map(|q| JobEnvelope::with_id_of(q.publication_id, &PublishJob { publication_id: q.publication_id }))
             .collect()
     }
 }
@@ -111,7 +109,7 @@ pub async fn plan(platform: &Platform, selection: Selection) -> Result<Plan, Api
     let tx = conn.transaction().await?;
     let plan = record_plan(&tx, selection).await?;
     tx.commit().await?;
-    let jobs = plan.jobs();
+    let jobs = plan.jobs().map_err(ApiError::internal)?;
     for (i, job) in jobs.iter().enumerate() {
         if let Err(e) = platform.jobs.enqueue(job).await {
             // The publications whose job did not leave would wait for ever: record them failed, with why.

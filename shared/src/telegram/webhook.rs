@@ -174,7 +174,7 @@ async fn commit(
         }
         Effect::Publish { chat_id, selection } => match publish::record_plan(&tx, selection).await {
             Ok(plan) => {
-                jobs.extend(plan.jobs());
+                jobs.extend(plan.jobs().map_err(ApiError::internal)?);
                 reply = Some(message_params(chat_id, &plan.summary(), None)?);
             }
             Err(e) if e.status.is_client_error() => {
