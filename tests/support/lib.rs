@@ -176,12 +176,22 @@ async fn create_bus_to_queue(sdk: &aws_config::SdkConfig, bus: &str, queue_url: 
 
 /// Every SES message the local endpoint has sent whose subject contains `needle`, as JSON.
 pub async fn sent_mail(settings: &HashMap<String, String>, needle: &str) -> Vec<serde_json::Value> {
-    let data: serde_json::Value = reqwest::get(format!("{}/moto-api/data.json", settings["AWS_ENDPOINT_URL"]))
-        .await
-        .expect("the local endpoint answers")
-        .json()
-        .await
-        .expect("its data is JSON");
+    let url = format!("{}/moto-api/data.json", settings["AWS_ENDPOINT_URL"]);
+    // The endpoint dumps its state while it serves the functions' calls, and a dump that meets a change half-way
+    // is an error page, not JSON: read again a few times before calling that a failure.
+    let mut attempts = 0;
+    let data: serde_json::Value = loop {
+        attempts += 1;
+        let answer = reqwest::get(&url).await.expect("the local endpoint answers");
+        match answer.json().await {
+            Ok(data) => break data,
+            Err(e) if attempts < 5 => {
+                eprintln!("the local endpoint's data was not JSON ({e}); reading again");
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+            Err(e) => panic!("its data is JSON: {e}"),
+        }
+    };
     let mut found = Vec::new();
     collect_messages(&data["ses"]["Message"], needle, &mut found);
     found
