@@ -294,10 +294,14 @@ async fn drill_4_a_job_delivered_twice_has_one_effect() {
     let settings = support::local_settings();
     let db = database().await;
 
-    let debug = serde_json::to_string(&JobEnvelope::raw(JobKind::Debug, uuid::Uuid::new_v4(), json!({"drill": 4}))).unwrap();
+    let debug =
+        serde_json::to_string(&JobEnvelope::raw(JobKind::Debug, uuid::Uuid::new_v4(), json!({"drill": 4}))).unwrap();
     let subject = format!("Drill4 mail {}", uuid::Uuid::new_v4().simple());
-    let mail =
-        JobEnvelope::raw(JobKind::SendEmail, uuid::Uuid::new_v4(), json!({"to": ["drill@example.com"], "subject": subject, "text": "Once."}));
+    let mail = JobEnvelope::raw(
+        JobKind::SendEmail,
+        uuid::Uuid::new_v4(),
+        json!({"to": ["drill@example.com"], "subject": subject, "text": "Once."}),
+    );
     let mail = serde_json::to_string(&mail).unwrap();
     for _ in 0..2 {
         send("debug", &debug).await;

@@ -180,7 +180,10 @@ impl JobEnvelope {
     /// is refused.
     pub fn event_detail<D: crate::events::Detail>(&self) -> Result<D, PayloadError> {
         if self.event.as_deref() != Some(D::KIND.detail_type()) {
-            return Err(PayloadError::WrongKind { expected: format!("event:{}", D::KIND.detail_type()), found: self.label() });
+            return Err(PayloadError::WrongKind {
+                expected: format!("event:{}", D::KIND.detail_type()),
+                found: self.label(),
+            });
         }
         Ok(serde_json::from_value(self.payload.clone())?)
     }
@@ -253,7 +256,8 @@ mod tests {
 
     #[test]
     fn an_envelope_of_another_version_is_refused() {
-        let mut job = serde_json::to_value(JobEnvelope::raw(JobKind::Debug, Uuid::new_v4(), serde_json::json!({}))).unwrap();
+        let mut job =
+            serde_json::to_value(JobEnvelope::raw(JobKind::Debug, Uuid::new_v4(), serde_json::json!({}))).unwrap();
         job["version"] = 2.into();
         let err = JobEnvelope::parse(&job.to_string()).unwrap_err();
         assert!(matches!(err, EnvelopeError::UnsupportedVersion(2)));
