@@ -268,15 +268,15 @@ async fn check_references(tx: &Transaction, admin_id: i64, changes: &PostChanges
         let ids: Vec<Uuid> = images.iter().map(|i| i.upload_id).collect();
         let rows = tx.query("SELECT id, user_id, purpose, status FROM uploads WHERE id = ANY($1)", &[&ids]).await?;
         for (index, image) in images.iter().enumerate() {
-            let found = rows.iter().find(|r| r.get::<_, Uuid>(0) == image.upload_id);
+            let found = rows.iter().find(|r| r.get::<_, Uuid>("id") == image.upload_id);
             let problem = match found {
                 None => Some("is not an upload".to_string()),
-                Some(r) if r.get::<_, i64>(1) != admin_id => Some("is not one of your uploads".to_string()),
-                Some(r) if r.get::<_, String>(2) != "post_image" => {
+                Some(r) if r.get::<_, i64>("user_id") != admin_id => Some("is not one of your uploads".to_string()),
+                Some(r) if r.get::<_, String>("purpose") != "post_image" => {
                     Some("is not an upload for a post image".to_string())
                 }
-                Some(r) if r.get::<_, String>(3) != "ready" => {
-                    Some(format!("is not processed yet (status {})", r.get::<_, String>(3)))
+                Some(r) if r.get::<_, String>("status") != "ready" => {
+                    Some(format!("is not processed yet (status {})", r.get::<_, String>("status")))
                 }
                 Some(_) => None,
             };
@@ -323,7 +323,12 @@ async fn admin_post(platform: &Platform, post_id: i64) -> Result<AdminPost, ApiE
     let conn = platform.db.connection().await?;
     let post = load_post(platform, &conn, PostRef::Id(post_id)).await?.ok_or_else(|| no_post(post_id))?;
     let counters = conn.query_one("SELECT views, likes FROM posts WHERE id = $1", &[&post_id]).await?;
-    Ok(AdminPost { published: post.published_at.is_some(), views: counters.get(0), likes: counters.get(1), post })
+    Ok(AdminPost {
+        published: post.published_at.is_some(),
+        views: counters.get("views"),
+        likes: counters.get("likes"),
+        post,
+    })
 }
 
 fn no_post(post_id: i64) -> ApiError {
@@ -360,7 +365,7 @@ pub async fn create_category(platform: &Platform, request: ApiRequest) -> Result
         .await
         .map_err(|e| slug_conflict(e, Some(&slug)))?;
     invalidate(platform).await;
-    Ok(ApiResponse::json(StatusCode::CREATED, &Category { id: row.get(0), slug, name }))
+    Ok(ApiResponse::json(StatusCode::CREATED, &Category { id: row.get("id"), slug, name }))
 }
 
 /// `POST /api/v1/admin/blog/posts`: creates a post, a draft unless `"published": true`. 201 with the post.
@@ -381,7 +386,7 @@ pub async fn create_post(platform: &Platform, request: ApiRequest) -> Result<Api
         )
         .await
         .map_err(|e| slug_conflict(e, changes.slug.as_deref()))?;
-    let post_id: i64 = row.get(0);
+    let post_id: i64 = row.get("id");
     replace_images(&tx, post_id, changes.images.as_deref().unwrap_or_default()).await?;
     tx.commit().await?;
     after_write(platform, post_id, publish).await;
@@ -401,13 +406,14 @@ pub async fn update_post(platform: &Platform, request: ApiRequest) -> Result<Api
     let tx = conn.transaction().await?;
     let current = tx
         .query_opt(
-            "SELECT title, category_id, published_at IS NOT NULL FROM posts WHERE id = $1 FOR UPDATE",
+            "SELECT title, category_id, published_at IS NOT NULL AS published FROM posts WHERE id = $1 FOR UPDATE",
             &[&post_id],
         )
         .await?
         .ok_or_else(|| no_post(post_id))?;
     check_references(&tx, admin.id(), &changes).await?;
-    let (title, category_id, was_published): (String, i64, bool) = (current.get(0), current.get(1), current.get(2));
+    let (title, category_id, was_published): (String, i64, bool) =
+        (current.get("title"), current.get("category_id"), current.get("published"));
     let published = changes.published.unwrap_or(was_published);
     let renamed =
         changes.title.as_ref().is_some_and(|t| *t != title) || changes.category_id.is_some_and(|c| c != category_id);

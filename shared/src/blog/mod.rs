@@ -137,7 +137,8 @@ pub(crate) enum PostRef<'a> {
 
 const POST_COLUMNS: &str =
     "SELECT p.id, p.slug, p.title, p.excerpt, p.content_html, p.published_at, p.featured, p.meta_description,
-        p.og_image_key, p.created_at, p.updated_at, c.id, c.slug, c.name
+        p.og_image_key, p.created_at, p.updated_at, c.id AS category_id, c.slug AS category_slug,
+        c.name AS category_name
    FROM posts p JOIN blog_categories c ON c.id = p.category_id";
 
 /// Loads a post with its images from PostgreSQL (no cache).
@@ -154,7 +155,7 @@ pub(crate) async fn load_post(
         }
     };
     let Some(r) = row else { return Ok(None) };
-    let id: i64 = r.get(0);
+    let id: i64 = r.get("id");
     let images = conn
         .query(
             "SELECT i.upload_id, i.is_main, i.alt, u.processed_key, u.width, u.height
@@ -163,31 +164,31 @@ pub(crate) async fn load_post(
             &[&id],
         )
         .await?;
-    let og_image_key: Option<String> = r.get(8);
+    let og_image_key: Option<String> = r.get("og_image_key");
     Ok(Some(Post {
         id,
-        slug: r.get(1),
-        title: r.get(2),
-        excerpt: r.get(3),
-        content_html: r.get(4),
-        published_at: r.get(5),
-        featured: r.get(6),
-        meta_description: r.get(7),
+        slug: r.get("slug"),
+        title: r.get("title"),
+        excerpt: r.get("excerpt"),
+        content_html: r.get("content_html"),
+        published_at: r.get("published_at"),
+        featured: r.get("featured"),
+        meta_description: r.get("meta_description"),
         og_image_url: og_image_key.map(|key| platform.storage.public_url(&key)),
-        created_at: r.get(9),
-        updated_at: r.get(10),
-        category: Category { id: r.get(11), slug: r.get(12), name: r.get(13) },
+        created_at: r.get("created_at"),
+        updated_at: r.get("updated_at"),
+        category: Category { id: r.get("category_id"), slug: r.get("category_slug"), name: r.get("category_name") },
         images: images
             .iter()
             .filter_map(|i| {
-                let key: Option<String> = i.get(3);
+                let key: Option<String> = i.get("processed_key");
                 Some(PostImage {
-                    upload_id: i.get(0),
+                    upload_id: i.get("upload_id"),
                     url: platform.storage.public_url(&key?),
-                    main: i.get(1),
-                    alt: i.get(2),
-                    width: i.get(4),
-                    height: i.get(5),
+                    main: i.get("is_main"),
+                    alt: i.get("alt"),
+                    width: i.get("width"),
+                    height: i.get("height"),
                 })
             })
             .collect(),
@@ -200,18 +201,12 @@ pub(crate) async fn published_post(platform: &Platform, slug: &str) -> Result<Op
     if !is_valid_slug(slug) {
         return Ok(None);
     }
-    let field = format!("post:{slug}");
-    if let Some(post) = platform.cache.hash_get::<Post>(BLOG_KEY, &field).await {
-        platform::telemetry::count_cache_hit();
-        return Ok(Some(post));
-    }
-    platform::telemetry::count_cache_miss();
-    let conn = platform.db.connection().await?;
-    let post = load_post(platform, &conn, PostRef::PublishedSlug(slug)).await?;
-    if let Some(post) = &post {
-        platform.cache.hash_set(BLOG_KEY, &field, post, BLOG_TTL).await;
-    }
-    Ok(post)
+    platform
+        .cache
+        .hash_get_or_load_found(BLOG_KEY, &format!("post:{slug}"), BLOG_TTL, || async {
+            load_post(platform, &platform.db.connection().await?, PostRef::PublishedSlug(slug)).await
+        })
+        .await
 }
 
 #[cfg(test)]

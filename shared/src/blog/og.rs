@@ -63,7 +63,7 @@ pub async fn sweep_og_requests(platform: &Platform) -> Result<Republished, DbErr
         .await?;
     let mut republished = Republished::default();
     for row in rows {
-        let post_id: i64 = row.get(0);
+        let post_id: i64 = row.get("id");
         let attempt = request(platform, post_id).await;
         if attempt.is_ok() {
             conn.execute(
@@ -95,13 +95,14 @@ pub async fn generate(platform: &Platform, job: &JobEnvelope) -> Result<OgOutcom
     let conn = platform.db.connection().await?;
     let row = conn
         .query_opt(
-            "SELECT p.title, p.category_id, c.name FROM posts p JOIN blog_categories c ON c.id = p.category_id
+            "SELECT p.title, p.category_id, c.name AS category FROM posts p JOIN blog_categories c ON c.id = p.category_id
               WHERE p.id = $1 AND p.published_at IS NOT NULL",
             &[&post_id],
         )
         .await?;
     let Some(row) = row else { return Ok(OgOutcome::NotDue) };
-    let (title, category_id, category): (String, i64, String) = (row.get(0), row.get(1), row.get(2));
+    let (title, category_id, category): (String, i64, String) =
+        (row.get("title"), row.get("category_id"), row.get("category"));
     let site = site_name(platform);
     let (drawn_title, drawn_category) = (title.clone(), category.clone());
     // Drawing is CPU work of tens of milliseconds: off the async workers.

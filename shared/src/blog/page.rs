@@ -65,18 +65,20 @@ pub fn render(post: &Post, public_base_url: &str, site_name: &str) -> Result<Str
 pub async fn post_page(platform: &Platform, request: ApiRequest) -> Result<ApiResponse, ApiError> {
     let slug = request.path_params.get("slug").map(String::as_str).unwrap_or_default();
     let site = site_name(platform);
-    let field = format!("page:{slug}");
-    if let Some(page) = platform.cache.hash_get::<String>(BLOG_KEY, &field).await {
-        platform::telemetry::count_cache_hit();
-        return Ok(ApiResponse::html(StatusCode::OK, page));
+    let page = platform
+        .cache
+        .hash_get_or_load_found(BLOG_KEY, &format!("page:{slug}"), BLOG_TTL, || async {
+            let Some(post) = published_post(platform, slug).await? else { return Ok(None) };
+            render(&post, &platform.config.public_base_url, &site).map(Some).map_err(ApiError::internal)
+        })
+        .await?;
+    match page {
+        Some(page) => Ok(ApiResponse::html(StatusCode::OK, page)),
+        None => {
+            let page = NotFoundPage { site_name: &site }.render().map_err(ApiError::internal)?;
+            Ok(ApiResponse::html(StatusCode::NOT_FOUND, page))
+        }
     }
-    let Some(post) = published_post(platform, slug).await? else {
-        let page = NotFoundPage { site_name: &site }.render().map_err(ApiError::internal)?;
-        return Ok(ApiResponse::html(StatusCode::NOT_FOUND, page));
-    };
-    let page = render(&post, &platform.config.public_base_url, &site).map_err(ApiError::internal)?;
-    platform.cache.hash_set(BLOG_KEY, &field, &page, BLOG_TTL).await;
-    Ok(ApiResponse::html(StatusCode::OK, page))
 }
 
 #[cfg(test)]

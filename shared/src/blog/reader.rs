@@ -71,11 +71,15 @@ async fn load_page(
     let from = "FROM posts p JOIN blog_categories c ON c.id = p.category_id";
     let filter = "WHERE p.published_at IS NOT NULL AND ($1::text IS NULL OR c.slug = $1) AND ($2::text IS NULL OR p.search_text ILIKE $2)";
     let conn = platform.db.connection().await?;
-    let total: i64 = conn.query_one(&format!("SELECT count(*) {from} {filter}"), &[&category, &pattern]).await?.get(0);
+    let total: i64 = conn
+        .query_one(&format!("SELECT count(*) AS total {from} {filter}"), &[&category, &pattern])
+        .await?
+        .get("total");
     let rows = conn
         .query(
             &format!(
-                "SELECT p.id, p.slug, p.title, p.excerpt, p.published_at, p.featured, p.views, p.likes, c.id, c.slug, c.name,
+                "SELECT p.id, p.slug, p.title, p.excerpt, p.published_at, p.featured, p.views, p.likes,
+                        c.id AS category_id, c.slug AS category_slug, c.name AS category_name,
                         mi.upload_id, mi.alt, u.processed_key, u.width, u.height
                  {from}
                  LEFT JOIN post_images mi ON mi.post_id = p.id AND mi.is_main
@@ -89,24 +93,28 @@ async fn load_page(
     let posts = rows
         .iter()
         .map(|r| {
-            let key: Option<String> = r.get(13);
+            let key: Option<String> = r.get("processed_key");
             PostSummary {
-                id: r.get(0),
-                slug: r.get(1),
-                title: r.get(2),
-                excerpt: r.get(3),
-                published_at: r.get(4),
-                featured: r.get(5),
-                views: r.get(6),
-                likes: r.get(7),
-                category: Category { id: r.get(8), slug: r.get(9), name: r.get(10) },
+                id: r.get("id"),
+                slug: r.get("slug"),
+                title: r.get("title"),
+                excerpt: r.get("excerpt"),
+                published_at: r.get("published_at"),
+                featured: r.get("featured"),
+                views: r.get("views"),
+                likes: r.get("likes"),
+                category: Category {
+                    id: r.get("category_id"),
+                    slug: r.get("category_slug"),
+                    name: r.get("category_name"),
+                },
                 main_image: key.map(|key| PostImage {
-                    upload_id: r.get(11),
+                    upload_id: r.get("upload_id"),
                     url: platform.storage.public_url(&key),
                     main: true,
-                    alt: r.get::<_, Option<String>>(12).unwrap_or_default(),
-                    width: r.get(14),
-                    height: r.get(15),
+                    alt: r.get::<_, Option<String>>("alt").unwrap_or_default(),
+                    width: r.get("width"),
+                    height: r.get("height"),
                 }),
             }
         })
@@ -163,7 +171,9 @@ pub async fn list_categories(platform: &Platform, _request: ApiRequest) -> Resul
         .hash_get_or_load(BLOG_KEY, "categories", BLOG_TTL, || async {
             let conn = platform.db.connection().await?;
             let rows = conn.query("SELECT id, slug, name FROM blog_categories ORDER BY lower(name), id", &[]).await?;
-            Ok::<_, DbError>(rows.iter().map(|r| Category { id: r.get(0), slug: r.get(1), name: r.get(2) }).collect())
+            Ok::<_, DbError>(
+                rows.iter().map(|r| Category { id: r.get("id"), slug: r.get("slug"), name: r.get("name") }).collect(),
+            )
         })
         .await?;
     Ok(ApiResponse::ok(&serde_json::json!({ "categories": categories })))
@@ -199,15 +209,15 @@ pub async fn get_post(platform: &Platform, request: ApiRequest) -> Result<ApiRes
     let user_id = viewer.as_ref().map(Viewer::id);
     let row = conn
         .query_opt(
-            "SELECT views, likes, EXISTS (SELECT 1 FROM post_likes WHERE post_id = $1 AND user_id = $2)
+            "SELECT views, likes, EXISTS (SELECT 1 FROM post_likes WHERE post_id = $1 AND user_id = $2) AS liked
                FROM posts WHERE id = $1 AND published_at IS NOT NULL",
             &[&post.id, &user_id],
         )
         .await?
         // Unpublished or deleted since it was cached: the invalidation is on its way.
         .ok_or_else(|| not_found(&post.slug))?;
-    let liked = viewer.map(|_| row.get(2));
-    Ok(ApiResponse::ok(&PostForReader { views: row.get(0), likes: row.get(1), liked, post }))
+    let liked = viewer.map(|_| row.get("liked"));
+    Ok(ApiResponse::ok(&PostForReader { views: row.get("views"), likes: row.get("likes"), liked, post }))
 }
 
 /// What like and unlike answer.
@@ -241,7 +251,7 @@ async fn set_liked(platform: &Platform, request: ApiRequest, liked: bool) -> Res
     };
     let conn = platform.db.connection().await?;
     let row = conn.query_opt(statement, &[&post.id, &viewer.id()]).await?.ok_or_else(|| not_found(&post.slug))?;
-    Ok(ApiResponse::ok(&LikeState { post_id: post.id, likes: row.get(0), liked }))
+    Ok(ApiResponse::ok(&LikeState { post_id: post.id, likes: row.get("likes"), liked }))
 }
 
 /// Who is reading, for the once-a-day view: the user, else a keyed hash of the client address under a key of the
@@ -287,7 +297,7 @@ pub async fn count_view(platform: &Platform, request: ApiRequest) -> Result<ApiR
         "SELECT views FROM posts WHERE id = $1 AND published_at IS NOT NULL"
     };
     let row = conn.query_opt(statement, &[&post.id]).await?.ok_or_else(|| not_found(&post.slug))?;
-    Ok(ApiResponse::ok(&ViewCount { post_id: post.id, views: row.get(0), counted }))
+    Ok(ApiResponse::ok(&ViewCount { post_id: post.id, views: row.get("views"), counted }))
 }
 
 #[cfg(test)]

@@ -91,7 +91,7 @@ impl Writer<'_> {
         }
         let found = self.tx.query_opt("SELECT id FROM topics WHERE lower(name) = lower($1)", &[&name]).await?;
         let id = match found {
-            Some(row) => row.get(0),
+            Some(row) => row.get("id"),
             None => {
                 // The first free slug of `base`, `base-2`, `base-3`, …; a concurrent import that creates the same
                 // topic first wins, and this one takes its row.
@@ -101,7 +101,7 @@ impl Writer<'_> {
                     .query("SELECT slug FROM topics WHERE slug = $1 OR slug LIKE $1 || '-%'", &[&base])
                     .await?
                     .iter()
-                    .map(|r| r.get(0))
+                    .map(|r| r.get("slug"))
                     .collect();
                 let slug = std::iter::once(base.clone())
                     .chain((2..).map(|n| format!("{base}-{n}")))
@@ -117,11 +117,13 @@ impl Writer<'_> {
                 match inserted {
                     Some(row) => {
                         self.topics_created.push(name.to_string());
-                        row.get(0)
+                        row.get("id")
                     }
-                    None => {
-                        self.tx.query_one("SELECT id FROM topics WHERE lower(name) = lower($1)", &[&name]).await?.get(0)
-                    }
+                    None => self
+                        .tx
+                        .query_one("SELECT id FROM topics WHERE lower(name) = lower($1)", &[&name])
+                        .await?
+                        .get("id"),
                 }
             }
         };
@@ -140,16 +142,16 @@ impl Writer<'_> {
                 "WITH inserted AS (
                      INSERT INTO subtopics (topic_id, name) VALUES ($1, $2)
                      ON CONFLICT (topic_id, lower(name)) DO NOTHING RETURNING id)
-                 SELECT id, true FROM inserted
+                 SELECT id, true AS created FROM inserted
                  UNION ALL SELECT id, false FROM subtopics WHERE topic_id = $1 AND lower(name) = lower($2)
                  LIMIT 1",
                 &[&topic_id, &name],
             )
             .await?;
-        if row.get::<_, bool>(1) {
+        if row.get::<_, bool>("created") {
             self.subtopics_created.push(name.to_string());
         }
-        let id = row.get(0);
+        let id = row.get("id");
         self.subtopics.insert(key, id);
         Ok(id)
     }
@@ -170,7 +172,7 @@ impl Writer<'_> {
                         (id, true)
                     }
                     None => (
-                        self.tx.query_one("SELECT id FROM tasks WHERE identity_key = $1", &[&group]).await?.get(0),
+                        self.tx.query_one("SELECT id FROM tasks WHERE identity_key = $1", &[&group]).await?.get("id"),
                         false,
                     ),
                 }
@@ -211,7 +213,7 @@ impl Writer<'_> {
                         &[&topic_id, &t.language.as_str(), &keys.digests[i]],
                     )
                     .await?
-                    .map(|row| row.get(0));
+                    .map(|row| row.get("task_id"));
                 if let Some(other) = owner.filter(|owner| *owner != task_id) {
                     warnings.insert(
                         format!("translations[{i}]"),
@@ -285,7 +287,7 @@ impl Writer<'_> {
                 ],
             )
             .await?;
-        Ok(row.map(|row| row.get(0)))
+        Ok(row.map(|row| row.get("id")))
     }
 
     /// The oldest task of the topic that has any of `keys`.
@@ -299,7 +301,7 @@ impl Writer<'_> {
                 &[&topic_id, &keys.languages, &keys.digests],
             )
             .await?;
-        Ok(row.map(|row| row.get(0)))
+        Ok(row.map(|row| row.get("task_id")))
     }
 
     /// Files `keys` under `task_id` where no task holds them yet; answers how many it filed. A key a concurrent,
@@ -455,7 +457,7 @@ pub async fn update_task(platform: &Platform, request: ApiRequest) -> Result<Api
         .await?
         .ok_or_else(|| ApiError::not_found(format!("there is no task {task_id}")))?;
     catalogue::invalidate(platform).await;
-    let published_at: Option<DateTime<Utc>> = row.get(0);
+    let published_at: Option<DateTime<Utc>> = row.get("published_at");
     Ok(ApiResponse::ok(&TaskState { id: task_id, published: published_at.is_some(), published_at }))
 }
 

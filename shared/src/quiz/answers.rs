@@ -77,11 +77,12 @@ WITH first AS (
         rating_reached_at = CASE WHEN EXCLUDED.solved = 1 THEN now() ELSE s.rating_reached_at END
     RETURNING rating, solved
 )
-SELECT (SELECT counted FROM outcome),
-       (SELECT rating FROM totals),
-       (SELECT solved FROM totals),
+SELECT (SELECT counted FROM outcome) AS counted,
+       (SELECT rating FROM totals) AS rating,
+       (SELECT solved FROM totals) AS solved,
        (SELECT coalesce(jsonb_agg(jsonb_build_array(chosen, n)), '[]'::jsonb)
-          FROM (SELECT chosen, count(*) AS n FROM task_results WHERE task_id = $2 AND language = $3 GROUP BY chosen) shares)";
+          FROM (SELECT chosen, count(*) AS n FROM task_results WHERE task_id = $2 AND language = $3 GROUP BY chosen) shares)
+         AS shares";
 
 /// What recording one answer did.
 #[derive(Debug)]
@@ -113,21 +114,21 @@ pub async fn record(
             &[&user_id, &task.id, &language.as_str(), &chosen, &correct, &task.difficulty.weight()],
         )
         .await?;
-    let counted: bool = row.get(0);
-    let rating: i32 = row.get(1);
-    let solved: i32 = row.get(2);
-    let mut snapshot: serde_json::Value = row.get(3);
+    let counted: bool = row.get("counted");
+    let rating: i32 = row.get("rating");
+    let solved: i32 = row.get("solved");
+    let mut snapshot: serde_json::Value = row.get("shares");
     if !counted {
         // The statement's snapshot predates a first answer committed concurrently (by this player, in another
         // request, or by anyone): read the shares again, now.
         snapshot = conn
             .query_one(
-                "SELECT coalesce(jsonb_agg(jsonb_build_array(chosen, n)), '[]'::jsonb)
+                "SELECT coalesce(jsonb_agg(jsonb_build_array(chosen, n)), '[]'::jsonb) AS shares
                  FROM (SELECT chosen, count(*) AS n FROM task_results WHERE task_id = $1 AND language = $2 GROUP BY chosen) shares",
                 &[&task.id, &language.as_str()],
             )
             .await?
-            .get(0);
+            .get("shares");
     }
     let mut counts: BTreeMap<Option<i16>, i64> = BTreeMap::new();
     for pair in snapshot.as_array().into_iter().flatten() {

@@ -71,7 +71,7 @@ async fn topics(platform: &Platform, language: &Language) -> Result<Vec<Topic>, 
             let conn = platform.db.connection().await?;
             let rows = conn
                 .query(
-                    "SELECT t.id, t.name, t.slug, t.description, t.icon, t.media_url, count(*)
+                    "SELECT t.id, t.name, t.slug, t.description, t.icon, t.media_url, count(*) AS task_count
                      FROM topics t
                      JOIN tasks k ON k.topic_id = t.id AND k.published_at IS NOT NULL
                      JOIN task_translations tr ON tr.task_id = k.id AND tr.language = $1
@@ -86,13 +86,13 @@ async fn topics(platform: &Platform, language: &Language) -> Result<Vec<Topic>, 
 
 fn topic_from_row(r: &tokio_postgres::Row) -> Topic {
     Topic {
-        id: r.get(0),
-        name: r.get(1),
-        slug: r.get(2),
-        description: r.get(3),
-        icon: r.get(4),
-        media_url: r.get(5),
-        task_count: r.get(6),
+        id: r.get("id"),
+        name: r.get("name"),
+        slug: r.get("slug"),
+        description: r.get("description"),
+        icon: r.get("icon"),
+        media_url: r.get("media_url"),
+        task_count: r.get("task_count"),
     }
 }
 
@@ -104,12 +104,12 @@ async fn answered_per_topic(platform: &Platform, user_id: i64) -> Result<HashMap
             let conn = platform.db.connection().await?;
             let rows = conn
                 .query(
-                    "SELECT k.topic_id, count(*) FROM task_results r JOIN tasks k ON k.id = r.task_id
+                    "SELECT k.topic_id, count(*) AS answered FROM task_results r JOIN tasks k ON k.id = r.task_id
                      WHERE r.user_id = $1 GROUP BY k.topic_id",
                     &[&user_id],
                 )
                 .await?;
-            Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+            Ok(rows.iter().map(|r| (r.get("topic_id"), r.get("answered"))).collect())
         })
         .await
 }
@@ -161,29 +161,24 @@ pub struct TopicDetail {
 }
 
 async fn topic_detail(platform: &Platform, topic_id: i64, language: &Language) -> Result<Option<TopicDetail>, DbError> {
-    let field = format!("topic:{topic_id}:{language}");
-    if let Some(hit) = platform.cache.hash_get(CATALOGUE_KEY, &field).await {
-        platform::telemetry::count_cache_hit();
-        return Ok(Some(hit));
-    }
-    platform::telemetry::count_cache_miss();
-    let conn = platform.db.connection().await?;
-    let row = conn
-        .query_opt(
-            "SELECT t.id, t.name, t.slug, t.description, t.icon, t.media_url,
-                    (SELECT count(*) FROM tasks k JOIN task_translations tr ON tr.task_id = k.id AND tr.language = $2
-                      WHERE k.topic_id = t.id AND k.published_at IS NOT NULL),
-                    (SELECT count(DISTINCT k.subtopic_id) FROM tasks k JOIN task_translations tr ON tr.task_id = k.id AND tr.language = $2
-                      WHERE k.topic_id = t.id AND k.published_at IS NOT NULL)
-             FROM topics t WHERE t.id = $1",
-            &[&topic_id, &language.as_str()],
-        )
-        .await?;
-    let detail = row.map(|r| TopicDetail { topic: topic_from_row(&r), subtopic_count: r.get(7) });
-    if let Some(d) = &detail {
-        platform.cache.hash_set(CATALOGUE_KEY, &field, d, CATALOGUE_TTL).await;
-    }
-    Ok(detail)
+    platform
+        .cache
+        .hash_get_or_load_found(CATALOGUE_KEY, &format!("topic:{topic_id}:{language}"), CATALOGUE_TTL, || async {
+            let conn = platform.db.connection().await?;
+            let row = conn
+                .query_opt(
+                    "SELECT t.id, t.name, t.slug, t.description, t.icon, t.media_url,
+                            (SELECT count(*) FROM tasks k JOIN task_translations tr ON tr.task_id = k.id AND tr.language = $2
+                              WHERE k.topic_id = t.id AND k.published_at IS NOT NULL) AS task_count,
+                            (SELECT count(DISTINCT k.subtopic_id) FROM tasks k JOIN task_translations tr ON tr.task_id = k.id AND tr.language = $2
+                              WHERE k.topic_id = t.id AND k.published_at IS NOT NULL) AS subtopic_count
+                     FROM topics t WHERE t.id = $1",
+                    &[&topic_id, &language.as_str()],
+                )
+                .await?;
+            Ok(row.map(|r| TopicDetail { topic: topic_from_row(&r), subtopic_count: r.get("subtopic_count") }))
+        })
+        .await
 }
 
 /// `GET /api/v1/topics/{topic_id}?lang=`.
@@ -231,7 +226,7 @@ async fn subtopics(platform: &Platform, topic_id: i64, language: &Language) -> R
             let conn = platform.db.connection().await?;
             let rows = conn
                 .query(
-                    "SELECT s.id, s.name, k.difficulty, count(*)
+                    "SELECT s.id, s.name, k.difficulty, count(*) AS tasks
                      FROM subtopics s
                      JOIN tasks k ON k.subtopic_id = s.id AND k.published_at IS NOT NULL
                      JOIN task_translations tr ON tr.task_id = k.id AND tr.language = $2
@@ -242,12 +237,12 @@ async fn subtopics(platform: &Platform, topic_id: i64, language: &Language) -> R
                 .await?;
             let mut list: Vec<Subtopic> = Vec::new();
             for r in &rows {
-                let id: i64 = r.get(0);
+                let id: i64 = r.get("id");
                 if list.last().is_none_or(|s| s.id != id) {
-                    list.push(Subtopic { id, name: r.get(1), task_counts: PerDifficulty::default() });
+                    list.push(Subtopic { id, name: r.get("name"), task_counts: PerDifficulty::default() });
                 }
-                if let (Some(last), Some(d)) = (list.last_mut(), Difficulty::parse(r.get(2))) {
-                    last.task_counts.add(d, r.get(3));
+                if let (Some(last), Some(d)) = (list.last_mut(), Difficulty::parse(r.get("difficulty"))) {
+                    last.task_counts.add(d, r.get("tasks"));
                 }
             }
             Ok(list)
@@ -271,7 +266,7 @@ pub async fn list_subtopics(platform: &Platform, request: ApiRequest) -> Result<
             let conn = platform.db.connection().await?;
             let rows = conn
                 .query(
-                    "SELECT k.subtopic_id, k.difficulty, count(*) FROM task_results r JOIN tasks k ON k.id = r.task_id
+                    "SELECT k.subtopic_id, k.difficulty, count(*) AS solved FROM task_results r JOIN tasks k ON k.id = r.task_id
                      WHERE r.user_id = $1 AND r.solved AND k.topic_id = $2 AND k.subtopic_id IS NOT NULL
                      GROUP BY k.subtopic_id, k.difficulty",
                     &[&v.id(), &topic_id],
@@ -279,8 +274,8 @@ pub async fn list_subtopics(platform: &Platform, request: ApiRequest) -> Result<
                 .await?;
             let mut map: HashMap<i64, PerDifficulty> = HashMap::new();
             for r in &rows {
-                if let Some(d) = Difficulty::parse(r.get(1)) {
-                    map.entry(r.get(0)).or_default().add(d, r.get(2));
+                if let Some(d) = Difficulty::parse(r.get("difficulty")) {
+                    map.entry(r.get("subtopic_id")).or_default().add(d, r.get("solved"));
                 }
             }
             Some(map)
@@ -317,15 +312,15 @@ const TASK_COLUMNS: &str = "k.id, k.topic_id, k.difficulty, tr.question, tr.opti
 
 fn task_from_row(r: &tokio_postgres::Row) -> StoredTask {
     StoredTask {
-        id: r.get(0),
-        topic_id: r.get(1),
-        difficulty: Difficulty::parse(r.get(2)).unwrap_or(Difficulty::Easy),
-        question: r.get(3),
-        options: r.get(4),
-        correct_index: r.get(5),
-        explanation: r.get(6),
-        image_url: r.get(7),
-        external_link: r.get(8),
+        id: r.get("id"),
+        topic_id: r.get("topic_id"),
+        difficulty: Difficulty::parse(r.get("difficulty")).unwrap_or(Difficulty::Easy),
+        question: r.get("question"),
+        options: r.get("options"),
+        correct_index: r.get("correct_index"),
+        explanation: r.get("explanation"),
+        image_url: r.get("image_url"),
+        external_link: r.get("external_link"),
     }
 }
 
@@ -336,51 +331,46 @@ pub async fn published_task(
     task_id: i64,
     language: &Language,
 ) -> Result<Option<StoredTask>, DbError> {
-    let field = format!("task:{task_id}:{language}");
-    if let Some(hit) = platform.cache.hash_get(CATALOGUE_KEY, &field).await {
-        platform::telemetry::count_cache_hit();
-        return Ok(Some(hit));
-    }
-    platform::telemetry::count_cache_miss();
-    let conn = platform.db.connection().await?;
-    let sql = format!(
-        "SELECT {TASK_COLUMNS} FROM tasks k JOIN task_translations tr ON tr.task_id = k.id AND tr.language = $2
-         WHERE k.id = $1 AND k.published_at IS NOT NULL"
-    );
-    let task = conn.query_opt(&sql, &[&task_id, &language.as_str()]).await?.map(|r| task_from_row(&r));
-    if let Some(t) = &task {
-        platform.cache.hash_set(CATALOGUE_KEY, &field, t, CATALOGUE_TTL).await;
-    }
-    Ok(task)
+    platform
+        .cache
+        .hash_get_or_load_found(CATALOGUE_KEY, &format!("task:{task_id}:{language}"), CATALOGUE_TTL, || async {
+            let conn = platform.db.connection().await?;
+            let sql = format!(
+                "SELECT {TASK_COLUMNS} FROM tasks k JOIN task_translations tr ON tr.task_id = k.id AND tr.language = $2
+                 WHERE k.id = $1 AND k.published_at IS NOT NULL"
+            );
+            Ok(conn.query_opt(&sql, &[&task_id, &language.as_str()]).await?.map(|r| task_from_row(&r)))
+        })
+        .await
 }
 
 /// The published tasks of a subtopic in a language, oldest first; `None` when the subtopic does not exist.
 async fn feed(platform: &Platform, subtopic_id: i64, language: &Language) -> Result<Option<Vec<StoredTask>>, DbError> {
-    let field = format!("feed:{subtopic_id}:{language}");
-    if let Some(hit) = platform.cache.hash_get(CATALOGUE_KEY, &field).await {
-        platform::telemetry::count_cache_hit();
-        return Ok(Some(hit));
-    }
-    platform::telemetry::count_cache_miss();
-    let conn = platform.db.connection().await?;
-    let sql = format!(
-        "SELECT {TASK_COLUMNS} FROM subtopics s
-         LEFT JOIN tasks k ON k.subtopic_id = s.id AND k.published_at IS NOT NULL
-         LEFT JOIN task_translations tr ON tr.task_id = k.id AND tr.language = $2
-         WHERE s.id = $1 ORDER BY k.id"
-    );
-    let rows = conn.query(&sql, &[&subtopic_id, &language.as_str()]).await?;
-    if rows.is_empty() {
-        return Ok(None);
-    }
-    // The LEFT JOINs keep the subtopic's row when it has no task in this language; those rows carry NULLs.
-    let tasks: Vec<StoredTask> = rows
-        .iter()
-        .filter(|r| r.get::<_, Option<i64>>(0).is_some() && r.get::<_, Option<String>>(3).is_some())
-        .map(task_from_row)
-        .collect();
-    platform.cache.hash_set(CATALOGUE_KEY, &field, &tasks, CATALOGUE_TTL).await;
-    Ok(Some(tasks))
+    platform
+        .cache
+        .hash_get_or_load_found(CATALOGUE_KEY, &format!("feed:{subtopic_id}:{language}"), CATALOGUE_TTL, || async {
+            let conn = platform.db.connection().await?;
+            let sql = format!(
+                "SELECT {TASK_COLUMNS} FROM subtopics s
+                 LEFT JOIN tasks k ON k.subtopic_id = s.id AND k.published_at IS NOT NULL
+                 LEFT JOIN task_translations tr ON tr.task_id = k.id AND tr.language = $2
+                 WHERE s.id = $1 ORDER BY k.id"
+            );
+            let rows = conn.query(&sql, &[&subtopic_id, &language.as_str()]).await?;
+            if rows.is_empty() {
+                return Ok(None);
+            }
+            // The LEFT JOINs keep the subtopic's row when it has no task in this language; those rows carry NULLs.
+            Ok(Some(
+                rows.iter()
+                    .filter(|r| {
+                        r.get::<_, Option<i64>>("id").is_some() && r.get::<_, Option<String>>("question").is_some()
+                    })
+                    .map(task_from_row)
+                    .collect(),
+            ))
+        })
+        .await
 }
 
 /// A task as a player receives it: the answer and explanation only once they have answered.
@@ -471,20 +461,20 @@ pub async fn task_feed(platform: &Platform, request: ApiRequest) -> Result<ApiRe
             )
             .await?;
         for r in &rows {
-            let answered_in = Language::parse(r.get(3)).unwrap_or_else(Language::english);
-            let chosen_index = if answered_in == language { r.get(1) } else { None };
-            answers.insert(r.get(0), YourAnswer { chosen_index, solved: r.get(2), answered_in });
+            let answered_in = Language::parse(r.get("language")).unwrap_or_else(Language::english);
+            let chosen_index = if answered_in == language { r.get("chosen") } else { None };
+            answers.insert(r.get("task_id"), YourAnswer { chosen_index, solved: r.get("solved"), answered_in });
         }
         if !answers.is_empty() {
             let answered: Vec<i64> = answers.keys().copied().collect();
             let rows = conn
                 .query(
-                    "SELECT task_id, chosen, count(*) FROM task_results WHERE task_id = ANY($1) AND language = $2 GROUP BY task_id, chosen",
+                    "SELECT task_id, chosen, count(*) AS answers FROM task_results WHERE task_id = ANY($1) AND language = $2 GROUP BY task_id, chosen",
                     &[&answered, &language.as_str()],
                 )
                 .await?;
             for r in &rows {
-                counts.entry(r.get(0)).or_default().insert(r.get(1), r.get(2));
+                counts.entry(r.get("task_id")).or_default().insert(r.get("chosen"), r.get("answers"));
             }
         }
     }
@@ -587,7 +577,18 @@ mod tests {
         .unwrap();
         assert_eq!(json["correct_index"], 1);
         assert_eq!(json["explanation"], "** is power");
-        assert_eq!(json["your_answer"]["chosen_index"], serde_json::Value::Null);
+        assert_eq!(
+            json["your_answer"],
+            serde_json::json!({ "chosen_index": null, "solved": false, "answered_in": "en" })
+        );
         assert_eq!(json["dont_know_option"], "Я не знаю");
+        // Answered in the language it is shown in: the option chosen is shown.
+        let same = t.for_player(
+            &Language::english(),
+            Some(YourAnswer { chosen_index: Some(0), solved: false, answered_in: Language::english() }),
+        );
+        let json = serde_json::to_value(same).unwrap();
+        assert_eq!(json["your_answer"]["chosen_index"], 0, "{json}");
+        assert_eq!(json["correct_index"], 1, "{json}");
     }
 }

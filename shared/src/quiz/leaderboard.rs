@@ -119,29 +119,29 @@ pub struct Row {
 }
 
 /// Columns of a ranked row; `s` is `user_stats`, `u` is `users`.
-const ROW_COLUMNS: &str = "u.id, u.first_name, u.last_name, u.username, coalesce(u.avatar_url, u.telegram_photo_url), u.is_public, \
+const ROW_COLUMNS: &str = "u.id, u.first_name, u.last_name, u.username, coalesce(u.avatar_url, u.telegram_photo_url) AS avatar_url, u.is_public, \
      u.grade, s.rating, s.solved, s.rating_reached_at";
 const ORDER: &str = "s.rating DESC, s.solved DESC, s.rating_reached_at, s.user_id";
 
 fn row_from(r: &tokio_postgres::Row, rank: usize) -> Row {
-    let id: i64 = r.get(0);
-    let first: Option<String> = r.get(1);
-    let last: Option<String> = r.get(2);
-    let username: Option<String> = r.get(3);
-    let is_public: bool = r.get(5);
+    let id: i64 = r.get("id");
+    let first: Option<String> = r.get("first_name");
+    let last: Option<String> = r.get("last_name");
+    let username: Option<String> = r.get("username");
+    let is_public: bool = r.get("is_public");
     let full = [first.as_deref(), last.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" ");
     let name = if !full.trim().is_empty() { full } else { username.clone().unwrap_or_else(|| format!("User {id}")) };
     Row {
         rank,
         user_id: id,
         name,
-        avatar_url: r.get(4),
+        avatar_url: r.get("avatar_url"),
         is_public,
         username: if is_public { username } else { None },
-        grade: if is_public { r.get(6) } else { None },
-        rating: r.get(7),
-        solved: r.get(8),
-        rating_reached_at: r.get(9),
+        grade: if is_public { r.get("grade") } else { None },
+        rating: r.get("rating"),
+        solved: r.get("solved"),
+        rating_reached_at: r.get("rating_reached_at"),
     }
 }
 
@@ -214,7 +214,6 @@ async fn from_cache(platform: &Platform, limit: i64) -> Result<Vec<Row>, DbError
     // Players strictly above the boundary score are in; of those tied at it, the earliest to get there are.
     let above: Vec<i64> = players.iter().filter(|(_, s)| *s != boundary).map(|(id, _)| *id).collect();
     let tied_slots = limit - above.len() as i64;
-    let db = platform.db.connection().await?;
     let sql = format!(
         "SELECT * FROM (
              SELECT {ROW_COLUMNS} FROM user_stats s JOIN users u ON u.id = s.user_id
@@ -225,8 +224,8 @@ async fn from_cache(platform: &Platform, limit: i64) -> Result<Vec<Row>, DbError
          ) ranked
          ORDER BY rating DESC, solved DESC, rating_reached_at, id"
     );
-    let rows = db.query(&sql, &[&above, &boundary.rating, &boundary.solved, &tied_slots]).await?;
-    drop(db);
+    let rows =
+        platform.db.connection().await?.query(&sql, &[&above, &boundary.rating, &boundary.solved, &tied_slots]).await?;
     if rows.len() < players.len() {
         // A player of the page is gone (deactivated): the set cannot fill the page, PostgreSQL can.
         return from_database(platform, &Filters::default(), limit).await;
@@ -242,7 +241,7 @@ async fn rebuild(platform: &Platform, limit: i64) -> Result<Vec<Row>, DbError> {
     }
     let conn = platform.db.connection().await?;
     let sql = format!(
-        "SELECT {ROW_COLUMNS}, u.deactivated_at IS NOT NULL FROM user_stats s JOIN users u ON u.id = s.user_id ORDER BY {ORDER}"
+        "SELECT {ROW_COLUMNS}, u.deactivated_at IS NOT NULL AS deactivated FROM user_stats s JOIN users u ON u.id = s.user_id ORDER BY {ORDER}"
     );
     let rows = conn.query(&sql, &[]).await?;
     let key = full_key(platform);
@@ -252,7 +251,8 @@ async fn rebuild(platform: &Platform, limit: i64) -> Result<Vec<Row>, DbError> {
             let mut cmd = redis::cmd("ZADD");
             cmd.arg(&key).arg("GT");
             for r in chunk {
-                cmd.arg(Standing { rating: r.get(7), solved: r.get(8) }.score()).arg(r.get::<_, i64>(0));
+                cmd.arg(Standing { rating: r.get("rating"), solved: r.get("solved") }.score())
+                    .arg(r.get::<_, i64>("id"));
             }
             pipe.add_command(cmd).ignore();
         }
@@ -262,7 +262,7 @@ async fn rebuild(platform: &Platform, limit: i64) -> Result<Vec<Row>, DbError> {
             platform.cache.report_failure("leaderboard rebuild", &key, &e);
         }
     }
-    let active = rows.iter().filter(|r| !r.get::<_, bool>(10));
+    let active = rows.iter().filter(|r| !r.get::<_, bool>("deactivated"));
     Ok(active.take(limit as usize).enumerate().map(|(i, r)| row_from(r, i + 1)).collect())
 }
 

@@ -111,8 +111,9 @@ pub fn achievements(attempted: i64, solved: i64, best_streak: i64, topics: &[Top
 /// Personal statistics of a set of players, one row each: the running totals and the per-topic progress (in the
 /// player's language) in one statement. `{players}` is a relation of `(id, lang)` rows.
 const PERSONAL_SQL: &str = "
-    SELECT u.id, coalesce(s.attempts, 0), coalesce(s.solved, 0), coalesce(s.failed, 0), coalesce(s.rating, 0),
-           coalesce(s.current_streak, 0), coalesce(s.best_streak, 0),
+    SELECT u.id, coalesce(s.attempts, 0) AS attempts, coalesce(s.solved, 0) AS solved, coalesce(s.failed, 0) AS failed,
+           coalesce(s.rating, 0) AS rating, coalesce(s.current_streak, 0) AS current_streak,
+           coalesce(s.best_streak, 0) AS best_streak,
            coalesce((SELECT json_agg(json_build_object(
                         'topic_id', t.id, 'name', t.name, 'attempted', p.attempted, 'solved', p.solved,
                         'published', (SELECT count(*) FROM tasks k2
@@ -122,7 +123,7 @@ const PERSONAL_SQL: &str = "
                      FROM (SELECT k.topic_id, count(*) AS attempted, count(*) FILTER (WHERE r.solved) AS solved
                              FROM task_results r JOIN tasks k ON k.id = r.task_id
                             WHERE r.user_id = u.id GROUP BY k.topic_id) p
-                     JOIN topics t ON t.id = p.topic_id), '[]')
+                     JOIN topics t ON t.id = p.topic_id), '[]') AS progress
       FROM {players}
       LEFT JOIN user_stats s ON s.user_id = u.id";
 
@@ -142,8 +143,8 @@ fn personal_stats(row: &tokio_postgres::Row) -> Result<PersonalStats, DbError> {
         solved: i64,
         published: i64,
     }
-    let progress: Vec<Progress> =
-        serde_json::from_value(row.get(7)).map_err(|e| DbError::Unavailable(format!("per-topic progress: {e}")))?;
+    let progress: Vec<Progress> = serde_json::from_value(row.get("progress"))
+        .map_err(|e| DbError::Unavailable(format!("per-topic progress: {e}")))?;
     let topics: Vec<TopicProgress> = progress
         .into_iter()
         .map(|p| TopicProgress {
@@ -155,18 +156,21 @@ fn personal_stats(row: &tokio_postgres::Row) -> Result<PersonalStats, DbError> {
             published: p.published,
         })
         .collect();
-    let (solved, failed, best_streak) =
-        (row.get::<_, i32>(2) as i64, row.get::<_, i32>(3) as i64, row.get::<_, i32>(6) as i64);
+    let (solved, failed, best_streak) = (
+        row.get::<_, i32>("solved") as i64,
+        row.get::<_, i32>("failed") as i64,
+        row.get::<_, i32>("best_streak") as i64,
+    );
     let attempted = solved + failed;
     Ok(PersonalStats {
-        user_id: row.get(0),
+        user_id: row.get("id"),
         attempted,
         solved,
         failed,
-        answers: row.get(1),
+        answers: row.get("attempts"),
         accuracy: accuracy(solved, attempted),
-        rating: row.get::<_, i32>(4) as i64,
-        current_streak: row.get::<_, i32>(5) as i64,
+        rating: row.get::<_, i32>("rating") as i64,
+        current_streak: row.get::<_, i32>("current_streak") as i64,
         best_streak,
         favourite_topic: favourite_topic(&topics),
         achievements: achievements(attempted, solved, best_streak, &topics),
@@ -228,7 +232,7 @@ pub async fn refresh_recent(platform: &Platform, seen_since: DateTime<Utc>, batc
     loop {
         let rows = platform.db.connection().await?.query(SQL.as_str(), &[&seen_since, &after, &batch]).await?;
         let Some(last) = rows.last() else { break };
-        after = last.get(0);
+        after = last.get("id");
         let stats = rows.iter().map(personal_stats).collect::<Result<Vec<_>, _>>()?;
         let entries: Vec<(String, &PersonalStats)> = stats.iter().map(|s| (stats_key(s.user_id), s)).collect();
         platform.cache.set_many(&entries, REFRESHED_TTL).await;
@@ -324,15 +328,16 @@ async fn load_global(platform: &Platform) -> Result<GlobalStats, DbError> {
     let conn = platform.db.connection().await?;
     let totals = conn
         .query_one(
-            "SELECT (SELECT count(*) FROM users WHERE deactivated_at IS NULL),
-                    (SELECT count(*) FROM attempts),
-                    (SELECT avg(solved::float8 / (solved + failed)) * 100 FROM user_stats WHERE solved + failed > 0)",
+            "SELECT (SELECT count(*) FROM users WHERE deactivated_at IS NULL) AS users,
+                    (SELECT count(*) FROM attempts) AS attempts,
+                    (SELECT avg(solved::float8 / (solved + failed)) * 100 FROM user_stats WHERE solved + failed > 0)
+                      AS average_accuracy",
             &[],
         )
         .await?;
     let days = conn
         .query(
-            "SELECT d::date, count(a.id)
+            "SELECT d::date AS day, count(a.id) AS attempts
              FROM generate_series(current_date - 30, current_date, interval '1 day') d
              LEFT JOIN attempts a ON a.created_at >= d AND a.created_at < d + interval '1 day'
              GROUP BY d ORDER BY d",
@@ -341,19 +346,22 @@ async fn load_global(platform: &Platform) -> Result<GlobalStats, DbError> {
         .await?;
     let topics = conn
         .query(
-            "SELECT t.id, t.name, count(k.id) FROM topics t LEFT JOIN tasks k ON k.topic_id = t.id AND k.published_at IS NOT NULL
+            "SELECT t.id, t.name, count(k.id) AS tasks FROM topics t LEFT JOIN tasks k ON k.topic_id = t.id AND k.published_at IS NOT NULL
              GROUP BY t.id, t.name ORDER BY lower(t.name)",
             &[],
         )
         .await?;
     Ok(GlobalStats {
-        users: totals.get(0),
-        attempts: totals.get(1),
-        average_accuracy: totals.get::<_, Option<f64>>(2).map(|a| (a * 10.0).round() / 10.0),
-        attempts_per_day: days.iter().map(|r| DailyAttempts { day: r.get(0), attempts: r.get(1) }).collect(),
+        users: totals.get("users"),
+        attempts: totals.get("attempts"),
+        average_accuracy: totals.get::<_, Option<f64>>("average_accuracy").map(|a| (a * 10.0).round() / 10.0),
+        attempts_per_day: days
+            .iter()
+            .map(|r| DailyAttempts { day: r.get("day"), attempts: r.get("attempts") })
+            .collect(),
         tasks_per_topic: topics
             .iter()
-            .map(|r| TopicTasks { topic_id: r.get(0), name: r.get(1), tasks: r.get(2) })
+            .map(|r| TopicTasks { topic_id: r.get("id"), name: r.get("name"), tasks: r.get("tasks") })
             .collect(),
         computed_at: Utc::now(),
     })

@@ -134,8 +134,10 @@ pub async fn plan(platform: &Platform, selection: Selection) -> Result<Plan, Api
 pub(crate) async fn record_plan(tx: &Transaction, selection: Selection) -> Result<Plan, ApiError> {
     let tasks: Vec<i64> = match selection {
         Selection::Task(task_id) => {
-            let row = tx.query_opt("SELECT published_at IS NOT NULL FROM tasks WHERE id = $1", &[&task_id]).await?;
-            match row.map(|r| r.get::<_, bool>(0)) {
+            let row = tx
+                .query_opt("SELECT published_at IS NOT NULL AS published FROM tasks WHERE id = $1", &[&task_id])
+                .await?;
+            match row.map(|r| r.get::<_, bool>("published")) {
                 None => return Err(ApiError::not_found(format!("there is no task {task_id}"))),
                 Some(false) => {
                     return Err(ApiError::conflict(format!(
@@ -160,7 +162,7 @@ pub(crate) async fn record_plan(tx: &Transaction, selection: Selection) -> Resul
             )
             .await?
             .iter()
-            .map(|r| r.get(0))
+            .map(|r| r.get("id"))
             .collect(),
     };
     let rows = tx
@@ -177,7 +179,7 @@ pub(crate) async fn record_plan(tx: &Transaction, selection: Selection) -> Resul
     let mut plan = Plan { tasks, queued: Vec::new(), missing_channels: Vec::new() };
     for row in rows {
         let (task_id, language, topic_id, chat_id): (i64, String, i64, Option<i64>) =
-            (row.get(0), row.get(1), row.get(2), row.get(3));
+            (row.get("task_id"), row.get("language"), row.get("topic_id"), row.get("chat_id"));
         let Some(chat_id) = chat_id else {
             plan.missing_channels.push(MissingChannel { task_id, topic_id, language });
             continue;
@@ -262,12 +264,12 @@ pub async fn register_channel(platform: &Platform, request: ApiRequest) -> Resul
             "INSERT INTO telegram_channels (topic_id, language, chat_id, default_link)
              SELECT id, $2, $3, $4 FROM topics WHERE id = $1
              ON CONFLICT (topic_id, language) DO UPDATE SET chat_id = EXCLUDED.chat_id, default_link = EXCLUDED.default_link
-             RETURNING xmax = 0",
+             RETURNING xmax = 0 AS created",
             &[&body.topic_id, &language.as_str(), &body.chat_id, &body.default_link],
         )
         .await?;
     let Some(row) = row else { return Err(ApiError::not_found(format!("there is no topic {}", body.topic_id))) };
-    let created: bool = row.get(0);
+    let created: bool = row.get("created");
     let channel = serde_json::json!({
         "topic_id": body.topic_id, "language": language, "chat_id": body.chat_id, "default_link": body.default_link, "created": created,
     });
@@ -316,7 +318,7 @@ struct Translation {
 
 const LOAD: &str = "
 SELECT p.task_id, p.language, p.chat_id, p.state, tr.question, tr.options, tr.correct_index, tr.explanation,
-       k.difficulty, t.name, s.name, coalesce(k.external_link, c.default_link)
+       k.difficulty, t.name AS topic, s.name AS subtopic, coalesce(k.external_link, c.default_link) AS link
   FROM telegram_publications p
   JOIN tasks k ON k.id = p.task_id
   JOIN topics t ON t.id = k.topic_id
@@ -380,7 +382,7 @@ pub fn job(platform: &'static Platform, job: JobEnvelope) -> JobFuture {
         let conn = platform.db.connection().await?;
         // One delivery at a time per publication: a second delivery while the first still runs retries later.
         let lock = i64::from_be_bytes(publication_id.as_bytes()[..8].try_into().unwrap_or_default());
-        let locked: bool = conn.query_one("SELECT pg_try_advisory_lock($1)", &[&lock]).await?.get(0);
+        let locked: bool = conn.query_one("SELECT pg_try_advisory_lock($1) AS locked", &[&lock]).await?.get("locked");
         if !locked {
             return Err(JobError::new(format!(
                 "publication {publication_id} is being sent by another delivery; retrying later"
@@ -415,18 +417,18 @@ async fn publish_one(platform: &Platform, conn: &Connection, id: Uuid) -> Result
         return Ok(());
     };
     let t = Translation {
-        task_id: row.get(0),
-        language: Language::parse(row.get(1)).unwrap_or_else(Language::english),
-        chat_id: row.get(2),
-        state: State::parse(row.get(3)),
-        question: row.get(4),
-        options: row.get(5),
-        correct_index: row.get(6),
-        explanation: row.get(7),
-        difficulty: Difficulty::parse(row.get(8)).unwrap_or(Difficulty::Easy),
-        topic: row.get(9),
-        subtopic: row.get(10),
-        link: row.get(11),
+        task_id: row.get("task_id"),
+        language: Language::parse(row.get("language")).unwrap_or_else(Language::english),
+        chat_id: row.get("chat_id"),
+        state: State::parse(row.get("state")),
+        question: row.get("question"),
+        options: row.get("options"),
+        correct_index: row.get("correct_index"),
+        explanation: row.get("explanation"),
+        difficulty: Difficulty::parse(row.get("difficulty")).unwrap_or(Difficulty::Easy),
+        topic: row.get("topic"),
+        subtopic: row.get("subtopic"),
+        link: row.get("link"),
     };
     let mut state = t.state;
     if state == State::Pending {
@@ -489,7 +491,7 @@ async fn publish_one(platform: &Platform, conn: &Connection, id: Uuid) -> Result
 const ANNOUNCEMENT: &str = "
 SELECT jsonb_build_object('publication_id', p.id, 'task_id', p.task_id, 'language', p.language, 'chat_id', p.chat_id,
                           'poll_id', p.poll_id, 'poll_message_id', p.poll_message_id, 'published_at', p.published_at,
-                          'topic', t.name, 'difficulty', k.difficulty)
+                          'topic', t.name, 'difficulty', k.difficulty) AS detail
   FROM telegram_publications p JOIN tasks k ON k.id = p.task_id JOIN topics t ON t.id = k.topic_id
  WHERE p.id = $1 AND p.state = 'published'";
 
@@ -504,7 +506,7 @@ async fn announce(platform: &Platform, conn: &Connection, id: Uuid) {
 /// The event of one publication, when it is published.
 async fn announce_one(platform: &Platform, conn: &Connection, id: Uuid) -> Result<(), JobError> {
     let Some(row) = conn.query_opt(ANNOUNCEMENT, &[&id]).await? else { return Ok(()) };
-    let detail: crate::webhooks::QuizPublished = serde_json::from_value(row.get(0))?;
+    let detail: crate::webhooks::QuizPublished = serde_json::from_value(row.get("detail"))?;
     crate::webhooks::announce(platform, conn, id, &detail).await
 }
 
@@ -524,7 +526,7 @@ pub async fn sweep_announcements(
         .await?;
     let mut swept = platform::events::Republished::default();
     for row in rows {
-        let id: Uuid = row.get(0);
+        let id: Uuid = row.get("id");
         swept.record("published translation", id, announce_one(platform, &conn, id).await);
     }
     Ok(swept)
@@ -564,7 +566,7 @@ async fn code_image_url(platform: &Platform, conn: &Connection, t: &Translation)
         )
         .await?;
     let key = match stored {
-        Some(row) => row.get(0),
+        Some(row) => row.get("s3_key"),
         None => {
             let image = tokio::task::spawn_blocking(move || media::render_code_image(&code, &hint))
                 .await

@@ -119,17 +119,23 @@ async fn recorded(platform: &Platform, update_id: i64) -> Result<Option<Pending>
     let conn = platform.db.connection().await?;
     let row = conn
         .query_opt(
-            "SELECT jobs, jobs_enqueued_at IS NOT NULL, reply, replied_at IS NOT NULL FROM telegram_updates WHERE update_id = $1",
+            "SELECT jobs, jobs_enqueued_at IS NOT NULL AS jobs_enqueued, reply, replied_at IS NOT NULL AS replied
+               FROM telegram_updates WHERE update_id = $1",
             &[&update_id],
         )
         .await?;
     let Some(row) = row else { return Ok(None) };
-    let jobs: Option<serde_json::Value> = row.get(0);
+    let jobs: Option<serde_json::Value> = row.get("jobs");
     let jobs = match jobs {
         Some(jobs) => serde_json::from_value(jobs).map_err(ApiError::internal)?,
         None => Vec::new(),
     };
-    Ok(Some(Pending { jobs, jobs_enqueued: row.get(1), reply: row.get(2), replied: row.get(3) }))
+    Ok(Some(Pending {
+        jobs,
+        jobs_enqueued: row.get("jobs_enqueued"),
+        reply: row.get("reply"),
+        replied: row.get("replied"),
+    }))
 }
 
 /// Records the update, applies its effect and stores what is left to do, in one transaction. `None` when the
@@ -398,9 +404,12 @@ async fn is_admin(platform: &Platform, sender: &TelegramUser) -> Result<bool, Ap
     }
     let conn = platform.db.connection().await?;
     let row = conn
-        .query_opt("SELECT is_admin AND deactivated_at IS NULL FROM users WHERE telegram_id = $1", &[&sender.id])
+        .query_opt(
+            "SELECT is_admin AND deactivated_at IS NULL AS admin FROM users WHERE telegram_id = $1",
+            &[&sender.id],
+        )
         .await?;
-    Ok(row.is_some_and(|r| r.get(0)))
+    Ok(row.is_some_and(|r| r.get("admin")))
 }
 
 /// A deep-link parameter as Telegram allows it (`A-Z a-z 0-9 _ -`, at most 64), passed on to the Mini App.
@@ -591,7 +600,8 @@ async fn on_poll_answer(platform: &Platform, answer: &PollAnswer) -> Result<Deci
         return Ok(Decision::new(Handled::Ignored));
     };
     let Some(&option) = answer.option_ids.first() else { return Ok(Decision::new(Handled::VoteRetracted)) };
-    let (task_id, language, order): (i64, String, Vec<Option<i16>>) = (row.get(0), row.get(1), row.get(2));
+    let (task_id, language, order): (i64, String, Vec<Option<i16>>) =
+        (row.get("task_id"), row.get("language"), row.get("option_order"));
     let Some(&chosen) = order.get(usize::from(option)) else {
         tracing::warn!(poll_id = answer.poll_id, option, "a poll answer names an option the poll did not have");
         return Ok(Decision::new(Handled::Ignored));
@@ -670,5 +680,10 @@ mod tests {
         let answer = serde_json::json!({"update_id": 2, "poll_answer": {"poll_id": "p1",
             "user": {"id": 42, "is_bot": false, "first_name": "Ada"}, "option_ids": [1], "option_persistent_ids": ["b"]}});
         assert!(matches!(serde_json::from_value::<Update>(answer).unwrap().content, UpdateContent::PollAnswer(_)));
+        let ada = serde_json::json!({"id": 42, "is_bot": false, "first_name": "Ada"});
+        let joined = serde_json::json!({"update_id": 3, "chat_member": {
+            "chat": {"id": -100, "type": "channel", "title": "Python quizzes"}, "from": ada, "date": 1795662000,
+            "old_chat_member": {"status": "left", "user": ada}, "new_chat_member": {"status": "member", "user": ada}}});
+        assert!(matches!(serde_json::from_value::<Update>(joined).unwrap().content, UpdateContent::ChatMember(_)));
     }
 }
