@@ -1310,9 +1310,19 @@ async fn a_private_profile_appears_in_no_list_filtered_by_what_it_hides() {
         Some(private.id),
         "unfiltered, the private player keeps their place (without details)"
     );
-    for filter in [[("gender", "female")], [("age", "26-35")], [("topic", python_id.as_str())], [("online", "true")]] {
+    let filters = [
+        ([("gender", "female")], Narrow { gender: Some("female"), ..Default::default() }),
+        ([("age", "26-35")], Narrow { ages: Some((26, 35)), ..Default::default() }),
+        ([("topic", python_id.as_str())], Narrow { favourite_topic: Some(python), ..Default::default() }),
+        ([("online", "true")], Narrow { online: true, ..Default::default() }),
+    ];
+    for (filter, narrow) in filters {
         let rows = ranking_of(board(&p, &filter).await);
         assert!(!rows.iter().any(|r| r.0 == private.id), "{filter:?} lists the private player: {rows:?}");
+        // The list is the public players who match, not merely a list without the private one.
+        let expected = expected_ranking(&p, &narrow, 100).await;
+        assert!(!expected.is_empty(), "{filter:?}: the case selects some public player");
+        assert_eq!(rows, expected, "{filter:?}");
     }
     // Public players with the same attribute are still listed.
     patch_me(&p, &u[7].token, &json!({"gender": "female"})).await.ok();
@@ -2200,12 +2210,21 @@ async fn the_feed_shows_your_answer_against_the_options_you_chose_from() {
     let subtopic = count(&p, &format!("SELECT subtopic_id FROM tasks WHERE id = {task_id}")).await;
     let fed = feed(&p, Some(&a), subtopic).await.ok();
     let item = fed["tasks"].as_array().unwrap().iter().find(|t| t["id"] == task_id).unwrap().clone();
-    let shown = item["your_answer"]["chosen_index"].as_u64().map(|i| en[i as usize].clone());
-    assert!(
-        shown.is_none() || shown.as_deref() == Some(ru[picked].as_str()),
-        "chose {:?} in ru; the en feed marks {shown:?}: {item}",
-        ru[picked]
-    );
+    // Read in English, the answer is there, but no English option is marked: the Russian index would mark
+    // another option than the one chosen.
+    assert_eq!(item["your_answer"]["answered_in"], "ru", "{item}");
+    assert_eq!(item["your_answer"]["chosen_index"], Json::Null, "chose {:?} in ru: {item}", ru[picked]);
+    // Read in Russian, the option chosen is marked where it was.
+    let fed = get(&format!("/api/v1/subtopics/{subtopic}/tasks"))
+        .param("subtopic_id", subtopic)
+        .query("lang", "ru")
+        .bearer(&a.token)
+        .send(&p, catalogue::task_feed)
+        .await
+        .ok();
+    let item = fed["tasks"].as_array().unwrap().iter().find(|t| t["id"] == task_id).unwrap().clone();
+    assert_eq!(item["your_answer"]["chosen_index"], picked, "{item}");
+    assert_eq!(item["your_answer"]["answered_in"], "ru", "{item}");
 }
 
 // ===============================================================================================================

@@ -193,6 +193,9 @@ async fn a_document_from_someone_who_is_no_admin_is_not_imported() {
     update["message"]["document"] = json!({"file_id": "not-for-you", "file_unique_id": "x", "file_name": "bank.json", "mime_type": "application/json", "file_size": 10});
     let (_, body) = deliver(&update).await;
     assert_eq!(handled(&body), "import_refused", "{body}");
+    // Refused for who sent it (a JSON file of a size the bot takes from an admin), and said so.
+    let replies = calls_to(&bot, telegram_id, 1).await;
+    assert_eq!(replies[0].params["text"], "Only administrators can import question banks.", "{replies:?}");
     assert!(bot.calls_of("getFile").iter().all(|c| c.params["file_id"] != "not-for-you"));
 }
 

@@ -177,6 +177,9 @@ mod tests {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         let client = HttpsClient::new(Duration::from_secs(2), Duration::from_secs(5));
         let request = Request::get("http://pinned.invalid/").body(Full::new(Bytes::new())).unwrap();
-        assert!(rt.block_on(client.exchange_at(request, &[], 1024)).is_err());
+        assert_eq!(
+            rt.block_on(client.exchange_at(request, &[], 1024)).err().as_deref(),
+            Some("no address to connect to")
+        );
     }
 }

@@ -3,6 +3,8 @@
 //!
 //! - the topic list, cache hit, for a signed-in player (session, profile, topics and their answered counts all
 //!   come from Redis);
+//! - a subtopic's task feed, first page, for a signed-in player who has answered none of it (session, profile and
+//!   the feed from Redis; one SQL statement reads the player's answers to the page);
 //! - an answer submission (session, profile and task from Redis; one SQL statement records the answer; one
 //!   Redis round trip forgets the player's statistics and moves them on the leaderboard).
 
@@ -92,6 +94,23 @@ fn quiz_paths(c: &mut Criterion) {
     });
     c.bench_function("topic list, signed in, cache hit (in process)", |b| {
         b.to_async(&runtime).iter(|| async { assert_eq!(topics().await.unwrap().status, 200) })
+    });
+
+    let subtopic_id: i64 = runtime.block_on(async {
+        let conn = platform.db.connection().await.unwrap();
+        conn.query_one("SELECT min(id) AS id FROM subtopics", &[]).await.unwrap().get("id")
+    });
+    let feed = || {
+        let mut request = authorised(Method::GET, &format!("/api/v1/subtopics/{subtopic_id}/tasks"), &token);
+        request.path_params.insert("subtopic_id".into(), subtopic_id.to_string());
+        shared::quiz::catalogue::task_feed(&platform, request)
+    };
+    runtime.block_on(async {
+        feed().await.unwrap(); // fills the feed's cache entry
+        report_cost("task feed (cache hit)", async { feed().await.unwrap() }).await;
+    });
+    c.bench_function("task feed, signed in, first page (in process)", |b| {
+        b.to_async(&runtime).iter(|| async { assert_eq!(feed().await.unwrap().status, 200) })
     });
 
     let answer = |task_id: i64| {

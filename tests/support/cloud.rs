@@ -96,6 +96,11 @@ pub fn fresh_telegram_id() -> i64 {
 
 /// Mini App initData for a Telegram user, signed with `bot_token` now.
 pub fn init_data_for(telegram_id: i64, bot_token: &str) -> String {
+    init_data_at(telegram_id, bot_token, chrono::Utc::now())
+}
+
+/// Mini App initData for a Telegram user, signed with `bot_token` and dated `auth_date`.
+pub fn init_data_at(telegram_id: i64, bot_token: &str, auth_date: chrono::DateTime<chrono::Utc>) -> String {
     let user = TelegramUser {
         id: telegram_id,
         first_name: "E2E".into(),
@@ -104,7 +109,7 @@ pub fn init_data_for(telegram_id: i64, bot_token: &str) -> String {
         photo_url: None,
         language_code: Some("en".into()),
     };
-    sign_init_data(&user, chrono::Utc::now(), bot_token)
+    sign_init_data(&user, auth_date, bot_token)
 }
 
 /// One request to the gateway: its status and JSON body (a JSON string when the body is not JSON).

@@ -83,6 +83,9 @@ mod tests {
         // 2026-11-28 is a Saturday: the next firing is Monday 09:00.
         assert_eq!(s.next_after(at("2026-11-27T17:45:00Z")), Some(at("2026-11-30T09:00:00Z")));
         assert_eq!(s.next_after(at("2026-11-30T09:00:00Z")), Some(at("2026-11-30T09:30:00Z")));
+        let list = Schedule::parse("cron(0 8,20 * * ? *)").unwrap();
+        assert_eq!(list.next_after(at("2026-11-26T09:00:00Z")), Some(at("2026-11-26T20:00:00Z")));
+        assert_eq!(list.next_after(at("2026-11-26T20:00:00Z")), Some(at("2026-11-27T08:00:00Z")));
     }
 
     #[test]
@@ -112,10 +115,11 @@ mod tests {
     fn bad_expressions_are_refused_with_a_reason() {
         for (bad, reason) in [
             ("cron(0 3 * *)", "cron needs 6 fields, found 4"),
-            ("cron(61 3 * * ? *)", "61"),
+            ("cron(61 3 * * ? *)", "Minutes must be less than 59. ('61' specified.)"),
             ("cron(0 3 * * * *)", "one of day-of-month and day-of-week must be `?`"),
             ("cron(0 3 ? * ? *)", "one of day-of-month and day-of-week must be `?`"),
-            ("cron(0 3 L * ? *)", "`cron(0 3 L * ? *)`: "),
+            // AWS's `L` (last day of the month) is not the crate's: refused, so a schedule never fires on a wrong day.
+            ("cron(0 3 L * ? *)", "The 'Days of Month' field does not support using names. 'L' specified."),
             ("rate(0 minutes)", "the rate must be positive"),
             ("rate(5 fortnights)", "unknown unit fortnight"),
             ("rate(five minutes)", "five is not a number"),
