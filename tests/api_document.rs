@@ -363,3 +363,21 @@ fn queue_inspect_pings_every_function_that_runs_jobs() {
         assert!(invocable.contains(f.as_str()), "QueueInspect's policy does not let it invoke {f}");
     }
 }
+
+#[test]
+fn every_function_may_read_the_database_secret_it_reads_at_start_up() {
+    // Every function starts by reading DATABASE_SECRET_ARN (platform::aws::secret_string); a function missing
+    // from the policy's roles would pass every local test and then fail to start in AWS.
+    let template = template();
+    let functions: BTreeSet<String> = template.functions.iter().map(|f| format!("{}Role", f.logical_id)).collect();
+    let policy = template.resource("DatabaseSecretRead").expect("template.yaml has DatabaseSecretRead");
+    let roles: BTreeSet<String> = policy
+        .get("Properties")
+        .and_then(|p| p.get("Roles"))
+        .and_then(Value::as_sequence)
+        .expect("DatabaseSecretRead lists Roles")
+        .iter()
+        .filter_map(|v| intrinsic(v, "Ref").and_then(Value::as_str).map(String::from))
+        .collect();
+    assert_eq!(roles, functions, "DatabaseSecretRead must !Ref the role of every function (<logical id>Role)");
+}

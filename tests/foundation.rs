@@ -367,3 +367,40 @@ async fn the_cache_monitor_checks_reports_tests_and_clears_only_this_projects_ke
     assert_eq!(still.as_deref(), Some("1"), "another prefix's key is untouched");
     p.cache.run::<()>(redis::cmd("DEL").arg(&foreign)).await.unwrap();
 }
+
+/// A secret on the local endpoint whose JSON is `body`; its ARN.
+async fn create_secret(body: &str) -> String {
+    let sdk = platform::aws::sdk_config().await;
+    let name = format!("test-db-{}", uuid::Uuid::new_v4().simple());
+    let created = aws_sdk_secretsmanager::Client::new(&sdk)
+        .create_secret()
+        .name(name)
+        .secret_string(body)
+        .send()
+        .await
+        .expect("create the secret on the local endpoint");
+    created.arn.expect("a secret ARN")
+}
+
+#[tokio::test]
+async fn a_database_given_as_a_secret_is_read_at_start_up_and_a_missing_one_stops_the_start() {
+    // As in AWS: no DATABASE_URL, only DATABASE_SECRET_ARN, read through the real Secrets Manager client.
+    let test = support::platform().await;
+    let body = serde_json::json!({ "url": test.settings["DATABASE_URL"] }).to_string();
+    let arn = create_secret(&body).await;
+    let mut settings = test.settings.clone();
+    settings.remove("DATABASE_URL");
+    settings.insert("DATABASE_SECRET_ARN".into(), arn);
+    let config = platform::config::Config::from_lookup(|k| settings.get(k).cloned()).expect("a valid configuration");
+    let from_secret = platform::Platform::new(config).await.expect("the platform starts from the secret");
+    let rows = from_secret.db.connection().await.unwrap().query("SELECT current_database()", &[]).await.unwrap();
+    assert_eq!(rows[0].get::<_, String>(0), test.database, "it reached the database the secret names");
+
+    settings.insert(
+        "DATABASE_SECRET_ARN".into(),
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:no-such-secret".into(),
+    );
+    let config = platform::config::Config::from_lookup(|k| settings.get(k).cloned()).expect("a valid configuration");
+    let err = platform::Platform::new(config).await.err().expect("no platform without its secret").to_string();
+    assert!(err.contains("DATABASE_SECRET_ARN"), "the start-up error names the variable: {err}");
+}

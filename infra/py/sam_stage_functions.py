@@ -4,8 +4,9 @@
            where `sam build` would put them, and template.yaml is written there with each function's CodeUri
            pointing at its folder (and without its build Metadata)
     patch  (any other value) the template `sam build` wrote, .aws-sam/build/template.yaml, is kept as it is
-Either way the functions' global environment then also declares AWS_ENDPOINT_URL and AWS_EC2_METADATA_DISABLED
-(empty), as `sam local invoke --env-vars` only sets variables the template declares.
+Either way the functions' global environment then also declares AWS_ENDPOINT_URL, AWS_EC2_METADATA_DISABLED and
+DATABASE_URL (empty), as `sam local invoke --env-vars` only sets variables the template declares (in AWS the
+functions read the database from its secret, DATABASE_SECRET_ARN; locally they are given its URL).
 
 Called by infra/sam-local, from the repository root (every path is relative to it):
     .venv/bin/python infra/py/sam_stage_functions.py copy|patch
@@ -25,6 +26,6 @@ for logical_id, resource in template["Resources"].items():
     resource["Properties"]["CodeUri"] = logical_id
     resource.pop("Metadata", None)
 variables = template["Globals"]["Function"]["Environment"]["Variables"]
-for name in ("AWS_ENDPOINT_URL", "AWS_EC2_METADATA_DISABLED"):
+for name in ("AWS_ENDPOINT_URL", "AWS_EC2_METADATA_DISABLED", "DATABASE_URL"):
     variables[name] = ""
 open(built, "w").write(yaml_dump(template))

@@ -34,6 +34,17 @@ pub fn s3_client(sdk: &SdkConfig) -> aws_sdk_s3::Client {
     aws_sdk_s3::Client::from_conf(config)
 }
 
+/// The text of a Secrets Manager secret; read once, at start-up (the database secret).
+pub async fn secret_string(sdk: &SdkConfig, arn: &str) -> Result<String, String> {
+    let secret = aws_sdk_secretsmanager::Client::new(sdk)
+        .get_secret_value()
+        .secret_id(arn)
+        .send()
+        .await
+        .map_err(|e| format!("DATABASE_SECRET_ARN: {}", describe(&e)))?;
+    secret.secret_string.ok_or_else(|| "DATABASE_SECRET_ARN: the secret holds no text".into())
+}
+
 /// The message of an SDK error with its service error, rather than the bare "service error" the SDK prints.
 pub fn describe<E: std::error::Error>(e: &E) -> String {
     let mut text = e.to_string();

@@ -12,8 +12,8 @@ use std::time::Duration;
 /// Everything a function needs to know about its surroundings.
 #[derive(Clone)]
 pub struct Config {
-    /// PostgreSQL URL; `sslmode=require` (or `prefer`) turns on TLS with rustls.
-    pub database_url: String,
+    /// Where the PostgreSQL connection settings come from: a URL, or a Secrets Manager secret.
+    pub database: DatabaseSource,
     /// Extra PEM bundle of certificate authorities for PostgreSQL TLS (e.g. the RDS bundle); optional.
     pub database_ca_file: Option<String>,
     pub redis_url: String,
@@ -53,6 +53,31 @@ pub struct Config {
     pub metrics_namespace: String,
     /// What the operations functions need to find the stack's queues and job functions.
     pub operations: OperationsConfig,
+}
+
+/// Where the PostgreSQL connection settings come from.
+#[derive(Clone, PartialEq, Eq)]
+pub enum DatabaseSource {
+    /// `DATABASE_URL`, as local runs, the tests and `sam local` give it; `sslmode=require` (or `prefer`) turns on
+    /// TLS with rustls.
+    Url(String),
+    /// `DATABASE_SECRET_ARN`: a Secrets Manager secret, read once at start-up, so the password is never in the
+    /// function's environment (which anyone allowed to read the function's configuration sees). Its JSON holds
+    /// `url`, or the keys RDS writes (`username`, `password`, `host`, `port`, `dbname`), then always over TLS;
+    /// `DATABASE_HOST` (RDS Proxy's endpoint) replaces the secret's host.
+    Secret { arn: String, host: Option<String> },
+}
+
+impl fmt::Debug for DatabaseSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            // The URL may hold a password: never print it.
+            DatabaseSource::Url(_) => f.write_str("Url(<redacted>)"),
+            DatabaseSource::Secret { arn, host } => {
+                f.debug_struct("Secret").field("arn", arn).field("host", host).finish()
+            }
+        }
+    }
 }
 
 /// The stack as `queue-inspect` sees it; only that function is given these, so they are optional here and
@@ -145,7 +170,7 @@ impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // The database URL may hold a password: never print it.
         f.debug_struct("Config")
-            .field("database_url", &"<redacted>")
+            .field("database", &self.database)
             .field("redis_url", &"<redacted>")
             .field("cache_key_prefix", &self.cache_key_prefix)
             .field("cors_allowed_origins", &self.cors_allowed_origins)
@@ -190,7 +215,7 @@ impl Config {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let mut env = Reader { lookup: &lookup, problems: BTreeMap::new() };
         let config = Config {
-            database_url: env.required("DATABASE_URL"),
+            database: env.database(),
             database_ca_file: env.optional("DATABASE_CA_FILE"),
             redis_url: env.required("REDIS_URL"),
             cache_key_prefix: env.optional("CACHE_KEY_PREFIX").unwrap_or_else(|| "quiz:".into()),
@@ -251,7 +276,9 @@ impl Config {
                 job_functions: env.list_of("JOB_FUNCTIONS"),
             },
         };
-        env.check_url("DATABASE_URL", &config.database_url, &["postgres", "postgresql"]);
+        if let DatabaseSource::Url(url) = &config.database {
+            env.check_url("DATABASE_URL", url, &["postgres", "postgresql"]);
+        }
         env.check_url("REDIS_URL", &config.redis_url, &["redis", "rediss"]);
         env.check_url("DEBUG_QUEUE_URL", &config.queues.debug, &["http", "https"]);
         env.check_url("MAIL_QUEUE_URL", &config.queues.mail, &["http", "https"]);
@@ -328,6 +355,23 @@ impl Reader<'_> {
             self.problems.insert(name.into(), "is missing".into());
             String::new()
         })
+    }
+
+    /// `DATABASE_URL` when it is set, else `DATABASE_SECRET_ARN` (with `DATABASE_HOST`); one of them is needed.
+    fn database(&mut self) -> DatabaseSource {
+        if let Some(url) = self.optional("DATABASE_URL") {
+            return DatabaseSource::Url(url);
+        }
+        match self.optional("DATABASE_SECRET_ARN") {
+            Some(arn) => DatabaseSource::Secret { arn, host: self.optional("DATABASE_HOST") },
+            None => {
+                self.problems.insert(
+                    "DATABASE_URL".into(),
+                    "is missing (or DATABASE_SECRET_ARN, a Secrets Manager secret that holds it)".into(),
+                );
+                DatabaseSource::Url(String::new())
+            }
+        }
     }
 
     fn parsed_or<T: FromStr>(&mut self, name: &str, default: T) -> T {
@@ -468,5 +512,24 @@ mod tests {
         assert!(!format!("{config:?}").contains("AAHdqTcv"));
         assert!(!format!("{config:?}").contains("local-webhook-secret"));
         assert!(!format!("{config:?}").contains("test-client-hash-key"));
+    }
+
+    #[test]
+    fn the_database_comes_from_its_url_or_else_from_a_secret_and_one_of_them_is_needed() {
+        let mut vars = complete();
+        vars.insert("DATABASE_SECRET_ARN", "arn:aws:secretsmanager:us-east-1:123456789012:secret:db");
+        assert!(matches!(read(&vars).unwrap().database, DatabaseSource::Url(_)), "a URL wins (local runs)");
+        vars.remove("DATABASE_URL");
+        vars.insert("DATABASE_HOST", "quiz.proxy-abc.us-east-1.rds.amazonaws.com");
+        assert_eq!(
+            read(&vars).unwrap().database,
+            DatabaseSource::Secret {
+                arn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:db".into(),
+                host: Some("quiz.proxy-abc.us-east-1.rds.amazonaws.com".into()),
+            }
+        );
+        vars.remove("DATABASE_SECRET_ARN");
+        let err = read(&vars).unwrap_err();
+        assert!(err.problems["DATABASE_URL"].contains("DATABASE_SECRET_ARN"), "{err}");
     }
 }

@@ -88,8 +88,12 @@ const MAX_PREPARED: usize = 256;
 impl Database {
     /// Parses the URL and prepares TLS; does not connect.
     pub fn new(url: &str, extra_ca_file: Option<&str>) -> Result<Self, DbError> {
-        let mut config: tokio_postgres::Config =
-            url.parse().map_err(|e| DbError::Config(format!("DATABASE_URL: {e}")))?;
+        let config = url.parse().map_err(|e| DbError::Config(format!("DATABASE_URL: {e}")))?;
+        Self::with_config(config, extra_ca_file)
+    }
+
+    /// Prepares TLS for connection settings already made (from a secret: [`settings_from_secret`]).
+    pub fn with_config(mut config: tokio_postgres::Config, extra_ca_file: Option<&str>) -> Result<Self, DbError> {
         config.connect_timeout(DEPENDENCY_TIMEOUT);
         if config.get_application_name().is_none() {
             config.application_name(telemetry::function_name());
@@ -142,6 +146,37 @@ async fn drive<F: std::future::Future<Output = Result<(), tokio_postgres::Error>
         tracing::warn!(error = %e, "database connection closed; the next request opens a new one");
     }
     closed.store(true, Ordering::Release);
+}
+
+/// The connection settings in a database secret's JSON: `{"url": "postgres://…"}`, used as it is, or the keys
+/// RDS and Secrets Manager write for a database (`username`, `password`, `host`, `port`, `dbname`; `port` a
+/// number or a string), which always connect over TLS and whose host `host` (RDS Proxy's endpoint) replaces.
+/// The values are set one by one, never pasted into a URL, so a generated password needs no escaping.
+pub fn settings_from_secret(json: &str, host: Option<&str>) -> Result<tokio_postgres::Config, DbError> {
+    let bad = |why: &str| DbError::Config(format!("DATABASE_SECRET_ARN: the secret {why}"));
+    let fields: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(json).map_err(|_| bad("is not a JSON object"))?;
+    let text = |key: &str| fields.get(key).and_then(serde_json::Value::as_str).filter(|v| !v.is_empty());
+    if let Some(url) = text("url") {
+        return url.parse().map_err(|e| bad(&format!("has a malformed url: {e}")));
+    }
+    let port = match fields.get("port") {
+        None => Some(5432),
+        Some(serde_json::Value::Number(n)) => n.as_u64().and_then(|n| u16::try_from(n).ok()),
+        Some(serde_json::Value::String(s)) => s.parse().ok(),
+        Some(_) => None,
+    };
+    let mut config = tokio_postgres::Config::new();
+    config
+        .user(text("username").ok_or_else(|| bad("has neither url nor username"))?)
+        .password(text("password").ok_or_else(|| bad("has no password"))?)
+        .host(host.or_else(|| text("host")).ok_or_else(|| bad("has no host"))?)
+        .port(port.ok_or_else(|| bad("has a malformed port"))?)
+        .ssl_mode(SslMode::Require);
+    if let Some(dbname) = text("dbname") {
+        config.dbname(dbname);
+    }
+    Ok(config)
 }
 
 fn rustls_connector(extra_ca_file: Option<&str>) -> Result<tokio_postgres_rustls::MakeRustlsConnect, DbError> {
@@ -302,6 +337,46 @@ impl Drop for Transaction {
         match tokio::runtime::Handle::try_current() {
             Ok(runtime) => drop(runtime.spawn(rollback)),
             Err(_) => self.open.closed.store(true, Ordering::Release),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio_postgres::config::Host;
+
+    #[test]
+    fn a_secret_of_rds_keys_gives_tls_settings_and_the_proxy_replaces_its_host() {
+        let json = r#"{"username":"quiz","password":"p@ss:/word?","engine":"postgres","host":"db.x.rds.amazonaws.com","port":5432,"dbname":"quiz"}"#;
+        let direct = settings_from_secret(json, None).unwrap();
+        assert_eq!(direct.get_hosts(), [Host::Tcp("db.x.rds.amazonaws.com".into())]);
+        assert_eq!(
+            (direct.get_ports(), direct.get_user(), direct.get_dbname()),
+            (&[5432][..], Some("quiz"), Some("quiz"))
+        );
+        assert_eq!(direct.get_password(), Some(&b"p@ss:/word?"[..]), "taken as it is, no URL escaping");
+        assert_eq!(direct.get_ssl_mode(), SslMode::Require);
+        let proxied = settings_from_secret(json, Some("quiz.proxy-1.rds.amazonaws.com")).unwrap();
+        assert_eq!(proxied.get_hosts(), [Host::Tcp("quiz.proxy-1.rds.amazonaws.com".into())]);
+        let string_port = settings_from_secret(r#"{"username":"u","password":"p","host":"h","port":"6432"}"#, None);
+        assert_eq!(string_port.unwrap().get_ports(), [6432]);
+    }
+
+    #[test]
+    fn a_secret_with_a_url_is_used_as_it_is_and_a_bad_secret_says_what_is_wrong() {
+        let url = settings_from_secret(r#"{"url":"postgres://quiz@127.0.0.1:55432/quiz"}"#, None).unwrap();
+        assert_eq!((url.get_ports(), url.get_ssl_mode()), (&[55432][..], SslMode::Prefer));
+        for (json, says) in [
+            ("not json", "is not a JSON object"),
+            (r#"{"password":"p","host":"h"}"#, "neither url nor username"),
+            (r#"{"username":"u","host":"h"}"#, "no password"),
+            (r#"{"username":"u","password":"p"}"#, "no host"),
+            (r#"{"username":"u","password":"p","host":"h","port":70000}"#, "malformed port"),
+            (r#"{"url":"mysql://x"}"#, "malformed url"),
+        ] {
+            let err = settings_from_secret(json, None).unwrap_err().to_string();
+            assert!(err.contains(says) && err.contains("DATABASE_SECRET_ARN"), "{json}: {err}");
         }
     }
 }

@@ -29,7 +29,7 @@ use std::fmt;
 
 use crate::bot::BotApi;
 use crate::cache::Cache;
-use crate::config::{Config, ConfigError};
+use crate::config::{Config, ConfigError, DatabaseSource};
 use crate::db::{Database, DbError};
 use crate::events::EventBus;
 use crate::http::Conventions;
@@ -55,6 +55,8 @@ pub struct Platform {
 /// Why a function could not start.
 pub enum StartupError {
     Config(ConfigError),
+    /// The database secret could not be read.
+    Secret(String),
     Database(DbError),
 }
 
@@ -62,6 +64,7 @@ impl fmt::Display for StartupError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             StartupError::Config(e) => e.fmt(f),
+            StartupError::Secret(e) => e.fmt(f),
             StartupError::Database(e) => e.fmt(f),
         }
     }
@@ -77,12 +80,20 @@ impl fmt::Debug for StartupError {
 impl std::error::Error for StartupError {}
 
 impl Platform {
-    /// Builds every client from a configuration. Nothing connects yet: connections open on first use.
+    /// Builds every client from a configuration. Nothing connects yet (connections open on first use), except
+    /// that a database given as a Secrets Manager secret is read now: one call per instance, at its start.
     pub async fn new(config: Config) -> Result<Self, StartupError> {
-        let db =
-            Database::new(&config.database_url, config.database_ca_file.as_deref()).map_err(StartupError::Database)?;
-        let cache = Cache::new(&config.redis_url, &config.cache_key_prefix);
         let sdk = aws::sdk_config().await;
+        let ca_file = config.database_ca_file.as_deref();
+        let db = match &config.database {
+            DatabaseSource::Url(url) => Database::new(url, ca_file),
+            DatabaseSource::Secret { arn, host } => {
+                let secret = aws::secret_string(&sdk, arn).await.map_err(StartupError::Secret)?;
+                db::settings_from_secret(&secret, host.as_deref()).and_then(|c| Database::with_config(c, ca_file))
+            }
+        }
+        .map_err(StartupError::Database)?;
+        let cache = Cache::new(&config.redis_url, &config.cache_key_prefix);
         let jobs = JobQueue::new(aws_sdk_sqs::Client::new(&sdk), config.queues.clone());
         let storage = MediaStore::new(aws::s3_client(&sdk), config.media_bucket.clone(), config.media_base_url.clone());
         let mail = Mailer::new(aws_sdk_sesv2::Client::new(&sdk), config.mail_from.clone());

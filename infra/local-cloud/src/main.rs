@@ -105,6 +105,10 @@ enum Command {
         /// The template to run [default: template.yaml]
         #[arg(long, value_name = "FILE")]
         template: Option<PathBuf>,
+        /// Run the functions `sam build` made, DIR/<logical id>/bootstrap (e.g. .aws-sam/build), instead of
+        /// target/<LOCAL_PROFILE>/<binary>
+        #[arg(long, value_name = "DIR")]
+        sam_build: Option<PathBuf>,
     },
     /// Routes, queues with their depths, schedules with their next firing
     Status,
@@ -174,9 +178,9 @@ async fn main() -> Result<(), BoxError> {
     let gateway = format!("http://127.0.0.1:{port}");
     let base = format!("http://127.0.0.1:{control_port}");
     match cli.command {
-        Command::Up { instances, template } => {
+        Command::Up { instances, template, sam_build } => {
             let template = template.unwrap_or_else(|| root.join("template.yaml"));
-            up(root, settings, port, control_port, instances, &template).await
+            up(root, settings, port, control_port, instances, &template, sam_build).await
         }
         Command::Status => print_json(control(&base, "GET", "/_local/status", Vec::new()).await?),
         Command::Invoke { function, event } => {
@@ -276,6 +280,7 @@ async fn up(
     control_port: u16,
     instances: usize,
     template: &Path,
+    sam_build: Option<PathBuf>,
 ) -> Result<(), BoxError> {
     if port == control_port {
         return Err(format!("the gateway and the control API need two ports, not both {port}").into());
@@ -308,11 +313,17 @@ async fn up(
     let mut pools = HashMap::new();
     let mut routes = Vec::new();
     for function in &template.functions {
-        let binary = profile_dir.join(&function.binary);
+        let binary = match &sam_build {
+            Some(dir) => dir.join(&function.logical_id).join("bootstrap"),
+            None => profile_dir.join(&function.binary),
+        };
         if !binary.exists() {
-            return Err(
-                format!("{} is not built: run infra/cloud (it builds with --profile local)", binary.display()).into()
-            );
+            let how = if sam_build.is_some() {
+                "run infra/build"
+            } else {
+                "run infra/cloud (it builds with --profile local)"
+            };
+            return Err(format!("{} is not built: {how}", binary.display()).into());
         }
         for trigger in &function.triggers {
             if let Trigger::Http { method, path } = trigger {

@@ -653,7 +653,8 @@ mod tests {
         assert_eq!(env["DEBUG_QUEUE_URL"], "http://127.0.0.1:55000/123456789012/quiz-debug");
         assert_eq!(env["MEDIA_BUCKET"], "quiz-media-bucket");
         assert_eq!(env["RUST_LOG"], "info");
-        assert!(!env.contains_key("DATABASE_URL"), "a Secrets Manager reference only exists in AWS");
+        assert!(!env.contains_key("DATABASE_URL"), "local.env gives the database's URL");
+        assert!(!env.contains_key("DATABASE_SECRET_ARN"), "the database's secret only exists in AWS");
         assert!(!env.contains_key("REDIS_URL"), "the cache endpoint only exists in AWS");
     }
 
