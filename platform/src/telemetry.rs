@@ -28,16 +28,23 @@ static STARTED: OnceLock<Instant> = OnceLock::new();
 pub fn init(function_name: &str) {
     let _ = FUNCTION_NAME.set(function_name.to_string());
     let _ = STARTED.set(Instant::now());
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    // `info`, or `target=level,level` lists: `Targets` reads what the template's LogLevel sets, without the regex
+    // engine that EnvFilter's span filters bring into every binary.
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|directives| directives.parse::<tracing_subscriber::filter::Targets>().ok())
+        .unwrap_or_else(|| tracing_subscriber::filter::Targets::new().with_default(tracing::Level::INFO));
     let _ = tracing_subscriber::fmt()
         .json()
         .flatten_event(true)
         .with_current_span(true)
         .with_span_list(false)
         .with_target(false)
-        .with_env_filter(filter)
         .without_time()
+        .finish()
+        .with(filter)
         .try_init();
 }
 
