@@ -116,7 +116,9 @@ pub struct PublishError {
 /// Publishes events to the project's bus.
 #[derive(Clone)]
 pub struct EventBus {
-    client: aws_sdk_eventbridge::Client,
+    sdk: aws_config::SdkConfig,
+    /// Made on first use: only the functions that publish build and link EventBridge's client.
+    client: std::sync::OnceLock<aws_sdk_eventbridge::Client>,
     bus_name: String,
 }
 
@@ -124,15 +126,20 @@ impl EventBus {
     /// Routes publish while a client waits, and an event that cannot leave now is stored and re-published by
     /// the sweep (`republish-events`), so publishing gives up sooner than other AWS calls: one second per
     /// attempt, two in all.
-    pub fn new(client: aws_sdk_eventbridge::Client, bus_name: impl Into<String>) -> Self {
-        let timeouts = aws_config::timeout::TimeoutConfig::builder()
-            .connect_timeout(Duration::from_secs(1))
-            .operation_attempt_timeout(Duration::from_secs(1))
-            .operation_timeout(Duration::from_secs(2))
-            .build();
-        let client =
-            aws_sdk_eventbridge::Client::from_conf(client.config().to_builder().timeout_config(timeouts).build());
-        Self { client, bus_name: bus_name.into() }
+    pub fn new(sdk: &aws_config::SdkConfig, bus_name: impl Into<String>) -> Self {
+        Self { sdk: sdk.clone(), client: Default::default(), bus_name: bus_name.into() }
+    }
+
+    fn client(&self) -> &aws_sdk_eventbridge::Client {
+        self.client.get_or_init(|| {
+            let timeouts = aws_config::timeout::TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(1))
+                .operation_attempt_timeout(Duration::from_secs(1))
+                .operation_timeout(Duration::from_secs(2))
+                .build();
+            let config = aws_sdk_eventbridge::config::Builder::from(&self.sdk).timeout_config(timeouts).build();
+            aws_sdk_eventbridge::Client::from_conf(config)
+        })
     }
 
     /// Publishes one event. An entry EventBridge refuses is an error too, not only a failed call.
@@ -145,7 +152,7 @@ impl EventBus {
             .detail(event.detail())
             .time(aws_sdk_eventbridge::primitives::DateTime::from_secs(event.occurred_at.timestamp()))
             .build();
-        let output = self.client.put_events().entries(entry).send().await.map_err(|e| fail(describe(&e)))?;
+        let output = self.client().put_events().entries(entry).send().await.map_err(|e| fail(describe(&e)))?;
         if output.failed_entry_count() > 0 {
             let reason = output.entries().iter().find_map(|e| e.error_message()).unwrap_or("refused").to_string();
             return Err(fail(reason));

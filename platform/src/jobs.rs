@@ -199,13 +199,15 @@ pub struct EnqueueError {
 /// Sends jobs to their queues.
 #[derive(Clone)]
 pub struct JobQueue {
-    sqs: aws_sdk_sqs::Client,
+    sdk: aws_config::SdkConfig,
+    /// Made on first use: only the functions that enqueue or inspect build and link SQS's client.
+    sqs: std::sync::OnceLock<aws_sdk_sqs::Client>,
     urls: QueueUrls,
 }
 
 impl JobQueue {
-    pub fn new(sqs: aws_sdk_sqs::Client, urls: QueueUrls) -> Self {
-        Self { sqs, urls }
+    pub fn new(sdk: &aws_config::SdkConfig, urls: QueueUrls) -> Self {
+        Self { sdk: sdk.clone(), sqs: Default::default(), urls }
     }
 
     /// Sends the job to the queue of its kind; returns the SQS message id.
@@ -221,7 +223,7 @@ impl JobQueue {
             job.kind.queue_url(&self.urls).ok_or_else(|| fail("events are published, not enqueued".into()))?;
         let body = serde_json::to_string(job).map_err(|e| fail(e.to_string()))?;
         let sent = self
-            .sqs
+            .sqs()
             .send_message()
             .queue_url(queue_url)
             .message_body(body)
@@ -234,7 +236,7 @@ impl JobQueue {
 
     /// The SQS client, for operations that inspect queues.
     pub fn sqs(&self) -> &aws_sdk_sqs::Client {
-        &self.sqs
+        self.sqs.get_or_init(|| aws_sdk_sqs::Client::new(&self.sdk))
     }
 
     pub fn urls(&self) -> &QueueUrls {

@@ -94,10 +94,12 @@ impl Platform {
         }
         .map_err(StartupError::Database)?;
         let cache = Cache::new(&config.redis_url, &config.cache_key_prefix);
-        let jobs = JobQueue::new(aws_sdk_sqs::Client::new(&sdk), config.queues.clone());
-        let storage = MediaStore::new(aws::s3_client(&sdk), config.media_bucket.clone(), config.media_base_url.clone());
-        let mail = Mailer::new(aws_sdk_sesv2::Client::new(&sdk), config.mail_from.clone());
-        let events = EventBus::new(aws_sdk_eventbridge::Client::new(&sdk), config.event_bus_name.clone());
+        // Each client is made on first use from `sdk`: a function builds (and its binary links) only those its code
+        // reaches.
+        let jobs = JobQueue::new(&sdk, config.queues.clone());
+        let storage = MediaStore::new(&sdk, config.media_bucket.clone(), config.media_base_url.clone());
+        let mail = Mailer::new(&sdk, config.mail_from.clone());
+        let events = EventBus::new(&sdk, config.event_bus_name.clone());
         Ok(Self {
             config,
             db,

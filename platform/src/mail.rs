@@ -30,13 +30,19 @@ pub struct MailError(pub String);
 
 #[derive(Clone)]
 pub struct Mailer {
-    ses: aws_sdk_sesv2::Client,
+    sdk: aws_config::SdkConfig,
+    /// Made on first use: only the functions that send mail build and link SES's client.
+    ses: std::sync::OnceLock<aws_sdk_sesv2::Client>,
     from: String,
 }
 
 impl Mailer {
-    pub fn new(ses: aws_sdk_sesv2::Client, from: impl Into<String>) -> Self {
-        Self { ses, from: from.into() }
+    pub fn new(sdk: &aws_config::SdkConfig, from: impl Into<String>) -> Self {
+        Self { sdk: sdk.clone(), ses: Default::default(), from: from.into() }
+    }
+
+    fn ses(&self) -> &aws_sdk_sesv2::Client {
+        self.ses.get_or_init(|| aws_sdk_sesv2::Client::new(&self.sdk))
     }
 
     /// Sends the mail; returns SES's message id.
@@ -49,7 +55,7 @@ impl Mailer {
         }
         let message = Message::builder().subject(utf8(&email.subject)?).body(body.build()).build();
         let mut request = self
-            .ses
+            .ses()
             .send_email()
             .from_email_address(&self.from)
             .destination(Destination::builder().set_to_addresses(Some(email.to.clone())).build())

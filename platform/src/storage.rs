@@ -62,14 +62,20 @@ pub struct StoredObject {
 /// The media bucket.
 #[derive(Clone)]
 pub struct MediaStore {
-    s3: aws_sdk_s3::Client,
+    sdk: aws_config::SdkConfig,
+    /// Made on first use, so a function that never touches the bucket neither builds nor links S3's client.
+    s3: std::sync::OnceLock<aws_sdk_s3::Client>,
     bucket: String,
     base_url: String,
 }
 
 impl MediaStore {
-    pub fn new(s3: aws_sdk_s3::Client, bucket: impl Into<String>, base_url: impl Into<String>) -> Self {
-        Self { s3, bucket: bucket.into(), base_url: base_url.into() }
+    pub fn new(sdk: &aws_config::SdkConfig, bucket: impl Into<String>, base_url: impl Into<String>) -> Self {
+        Self { sdk: sdk.clone(), s3: Default::default(), bucket: bucket.into(), base_url: base_url.into() }
+    }
+
+    fn s3(&self) -> &aws_sdk_s3::Client {
+        self.s3.get_or_init(|| crate::aws::s3_client(&self.sdk))
     }
 
     pub fn bucket(&self) -> &str {
@@ -82,7 +88,7 @@ impl MediaStore {
     }
 
     pub async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), StorageError> {
-        self.s3
+        self.s3()
             .put_object()
             .bucket(&self.bucket)
             .key(key)
@@ -96,7 +102,7 @@ impl MediaStore {
 
     /// The object's bytes, or `None` when there is no such key.
     pub async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StorageError> {
-        let object = match self.s3.get_object().bucket(&self.bucket).key(key).send().await {
+        let object = match self.s3().get_object().bucket(&self.bucket).key(key).send().await {
             Ok(object) => object,
             Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Ok(None),
             Err(e) => return Err(StorageError(describe(&e))),
@@ -107,7 +113,7 @@ impl MediaStore {
 
     /// The object's size, or `None` when there is no such key.
     pub async fn size(&self, key: &str) -> Result<Option<u64>, StorageError> {
-        match self.s3.head_object().bucket(&self.bucket).key(key).send().await {
+        match self.s3().head_object().bucket(&self.bucket).key(key).send().await {
             Ok(head) => Ok(Some(head.content_length().unwrap_or(0).max(0) as u64)),
             Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => Ok(None),
             Err(e) => Err(StorageError(describe(&e))),
@@ -128,7 +134,7 @@ impl MediaStore {
                 .build()
                 .map_err(|e| StorageError(e.to_string()))?;
             let output = self
-                .s3
+                .s3()
                 .delete_objects()
                 .bucket(&self.bucket)
                 .delete(delete)
@@ -150,14 +156,14 @@ impl MediaStore {
 
     /// Deletes the object; deleting a missing key is not an error (S3 semantics).
     pub async fn delete(&self, key: &str) -> Result<(), StorageError> {
-        self.s3.delete_object().bucket(&self.bucket).key(key).send().await.map_err(|e| StorageError(describe(&e)))?;
+        self.s3().delete_object().bucket(&self.bucket).key(key).send().await.map_err(|e| StorageError(describe(&e)))?;
         Ok(())
     }
 
     /// Every object under a prefix, following continuation tokens.
     pub async fn list(&self, prefix: &str) -> Result<Vec<StoredObject>, StorageError> {
         let mut objects = Vec::new();
-        let mut pages = self.s3.list_objects_v2().bucket(&self.bucket).prefix(prefix).into_paginator().send();
+        let mut pages = self.s3().list_objects_v2().bucket(&self.bucket).prefix(prefix).into_paginator().send();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| StorageError(describe(&e)))?;
             objects.extend(page.contents().iter().map(|o| StoredObject {
@@ -179,7 +185,7 @@ impl MediaStore {
     ) -> Result<String, StorageError> {
         let presigning = PresigningConfig::expires_in(expires_in).map_err(|e| StorageError(e.to_string()))?;
         let request = self
-            .s3
+            .s3()
             .put_object()
             .bucket(&self.bucket)
             .key(key)
