@@ -34,6 +34,27 @@ pub fn s3_client(sdk: &SdkConfig) -> aws_sdk_s3::Client {
     aws_sdk_s3::Client::from_conf(config)
 }
 
+/// An AWS client made on first use from the shared configuration. Which client a wrapper makes, and how, is
+/// given where it is first needed ([`LazyClient::get_or_make`]), not stored: so a function's binary builds and
+/// links only the clients its code reaches (a route that never sends mail carries no SES client), and an
+/// instance makes none it does not call.
+#[derive(Clone)]
+pub struct LazyClient<C> {
+    sdk: SdkConfig,
+    client: std::sync::OnceLock<C>,
+}
+
+impl<C> LazyClient<C> {
+    pub fn new(sdk: &SdkConfig) -> Self {
+        Self { sdk: sdk.clone(), client: std::sync::OnceLock::new() }
+    }
+
+    /// The client, made by `make` from the shared configuration the first time.
+    pub fn get_or_make(&self, make: impl FnOnce(&SdkConfig) -> C) -> &C {
+        self.client.get_or_init(|| make(&self.sdk))
+    }
+}
+
 /// The text of a Secrets Manager secret; read once, at start-up (the database secret).
 pub async fn secret_string(sdk: &SdkConfig, arn: &str) -> Result<String, String> {
     let secret = aws_sdk_secretsmanager::Client::new(sdk)

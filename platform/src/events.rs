@@ -116,9 +116,7 @@ pub struct PublishError {
 /// Publishes events to the project's bus.
 #[derive(Clone)]
 pub struct EventBus {
-    sdk: aws_config::SdkConfig,
-    /// Made on first use: only the functions that publish build and link EventBridge's client.
-    client: std::sync::OnceLock<aws_sdk_eventbridge::Client>,
+    client: crate::aws::LazyClient<aws_sdk_eventbridge::Client>,
     bus_name: String,
 }
 
@@ -127,17 +125,17 @@ impl EventBus {
     /// the sweep (`republish-events`), so publishing gives up sooner than other AWS calls: one second per
     /// attempt, two in all.
     pub fn new(sdk: &aws_config::SdkConfig, bus_name: impl Into<String>) -> Self {
-        Self { sdk: sdk.clone(), client: Default::default(), bus_name: bus_name.into() }
+        Self { client: crate::aws::LazyClient::new(sdk), bus_name: bus_name.into() }
     }
 
     fn client(&self) -> &aws_sdk_eventbridge::Client {
-        self.client.get_or_init(|| {
+        self.client.get_or_make(|sdk| {
             let timeouts = aws_config::timeout::TimeoutConfig::builder()
                 .connect_timeout(Duration::from_secs(1))
                 .operation_attempt_timeout(Duration::from_secs(1))
                 .operation_timeout(Duration::from_secs(2))
                 .build();
-            let config = aws_sdk_eventbridge::config::Builder::from(&self.sdk).timeout_config(timeouts).build();
+            let config = aws_sdk_eventbridge::config::Builder::from(sdk).timeout_config(timeouts).build();
             aws_sdk_eventbridge::Client::from_conf(config)
         })
     }

@@ -199,15 +199,13 @@ pub struct EnqueueError {
 /// Sends jobs to their queues.
 #[derive(Clone)]
 pub struct JobQueue {
-    sdk: aws_config::SdkConfig,
-    /// Made on first use: only the functions that enqueue or inspect build and link SQS's client.
-    sqs: std::sync::OnceLock<aws_sdk_sqs::Client>,
+    sqs: crate::aws::LazyClient<aws_sdk_sqs::Client>,
     urls: QueueUrls,
 }
 
 impl JobQueue {
     pub fn new(sdk: &aws_config::SdkConfig, urls: QueueUrls) -> Self {
-        Self { sdk: sdk.clone(), sqs: Default::default(), urls }
+        Self { sqs: crate::aws::LazyClient::new(sdk), urls }
     }
 
     /// Sends the job to the queue of its kind; returns the SQS message id.
@@ -236,7 +234,7 @@ impl JobQueue {
 
     /// The SQS client, for operations that inspect queues.
     pub fn sqs(&self) -> &aws_sdk_sqs::Client {
-        self.sqs.get_or_init(|| aws_sdk_sqs::Client::new(&self.sdk))
+        self.sqs.get_or_make(aws_sdk_sqs::Client::new)
     }
 
     pub fn urls(&self) -> &QueueUrls {

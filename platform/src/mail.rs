@@ -30,19 +30,17 @@ pub struct MailError(pub String);
 
 #[derive(Clone)]
 pub struct Mailer {
-    sdk: aws_config::SdkConfig,
-    /// Made on first use: only the functions that send mail build and link SES's client.
-    ses: std::sync::OnceLock<aws_sdk_sesv2::Client>,
+    ses: crate::aws::LazyClient<aws_sdk_sesv2::Client>,
     from: String,
 }
 
 impl Mailer {
     pub fn new(sdk: &aws_config::SdkConfig, from: impl Into<String>) -> Self {
-        Self { sdk: sdk.clone(), ses: Default::default(), from: from.into() }
+        Self { ses: crate::aws::LazyClient::new(sdk), from: from.into() }
     }
 
     fn ses(&self) -> &aws_sdk_sesv2::Client {
-        self.ses.get_or_init(|| aws_sdk_sesv2::Client::new(&self.sdk))
+        self.ses.get_or_make(aws_sdk_sesv2::Client::new)
     }
 
     /// Sends the mail; returns SES's message id.

@@ -62,20 +62,18 @@ pub struct StoredObject {
 /// The media bucket.
 #[derive(Clone)]
 pub struct MediaStore {
-    sdk: aws_config::SdkConfig,
-    /// Made on first use, so a function that never touches the bucket neither builds nor links S3's client.
-    s3: std::sync::OnceLock<aws_sdk_s3::Client>,
+    s3: crate::aws::LazyClient<aws_sdk_s3::Client>,
     bucket: String,
     base_url: String,
 }
 
 impl MediaStore {
     pub fn new(sdk: &aws_config::SdkConfig, bucket: impl Into<String>, base_url: impl Into<String>) -> Self {
-        Self { sdk: sdk.clone(), s3: Default::default(), bucket: bucket.into(), base_url: base_url.into() }
+        Self { s3: crate::aws::LazyClient::new(sdk), bucket: bucket.into(), base_url: base_url.into() }
     }
 
     fn s3(&self) -> &aws_sdk_s3::Client {
-        self.s3.get_or_init(|| crate::aws::s3_client(&self.sdk))
+        self.s3.get_or_make(crate::aws::s3_client)
     }
 
     pub fn bucket(&self) -> &str {
