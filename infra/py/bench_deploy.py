@@ -18,7 +18,7 @@ import time
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(__file__))
-from smoke import init_data, request  # noqa: E402
+from smoke import init_data, request, wait_for_upload  # noqa: E402
 
 COLD_START_BUDGET_MS = 30
 RSS_BUDGET_MB = 30
@@ -114,12 +114,7 @@ def main():
     code, answer = request(ticket["upload"]["method"], ticket["upload"]["url"], raw=photo, headers=ticket["upload"]["headers"])
     assert 200 <= code < 300, ("pre-signed PUT", code, answer)
     call("POST", f"/api/v1/uploads/{ticket['id']}/complete", player)
-    deadline = time.monotonic() + 120
-    while True:
-        upload = call("GET", f"/api/v1/uploads/{ticket['id']}", player)
-        if upload.get("status") not in ("pending", "processing") or time.monotonic() > deadline:
-            break
-        time.sleep(0.5)
+    upload = wait_for_upload(lambda: call("GET", f"/api/v1/uploads/{ticket['id']}", player), 120, 0.5)
     assert upload.get("status") == "ready", upload
     rss, peak = memory(build_dir, "ProcessUploadedFile")
     rows.append(("process-uploaded-file", job_cold[0] if job_cold else None,

@@ -67,6 +67,17 @@ def request(method, url, token=None, body=None, raw=None, headers=None):
         return status, text
 
 
+def wait_for_upload(fetch, seconds, interval):
+    """Calls fetch() (GET /api/v1/uploads/{id}'s answer) until the upload is no longer pending or processing, or
+    `seconds` have passed; returns its last answer."""
+    deadline = time.monotonic() + seconds
+    while True:
+        upload = fetch()
+        if upload.get("status") not in ("pending", "processing") or time.monotonic() > deadline:
+            return upload
+        time.sleep(interval)
+
+
 def init_data(telegram_id, first_name, bot_token):
     """Mini App initData as Telegram signs it: HMAC-SHA256 under HMAC-SHA256("WebAppData", bot token)."""
     auth_date = str(int(time.time()))
@@ -177,12 +188,7 @@ def main():
         expect(200 <= status < 300, f"the pre-signed PUT answered {status}", answer)
         call("POST", f"/api/v1/uploads/{ticket['id']}/complete", player, want=202)
         created["avatar"] = ticket["id"]
-        deadline = time.monotonic() + 60
-        while True:
-            upload = call("GET", f"/api/v1/uploads/{ticket['id']}", player)
-            if upload.get("status") not in ("pending", "processing") or time.monotonic() > deadline:
-                break
-            time.sleep(1)
+        upload = wait_for_upload(lambda: call("GET", f"/api/v1/uploads/{ticket['id']}", player), 60, 1)
         expect(upload.get("status") == "ready" and upload.get("width") == upload.get("height"),
                "the avatar was not processed into a square within 60 s", upload)
     except (StepFailed, KeyError, TypeError, StopIteration, urllib.error.URLError, OSError) as e:
