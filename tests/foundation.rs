@@ -162,7 +162,7 @@ async fn migrations_applied_twice_change_nothing() {
     assert!(migrations::apply(&p.db).await.unwrap().is_empty());
     assert_eq!(schema().await, before);
     let connection = p.db.connection().await.unwrap();
-    let recorded: i64 = connection.query_one("SELECT count(*) FROM refinery_schema_history", &[]).await.unwrap().get(0);
+    let recorded: i64 = connection.query_one("SELECT count(*) FROM schema_migrations", &[]).await.unwrap().get(0);
     assert_eq!(recorded as usize, migrations::known().len());
 }
 
@@ -270,7 +270,7 @@ async fn storage_puts_lists_gets_presigns_and_deletes_objects() {
 #[tokio::test]
 async fn mail_is_sent_through_ses_v2() {
     let p = platform().await;
-    let sdk = platform::aws::sdk_config().await;
+    let sdk = platform::aws::sdk_config();
     let ses = aws_sdk_sesv2::Client::new(&sdk);
     ses.create_email_identity().email_identity(&p.config.mail_from).send().await.expect("verify the sender locally");
     let subject = format!("test {}", p.database);
@@ -370,7 +370,7 @@ async fn the_cache_monitor_checks_reports_tests_and_clears_only_this_projects_ke
 
 /// A secret on the local endpoint whose JSON is `body`; its ARN.
 async fn create_secret(body: &str) -> String {
-    let sdk = platform::aws::sdk_config().await;
+    let sdk = platform::aws::sdk_config();
     let name = format!("test-db-{}", uuid::Uuid::new_v4().simple());
     let created = aws_sdk_secretsmanager::Client::new(&sdk)
         .create_secret()

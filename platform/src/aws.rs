@@ -1,13 +1,21 @@
 //! The AWS SDK configuration every client is built from.
 //!
-//! `aws-config` reads the usual chain (environment, profile, the Lambda role) and `AWS_ENDPOINT_URL`, so the
-//! same code talks to AWS or to the local endpoint. S3 then needs path-style addressing, because a local
-//! endpoint has no per-bucket host names.
+//! Built from the environment alone, as Lambda gives it: the role's credentials (`AWS_ACCESS_KEY_ID`,
+//! `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`), `AWS_REGION`, and an endpoint override (`AWS_ENDPOINT_URL`, or
+//! `AWS_ENDPOINT_URL_<SERVICE>` for one service), so the same code talks to AWS or to the local endpoint. Not
+//! `aws_config::load()`: its default chain (profile files, SSO, IMDS, the container endpoint, web identity through
+//! an STS client of its own) is code that no function runs and every function's binary carried, 1.1–1.3 MB each
+//! (README, "The deploy build"). S3 then needs path-style addressing, because a local endpoint has no per-bucket
+//! host names.
 
 use std::time::Duration;
 
+use aws_config::environment::EnvironmentVariableCredentialsProvider;
 use aws_config::timeout::TimeoutConfig;
-use aws_config::{BehaviorVersion, SdkConfig};
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+use aws_types::service_config::{LoadServiceConfig, ServiceConfigKey};
 
 /// Every AWS call is bounded: an endpoint that accepts connections and then stalls becomes an error the caller
 /// handles (a route's fallback, a job's retry) instead of holding the invocation until Lambda's own timeout
@@ -18,14 +26,47 @@ pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
 /// An operation with all its retries.
 pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(8);
 
-/// Loads the shared SDK configuration. Cheap: credentials are resolved lazily on first use.
-pub async fn sdk_config() -> SdkConfig {
+/// The shared SDK configuration, from the environment. Cheap: credentials are read on a client's first call
+/// (a missing one is that call's error, naming the variable). Retries, the HTTPS client, the identity cache and
+/// stalled-stream protection are the SDK's defaults for the behaviour version, as `aws_config::load()` gives them;
+/// the HTTPS client is the SDK's own (hyper, rustls with the system's roots) on the crypto provider every other
+/// client of this project uses (`platform::tls`: ring).
+pub fn sdk_config() -> SdkConfig {
     let timeouts = TimeoutConfig::builder()
         .connect_timeout(CONNECT_TIMEOUT)
         .operation_attempt_timeout(ATTEMPT_TIMEOUT)
         .operation_timeout(OPERATION_TIMEOUT)
         .build();
-    aws_config::defaults(BehaviorVersion::latest()).timeout_config(timeouts).load().await
+    let region = env("AWS_REGION").or_else(|| env("AWS_DEFAULT_REGION")).map(Region::new);
+    let mut config = SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(region)
+        .credentials_provider(SharedCredentialsProvider::new(EnvironmentVariableCredentialsProvider::new()))
+        .timeout_config(timeouts)
+        .http_client(
+            aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https(),
+        )
+        .service_config(ServiceEnvironment);
+    if let Some(url) = env("AWS_ENDPOINT_URL") {
+        config = config.endpoint_url(url);
+    }
+    config.build()
+}
+
+/// A variable's value, unset when empty.
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|value| !value.trim().is_empty())
+}
+
+/// A service's own settings from the environment, which each client reads when it is made from the shared
+/// configuration: `AWS_ENDPOINT_URL_LAMBDA` sends the Lambda client (and only it) elsewhere.
+#[derive(Debug)]
+struct ServiceEnvironment;
+
+impl LoadServiceConfig for ServiceEnvironment {
+    fn load_config(&self, key: ServiceConfigKey<'_>) -> Option<String> {
+        env(key.env())
+    }
 }
 
 /// An S3 client; path-style addressing when an endpoint override (a local endpoint) is set.

@@ -9,13 +9,13 @@ use std::time::Duration;
 
 use frankenstein::methods::SendMessageParams;
 use frankenstein::response::{ErrorResponse, MethodResponse};
-use frankenstein::types::{InlineKeyboardMarkup, Message, ReplyMarkup};
+use frankenstein::types::{InlineKeyboardMarkup, ReplyMarkup};
 use http::header::CONTENT_TYPE;
 use http::{Request, StatusCode};
 use http_body_util::Full;
 use hyper::body::Bytes;
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
 use crate::outbound::HttpsClient;
 
@@ -40,6 +40,20 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 /// Largest answer read from a method call (a `Message` is a few kilobytes).
 const MAX_ANSWER_BYTES: usize = 1024 * 1024;
+
+/// What the bot reads of a message it sent. Telegram answers `sendMessage`, `sendPhoto` and `sendPoll` with the
+/// whole message; only its id (and a poll's id) is kept, so no binary carries a reader for every field of
+/// frankenstein's `Message` that it never looks at.
+#[derive(Debug, Deserialize)]
+pub struct Sent {
+    pub message_id: i32,
+    pub poll: Option<SentPoll>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SentPoll {
+    pub id: String,
+}
 
 /// The bot's connection to the Bot API.
 #[derive(Clone)]
@@ -119,7 +133,7 @@ impl BotApi {
             .text(truncate(text, 4096))
             .maybe_reply_markup(markup.map(ReplyMarkup::InlineKeyboardMarkup))
             .build();
-        let sent: Message = self.call("sendMessage", &params).await?;
+        let sent: Sent = self.call("sendMessage", &params).await?;
         Ok(sent.message_id)
     }
 

@@ -289,8 +289,8 @@ impl Connection {
         Ok(Transaction { client: Some(client), open: self.open.clone() })
     }
 
-    /// The client itself, to nobody else until dropped: for what needs `&mut Client` (refinery's migrations).
-    pub async fn exclusive(&self) -> OwnedRwLockWriteGuard<Client> {
+    /// The client itself, to nobody else until dropped.
+    async fn exclusive(&self) -> OwnedRwLockWriteGuard<Client> {
         self.open.client.clone().write_owned().await
     }
 }
@@ -311,6 +311,12 @@ impl Transaction {
     }
 
     counted_statements!();
+
+    /// Statements in one text, without parameters (the simple query protocol): a migration's file.
+    pub async fn batch_execute(&self, sql: &str) -> Result<(), DbError> {
+        telemetry::count_sql_statement();
+        self.client().await.batch_execute(sql).await.map_err(DbError::from_connection)
+    }
 
     pub async fn commit(mut self) -> Result<(), DbError> {
         telemetry::count_sql_statement();

@@ -83,7 +83,7 @@ impl Platform {
     /// Builds every client from a configuration. Nothing connects yet (connections open on first use), except
     /// that a database given as a Secrets Manager secret is read now: one call per instance, at its start.
     pub async fn new(config: Config) -> Result<Self, StartupError> {
-        let sdk = aws::sdk_config().await;
+        let sdk = aws::sdk_config();
         let ca_file = config.database_ca_file.as_deref();
         let db = match &config.database {
             DatabaseSource::Url(url) => Database::new(url, ca_file),

@@ -1,5 +1,5 @@
 //! Outbound HTTPS: the one client for calls this project makes to addresses outside AWS (the Telegram Bot API,
-//! admins' webhook URLs). hyper with rustls (aws-lc-rs, Mozilla roots), the stack the AWS SDK already builds;
+//! admins' webhook URLs). hyper with rustls (ring, Mozilla roots), the stack the AWS SDK already builds;
 //! every exchange has a deadline and a cap on what it reads, and its errors never show the URL, which may hold a
 //! secret (the bot token is part of the Bot API's paths).
 //!

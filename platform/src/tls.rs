@@ -1,6 +1,6 @@
 //! TLS for the clients this project builds itself (PostgreSQL, the Bot API): rustls with the same crypto
-//! provider as the AWS SDK (aws-lc-rs), chosen explicitly, so no client depends on which provider happens to be
-//! the process default, and the Mozilla roots of `webpki-roots`.
+//! provider as the AWS SDK's client (`platform::aws`: ring), chosen explicitly, so no client depends on which
+//! provider happens to be the process default, and the Mozilla roots of `webpki-roots`.
 
 use std::sync::Arc;
 
@@ -11,7 +11,7 @@ pub fn default_roots() -> rustls::RootCertStore {
 
 /// A client configuration trusting `roots`.
 pub fn client_config(roots: rustls::RootCertStore) -> Result<rustls::ClientConfig, rustls::Error> {
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
     Ok(rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
         .with_root_certificates(roots)

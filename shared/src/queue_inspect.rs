@@ -18,7 +18,6 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName, SendMessageBatchRequestEntry};
 use serde::{Deserialize, Serialize};
-use tokio::sync::OnceCell;
 
 use platform::Platform;
 use platform::aws::{self, describe};
@@ -44,18 +43,16 @@ struct Clients {
     cloudwatch: aws_sdk_cloudwatch::Client,
 }
 
-async fn clients() -> &'static Clients {
-    static CLIENTS: OnceCell<Clients> = OnceCell::const_new();
-    CLIENTS
-        .get_or_init(|| async {
-            let sdk = aws::sdk_config().await;
-            Clients {
-                sqs: aws_sdk_sqs::Client::new(&sdk),
-                lambda: aws_sdk_lambda::Client::new(&sdk),
-                cloudwatch: aws_sdk_cloudwatch::Client::new(&sdk),
-            }
-        })
-        .await
+fn clients() -> &'static Clients {
+    static CLIENTS: std::sync::OnceLock<Clients> = std::sync::OnceLock::new();
+    CLIENTS.get_or_init(|| {
+        let sdk = aws::sdk_config();
+        Clients {
+            sqs: aws_sdk_sqs::Client::new(&sdk),
+            lambda: aws_sdk_lambda::Client::new(&sdk),
+            cloudwatch: aws_sdk_cloudwatch::Client::new(&sdk),
+        }
+    })
 }
 
 /// The stack's queue-name prefix, which only this function is configured with.
@@ -71,7 +68,7 @@ pub fn invoke(platform: &'static Platform, event: serde_json::Value) -> ReportFu
                 r#"expected {{"action": "inspect" | "ping"}} or {{"action": "redrive", "queue": "<name>"}}: {e}"#
             ))
         })?;
-        let clients = clients().await;
+        let clients = clients();
         let report = match action {
             Action::Inspect => serde_json::to_value(inspect(clients, queue_name_prefix(platform)?).await?)?,
             Action::Ping => {

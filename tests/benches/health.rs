@@ -36,7 +36,7 @@ fn health_handler(c: &mut Criterion) {
 fn platform_start(c: &mut Criterion) {
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
     let test = runtime.block_on(support::platform());
-    let sdk = runtime.block_on(platform::aws::sdk_config());
+    let sdk = platform::aws::sdk_config();
     let body = serde_json::json!({ "url": test.settings["DATABASE_URL"] }).to_string();
     let secret = runtime.block_on(
         aws_sdk_secretsmanager::Client::new(&sdk)

@@ -40,7 +40,7 @@ fn contact_route(c: &mut Criterion) {
             s.insert("EVENT_BUS_NAME".into(), bus.clone());
         })
         .await;
-        let events = aws_sdk_eventbridge::Client::new(&platform::aws::sdk_config().await);
+        let events = aws_sdk_eventbridge::Client::new(&platform::aws::sdk_config());
         events.create_event_bus().name(&bus).send().await.expect("a bus without rules");
         platform
     });

@@ -27,7 +27,7 @@ pub async fn sqs() -> aws_sdk_sqs::Client {
         // SAFETY: every test sets the same values from the same file.
         unsafe { std::env::set_var(key, &settings[key]) };
     }
-    aws_sdk_sqs::Client::new(&platform::aws::sdk_config().await)
+    aws_sdk_sqs::Client::new(&platform::aws::sdk_config())
 }
 
 /// The URL of one of the local cloud's queues, by its name without the stack prefix (`debug`, `mail-dlq`).

@@ -68,7 +68,7 @@ pub async fn platform_with(adjust: impl FnOnce(&mut HashMap<String, String>)) ->
         // SAFETY: every test sets the same values from the same file, so concurrent writers agree.
         unsafe { std::env::set_var(key, &settings[key]) };
     }
-    let sdk = platform::aws::sdk_config().await;
+    let sdk = platform::aws::sdk_config();
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let (queue_url, dead_letter_queue_url) = create_queue_pair(&sqs, &format!("test-{unique}")).await;
     settings.insert("DEBUG_QUEUE_URL".into(), queue_url.clone());
@@ -210,7 +210,7 @@ fn collect_messages(value: &serde_json::Value, needle: &str, found: &mut Vec<ser
 }
 
 pub async fn sqs() -> aws_sdk_sqs::Client {
-    aws_sdk_sqs::Client::new(&platform::aws::sdk_config().await)
+    aws_sdk_sqs::Client::new(&platform::aws::sdk_config())
 }
 
 /// Waits (up to ten seconds) for `n` messages on a queue and returns them, visible again at once.

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use frankenstein::input_file::FileUpload;
 use frankenstein::methods::{SendPhotoParams, SendPollParams};
-use frankenstein::types::{InlineKeyboardButton, InlineKeyboardMarkup, InputPollOption, Message, PollType};
+use frankenstein::types::{InlineKeyboardButton, InlineKeyboardMarkup, InputPollOption, PollType};
 use http::StatusCode;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -25,8 +25,8 @@ use super::Speech;
 use crate::identity::Viewer;
 use crate::quiz::{Difficulty, Language};
 use platform::Platform;
-use platform::bot::BotError;
 use platform::bot::truncate;
+use platform::bot::{BotError, Sent};
 use platform::db::{Connection, Transaction};
 use platform::http::{ApiError, ApiRequest, ApiResponse};
 use platform::jobs::{JobEnvelope, JobKind, Payload};
@@ -434,7 +434,7 @@ async fn publish_one(platform: &Platform, conn: &Connection, id: Uuid) -> Result
     if state == State::Pending {
         let url = code_image_url(platform, conn, &t).await?;
         let params = SendPhotoParams::builder().chat_id(t.chat_id).photo(FileUpload::String(url)).build();
-        let sent: Message = platform.bot().call("sendPhoto", &params).await?;
+        let sent: Sent = platform.bot().call("sendPhoto", &params).await?;
         conn.execute(
             "UPDATE telegram_publications SET state = 'photo_sent', photo_message_id = $2 WHERE id = $1",
             &[&id, &i64::from(sent.message_id)],
@@ -454,7 +454,7 @@ async fn publish_one(platform: &Platform, conn: &Connection, id: Uuid) -> Result
     if state == State::TextSent {
         let order = poll_order(t.options.len(), &mut random_source());
         let params = poll(&t, &order);
-        let sent: Message = platform.bot().call("sendPoll", &params).await?;
+        let sent: Sent = platform.bot().call("sendPoll", &params).await?;
         let poll_id = sent
             .poll
             .as_ref()

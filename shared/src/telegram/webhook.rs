@@ -216,7 +216,7 @@ async fn finish(platform: &Platform, update_id: i64, pending: Pending) -> Result
             .await;
     }
     let Some(reply) = pending.reply.filter(|_| !pending.replied) else { return Ok(()) };
-    match platform.bot().call::<_, Message>("sendMessage", &reply).await {
+    match platform.bot().call::<_, platform::bot::Sent>("sendMessage", &reply).await {
         Ok(_) => {
             mark(platform, update_id, "UPDATE telegram_updates SET replied_at = now() WHERE update_id = $1", None).await
         }
