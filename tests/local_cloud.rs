@@ -208,6 +208,8 @@ async fn echo_cloud(port: u16, control_port: u16) -> EchoCloud {
             "--template",
             "tests/fixtures/echo-template.yaml",
         ])
+        // The emulator the suite runs under (infra/test runs part of it under AWS's as well).
+        .args(std::env::var("LOCAL_EMULATOR").map(|e| vec!["--emulator".to_string(), e]).unwrap_or_default())
         .current_dir(support::repo_root())
         .env("LOCAL_PROFILE", profile_dir.file_name().unwrap())
         .stdout(std::process::Stdio::null())
@@ -261,6 +263,35 @@ async fn path_parameters_query_strings_cookies_and_binary_bodies_survive_the_rou
     let cookies: Vec<&str> = response.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap()).collect();
     assert_eq!(cookies, ["first=1; HttpOnly", "second=2; Secure"]);
     assert_eq!(response.bytes().await.unwrap().to_vec(), bytes);
+}
+
+#[tokio::test]
+async fn a_crashed_or_timed_out_instance_fails_its_invocation_and_the_next_one_starts_afresh() {
+    let cloud = echo_cloud(3950, 3951).await;
+    let client = reqwest::Client::new();
+    let get = |query: &'static str| client.get(format!("{}/echo/x{query}", cloud.base)).send();
+    assert_eq!(get("").await.unwrap().status(), 200, "a warm instance");
+    let crashed = get("?exit=3").await.unwrap();
+    assert_eq!(crashed.status(), 502, "a process that exits mid-invocation is the gateway's 502");
+    assert_eq!(
+        crashed.json::<serde_json::Value>().await.unwrap(),
+        serde_json::json!({"message": "Internal Server Error"})
+    );
+    assert_eq!(get("").await.unwrap().status(), 200, "a fresh instance answers the next one");
+    // The template gives the echo function 3 s.
+    let started = std::time::Instant::now();
+    assert_eq!(get("?sleep_ms=6000").await.unwrap().status(), 502, "over its timeout");
+    let waited = started.elapsed();
+    assert!(waited >= Duration::from_secs(3) && waited < Duration::from_secs(6), "cut at the timeout: {waited:?}");
+    assert_eq!(get("?sleep_ms=10").await.unwrap().status(), 200, "and the next one is answered");
+    let status: serde_json::Value = reqwest::get(format!("http://127.0.0.1:{}/_local/status", cloud.control_port))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let cold = status["functions"]["echo"]["cold_starts_ms"].as_array().unwrap().len();
+    assert_eq!(cold, 3, "one cold start for the first instance and one after each broken one: {status}");
 }
 
 #[tokio::test]

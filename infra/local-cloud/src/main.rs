@@ -1,8 +1,10 @@
 //! The local cloud: every function, route, queue-driven job and schedule of `template.yaml` on one machine.
 //!
 //!   local-cloud up [--port 3000] [--control-port 3001] [--instances 2] [--template template.yaml]
-//!                                                   provision, then serve until stopped: the gateway on --port,
-//!                                                   the control API and Lambda's Invoke API on --control-port
+//!                  [--emulator builtin|rie]         provision, then serve until stopped: the gateway on --port,
+//!                                                   the control API and Lambda's Invoke API on --control-port;
+//!                                                   each instance's Runtime API served by the cloud itself, or
+//!                                                   by AWS's runtime interface emulator
 //!   local-cloud status                              routes, queues with their depths, schedules with next firing
 //!   local-cloud invoke <function> [event.json]      invoke a function directly (default: its first sample event)
 //!   local-cloud fire <function>                     fire a scheduled function now
@@ -25,6 +27,7 @@ mod gateway;
 mod metrics;
 mod poller;
 mod runtime;
+mod runtime_api;
 mod schedule;
 
 use std::collections::HashMap;
@@ -44,7 +47,7 @@ use tokio::sync::Notify;
 use clap::{Parser, Subcommand};
 use gateway::Route;
 use local_cloud::template::{self, Template, Trigger};
-use runtime::{Invocation, Pool};
+use runtime::{Emulator, Invocation, Pool};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -109,6 +112,10 @@ enum Command {
         /// target/<LOCAL_PROFILE>/<binary>
         #[arg(long, value_name = "DIR")]
         sam_build: Option<PathBuf>,
+        /// What serves each instance's Lambda Runtime API: this cloud itself, or AWS's runtime interface
+        /// emulator (aws-sam-cli's, one process per instance in front of the binary)
+        #[arg(long, value_enum, default_value_t = EmulatorChoice::Builtin)]
+        emulator: EmulatorChoice,
     },
     /// Routes, queues with their depths, schedules with their next firing
     Status,
@@ -139,6 +146,12 @@ enum Command {
     Down,
     /// Sign in through the Mini App route with initData signed by the development bot token; prints the session
     SignIn(SignIn),
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum EmulatorChoice {
+    Builtin,
+    Rie,
 }
 
 #[derive(Debug, clap::Args)]
@@ -178,9 +191,13 @@ async fn main() -> Result<(), BoxError> {
     let gateway = format!("http://127.0.0.1:{port}");
     let base = format!("http://127.0.0.1:{control_port}");
     match cli.command {
-        Command::Up { instances, template, sam_build } => {
+        Command::Up { instances, template, sam_build, emulator } => {
             let template = template.unwrap_or_else(|| root.join("template.yaml"));
-            up(root, settings, port, control_port, instances, &template, sam_build).await
+            let emulator = match emulator {
+                EmulatorChoice::Builtin => Emulator::Builtin,
+                EmulatorChoice::Rie => Emulator::Rie(find_rie(&root)?),
+            };
+            up(root, settings, port, control_port, instances, &template, sam_build, emulator).await
         }
         Command::Status => print_json(control(&base, "GET", "/_local/status", Vec::new()).await?),
         Command::Invoke { function, event } => {
@@ -273,6 +290,7 @@ async fn control(base: &str, method: &str, path: &str, body: Vec<u8>) -> Result<
     Ok(serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned())))
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn up(
     root: PathBuf,
     mut settings: HashMap<String, String>,
@@ -281,6 +299,7 @@ async fn up(
     instances: usize,
     template: &Path,
     sam_build: Option<PathBuf>,
+    emulator: Emulator,
 ) -> Result<(), BoxError> {
     if port == control_port {
         return Err(format!("the gateway and the control API need two ports, not both {port}").into());
@@ -301,11 +320,10 @@ async fn up(
             unsafe { std::env::set_var(key, v) };
         }
     }
-    let sdk = platform::aws::sdk_config().await;
+    let sdk = platform::aws::sdk_config();
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     poller::provision(&template, &sdk).await?;
 
-    let rie = find_rie(&root)?;
     let log_dir = root.join(".local/functions");
     std::fs::create_dir_all(&log_dir)?;
     let profile_dir = root.join("target").join(settings.get("LOCAL_PROFILE").map(String::as_str).unwrap_or("local"));
@@ -330,8 +348,15 @@ async fn up(
                 routes.push(Route { method: method.clone(), path: path.clone(), function: function.binary.clone() });
             }
         }
-        let pool =
-            Pool::new(function.clone(), &settings, binary, rie.clone(), log_dir.clone(), instances, next_port.clone());
+        let pool = Pool::new(
+            function.clone(),
+            &settings,
+            binary,
+            emulator.clone(),
+            log_dir.clone(),
+            instances,
+            next_port.clone(),
+        );
         pools.insert(function.binary.clone(), Arc::new(pool));
     }
     routes.sort_by_key(|r| std::cmp::Reverse(r.specificity()));
