@@ -4,9 +4,8 @@
 //! `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`), `AWS_REGION`, and an endpoint override (`AWS_ENDPOINT_URL`, or
 //! `AWS_ENDPOINT_URL_<SERVICE>` for one service), so the same code talks to AWS or to the local endpoint. Not
 //! `aws_config::load()`: its default chain (profile files, SSO, IMDS, the container endpoint, web identity through
-//! an STS client of its own) is code that no function runs and every function's binary carried, 1.1–1.3 MB each
-//! (README, "The deploy build"). S3 then needs path-style addressing, because a local endpoint has no per-bucket
-//! host names.
+//! an STS client of its own) is code that no function runs and every function's binary carried (README, "The
+//! deploy build"). S3 then needs path-style addressing, because a local endpoint has no per-bucket host names.
 
 use std::time::Duration;
 
