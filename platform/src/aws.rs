@@ -14,6 +14,7 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+use aws_types::origin::Origin;
 use aws_types::service_config::{LoadServiceConfig, ServiceConfigKey};
 
 /// Every AWS call is bounded: an endpoint that accepts connections and then stalls becomes an error the caller
@@ -47,6 +48,9 @@ pub fn sdk_config() -> SdkConfig {
         )
         .service_config(ServiceEnvironment);
     if let Some(url) = env("AWS_ENDPOINT_URL") {
+        // From the environment, as `aws_config::load()` marks it: a client then asks `ServiceEnvironment` for its
+        // own endpoint first, and only then takes this one (set in code, it would win over the service's own).
+        config.insert_origin("endpoint_url", Origin::shared_environment_variable());
         config = config.endpoint_url(url);
     }
     config.build()
@@ -58,14 +62,20 @@ fn env(name: &str) -> Option<String> {
 }
 
 /// A service's own settings from the environment, which each client reads when it is made from the shared
-/// configuration: `AWS_ENDPOINT_URL_LAMBDA` sends the Lambda client (and only it) elsewhere.
+/// configuration, as `aws_config::load()` reads them: `<SETTING>_<SERVICE ID>` first (`AWS_ENDPOINT_URL_LAMBDA`
+/// sends the Lambda client, and only it, elsewhere), then `<SETTING>`.
 #[derive(Debug)]
 struct ServiceEnvironment;
 
 impl LoadServiceConfig for ServiceEnvironment {
     fn load_config(&self, key: ServiceConfigKey<'_>) -> Option<String> {
-        env(key.env())
+        env(&service_variable(key.env(), key.service_id())).or_else(|| env(key.env()))
     }
+}
+
+/// `AWS_ENDPOINT_URL` of "Secrets Manager" is `AWS_ENDPOINT_URL_SECRETS_MANAGER`.
+fn service_variable(setting: &str, service_id: &str) -> String {
+    format!("{setting}_{}", service_id.to_uppercase().replace(' ', "_"))
 }
 
 /// An S3 client; path-style addressing when an endpoint override (a local endpoint) is set.
@@ -116,4 +126,17 @@ pub fn describe<E: std::error::Error>(e: &E) -> String {
         source = s.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_services_own_variable_is_named_as_the_sdk_names_it() {
+        assert_eq!(service_variable("AWS_ENDPOINT_URL", "Lambda"), "AWS_ENDPOINT_URL_LAMBDA");
+        assert_eq!(service_variable("AWS_ENDPOINT_URL", "Secrets Manager"), "AWS_ENDPOINT_URL_SECRETS_MANAGER");
+        // Which the clients then take over `AWS_ENDPOINT_URL`: `queue-inspect ping` under the local cloud
+        // (tests/local_cloud.rs) reaches the control port with its Lambda client, everything else the local endpoint.
+    }
 }
