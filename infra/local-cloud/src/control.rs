@@ -166,5 +166,6 @@ async fn status(cloud: &Cloud) -> Value {
             }
         }
     }
-    json!({"root": cloud.root, "routes": routes, "queues": queues, "schedules": schedules, "functions": functions})
+    json!({"root": cloud.root, "routes": routes, "queues": queues, "schedules": schedules, "functions": functions,
+           "not_emulated": cloud.template.not_emulated})
 }

@@ -9,7 +9,8 @@
 //!   local-cloud invoke <function> [event.json]      invoke a function directly (default: its first sample event)
 //!   local-cloud fire <function>                     fire a scheduled function now
 //!   local-cloud metrics [--last S] [--json]         per route and job: count, errors, p50, p99, cache hit rate,
-//!                                                   SQL per invocation, cold starts (from the functions' EMF lines)
+//!                                                   SQL per invocation, cold starts (from the functions' EMF lines),
+//!                                                   and the cost of a million at Lambda's prices
 //!   local-cloud down                                stop a running `up`
 //!   local-cloud sign-in [--admin] [--telegram-id N] [--init-data]
 //!                                                   sign in through the Mini App route with initData signed by the
@@ -133,7 +134,7 @@ enum Command {
         function: String,
     },
     /// Per route and job: count, errors, p50, p99, cache hit rate, SQL per invocation, cold starts (from the
-    /// functions' EMF lines)
+    /// functions' EMF lines), and what a million invocations cost at Lambda's list prices
     Metrics {
         /// Only the records of the last S seconds (the run just made)
         #[arg(long, value_name = "S")]
@@ -213,7 +214,12 @@ async fn main() -> Result<(), BoxError> {
         Command::Down => print_json(control(&base, "POST", "/_local/shutdown", Vec::new()).await?),
         Command::Metrics { last, json } => {
             let since_ms = last.map(|seconds| chrono::Utc::now().timestamp_millis() - seconds * 1000);
-            let summary = metrics::summarise(&root.join(".local/functions"), since_ms)?;
+            // Each function's MemorySize prices its invocations (the template as `up` reads it).
+            let stack = settings.get("LOCAL_STACK_NAME").cloned().unwrap_or_else(|| "quiz".into());
+            let memory = Template::read(&root.join("template.yaml"), &stack, &settings)
+                .map(|t| t.functions.iter().map(|f| (f.binary.clone(), f.memory_mb)).collect())
+                .unwrap_or_default();
+            let summary = metrics::summarise(&root.join(".local/functions"), since_ms, &memory)?;
             if json {
                 print_json(summary)
             } else {
@@ -381,6 +387,12 @@ async fn up(
     println!(
         "control API and Lambda's Invoke API on http://127.0.0.1:{control_port} (infra/cloud status|invoke|fire|down)"
     );
+    if !cloud.template.not_emulated.is_empty() {
+        println!("not emulated (neither created nor run here):");
+        for (kind, ids) in &cloud.template.not_emulated {
+            println!("  {kind}: {}", ids.join(", "));
+        }
+    }
     println!("logs: .local/functions/<function>.log; stop with infra/cloud down");
     let gateway = tokio::spawn(serve(cloud.clone(), gateway_listener, Port::Gateway));
     let control = tokio::spawn(serve(cloud.clone(), control_listener, Port::Control));

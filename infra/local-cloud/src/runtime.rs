@@ -88,7 +88,7 @@ impl Pool {
         for (key, value) in [
             ("AWS_LAMBDA_FUNCTION_NAME", name.clone()),
             ("AWS_LAMBDA_FUNCTION_TIMEOUT", function.timeout_secs.to_string()),
-            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128".to_string()),
+            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", function.memory_mb.to_string()),
             ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".to_string()),
             ("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{name}")),
             ("AWS_LAMBDA_LOG_STREAM_NAME", "local".to_string()),

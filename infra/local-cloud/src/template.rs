@@ -49,6 +49,8 @@ pub struct Function {
     /// `CodeUri`).
     pub binary_declared: bool,
     pub timeout_secs: u64,
+    /// `MemorySize` (the function's, else the Globals', else Lambda's 128): what Lambda bills a millisecond at.
+    pub memory_mb: u64,
     pub environment: BTreeMap<String, String>,
     pub triggers: Vec<Trigger>,
     /// The `Type` of each of its events by the event's name, as written (`HttpApi`, `SQS`, `Schedule`…), those
@@ -98,6 +100,9 @@ pub struct Template {
     /// The sender address the functions use locally (`MAIL_FROM`, else the `MailFrom` parameter): the identity
     /// the local endpoint must know before it accepts mail from it.
     pub mail_from: Option<String>,
+    /// The resources of a type the local cloud neither creates nor runs (a VPC, a database, an alarm…), by type:
+    /// `up` says so rather than passing them by in silence.
+    pub not_emulated: std::collections::BTreeMap<String, Vec<String>>,
     /// Every resource as written, by logical id: for what the local cloud does not model ([`Template::resource`]).
     resources: Mapping,
 }
@@ -335,6 +340,7 @@ impl Template {
         let global_env =
             globals.and_then(|g| g.get("Environment")).and_then(|e| e.get("Variables")).and_then(Value::as_mapping);
         let global_timeout = number(globals.and_then(|g| g.get("Timeout")), &locals).unwrap_or(3);
+        let global_memory = number(globals.and_then(|g| g.get("MemorySize")), &locals).unwrap_or(128);
 
         let mut template = Template {
             stack: stack.to_string(),
@@ -345,6 +351,7 @@ impl Template {
             event_buses: Vec::new(),
             rules: Vec::new(),
             mail_from: settings.get("MAIL_FROM").or_else(|| locals.parameters.get("MailFrom")).cloned(),
+            not_emulated: Default::default(),
             resources: resources.clone(),
         };
         for (id, resource) in resources {
@@ -433,11 +440,13 @@ impl Template {
                         }
                     }
                     let timeout_secs = number(props.get("Timeout"), &locals).unwrap_or(global_timeout);
+                    let memory_mb = number(props.get("MemorySize"), &locals).unwrap_or(global_memory);
                     template.functions.push(Function {
                         logical_id: id.to_string(),
                         binary,
                         binary_declared,
                         timeout_secs,
+                        memory_mb,
                         environment,
                         triggers,
                         event_kinds,
@@ -521,7 +530,10 @@ impl Template {
                     }
                     template.rules.push(Rule { name: format!("{stack}-{}", kebab(id)), bus, pattern, targets });
                 }
-                _ => {}
+                kind => {
+                    let kind = kind.unwrap_or("(no Type)").to_string();
+                    template.not_emulated.entry(kind).or_default().push(id.to_string());
+                }
             }
         }
         Ok(template)
@@ -582,6 +594,22 @@ mod tests {
             matches!(&sessions.triggers[0], Trigger::Schedule { expression, .. } if expression == "cron(0 3 * * ? *)")
         );
         assert!(t.function("migrate").unwrap().triggers.is_empty());
+    }
+
+    #[test]
+    fn what_the_local_cloud_does_not_emulate_is_named_by_type() {
+        let t = project_template();
+        for (kind, id) in [
+            ("AWS::EC2::VPC", "Vpc"),
+            ("AWS::RDS::DBInstance", "Database"),
+            ("AWS::ElastiCache::CacheCluster", "Cache"),
+        ] {
+            let ids = t.not_emulated.get(kind).unwrap_or_else(|| panic!("{kind} is listed: {:?}", t.not_emulated));
+            assert!(ids.iter().any(|i| i == id), "{kind}: {ids:?}");
+        }
+        for emulated in ["AWS::Serverless::Function", "AWS::SQS::Queue", "AWS::S3::Bucket", "AWS::Events::Rule"] {
+            assert!(!t.not_emulated.contains_key(emulated), "{emulated}");
+        }
     }
 
     #[test]
