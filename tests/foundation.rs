@@ -164,6 +164,25 @@ async fn migrations_applied_twice_change_nothing() {
     let connection = p.db.connection().await.unwrap();
     let recorded: i64 = connection.query_one("SELECT count(*) FROM schema_migrations", &[]).await.unwrap().get(0);
     assert_eq!(recorded as usize, migrations::known().len());
+
+    // A database refinery migrated (a checkout's local one, from before this runner): its record is taken over,
+    // and nothing is applied again.
+    connection
+        .execute(
+            "CREATE TABLE refinery_schema_history AS
+             SELECT version, name, applied_at::text AS applied_on, '0' AS checksum FROM schema_migrations",
+            &[],
+        )
+        .await
+        .unwrap();
+    connection.execute("DELETE FROM schema_migrations", &[]).await.unwrap();
+    assert!(migrations::apply(&p.db).await.unwrap().is_empty(), "refinery's record is this runner's");
+    let recorded: i64 = connection.query_one("SELECT count(*) FROM schema_migrations", &[]).await.unwrap().get(0);
+    assert_eq!(recorded as usize, migrations::known().len());
+    assert_eq!(
+        schema().await.into_iter().filter(|(t, _, _)| t != "refinery_schema_history").collect::<Vec<_>>(),
+        before
+    );
 }
 
 #[tokio::test]

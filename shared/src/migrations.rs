@@ -85,6 +85,7 @@ pub async fn apply(db: &Database) -> Result<Vec<String>, MigrationError> {
              )",
         )
         .await?;
+    adopt_refinery_history(&transaction).await?;
     let applied =
         transaction.query("SELECT version, name, checksum FROM schema_migrations ORDER BY version", &[]).await?;
     for row in &applied {
@@ -118,6 +119,35 @@ pub async fn apply(db: &Database) -> Result<Vec<String>, MigrationError> {
     }
     transaction.commit().await?;
     Ok(done)
+}
+
+/// A database that refinery migrated (every local database made before this runner) has its record in
+/// `refinery_schema_history`, which refinery checked against the same files: the first run here takes the
+/// versions it names into `schema_migrations`, so nothing already applied is applied again.
+async fn adopt_refinery_history(transaction: &platform::db::Transaction) -> Result<(), MigrationError> {
+    let found = transaction
+        .query_one(
+            "SELECT NOT EXISTS (SELECT 1 FROM schema_migrations)
+                    AND to_regclass('refinery_schema_history') IS NOT NULL AS adopt",
+            &[],
+        )
+        .await?;
+    if !found.get::<_, bool>("adopt") {
+        return Ok(());
+    }
+    for row in transaction.query("SELECT version FROM refinery_schema_history ORDER BY version", &[]).await? {
+        let version: i32 = row.get(0);
+        let m = MIGRATIONS.iter().find(|m| m.version == version).ok_or_else(|| {
+            MigrationError::Diverged(format!("refinery applied version {version}, which this binary does not carry"))
+        })?;
+        transaction
+            .execute(
+                "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
+                &[&m.version, &m.name, &m.checksum()],
+            )
+            .await?;
+    }
+    Ok(())
 }
 
 /// Every migration the binary carries, in order.
